@@ -1,0 +1,1 @@
+// Placeholder: bundles the Config rule Lambda (lands with its issue).

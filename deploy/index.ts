@@ -1,0 +1,2 @@
+// Placeholder: the Pulumi program that deploys the Config rule lands with its issue.
+export {};

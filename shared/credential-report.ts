@@ -1,0 +1,160 @@
+import { parse } from "csv-parse/sync";
+import { CredentialReportError, show } from "./errors";
+import type { AccessKey } from "./rule";
+
+/** The columns of an IAM credential report, in AWS's order. Extra columns AWS may add are ignored. */
+export const CREDENTIAL_REPORT_COLUMNS = [
+  "user",
+  "arn",
+  "user_creation_time",
+  "password_enabled",
+  "password_last_used",
+  "password_last_changed",
+  "password_next_rotation",
+  "mfa_active",
+  "access_key_1_active",
+  "access_key_1_last_rotated",
+  "access_key_1_last_used_date",
+  "access_key_1_last_used_region",
+  "access_key_1_last_used_service",
+  "access_key_2_active",
+  "access_key_2_last_rotated",
+  "access_key_2_last_used_date",
+  "access_key_2_last_used_region",
+  "access_key_2_last_used_service",
+  "cert_1_active",
+  "cert_1_last_rotated",
+  "cert_2_active",
+  "cert_2_last_rotated",
+] as const;
+
+type Column = (typeof CREDENTIAL_REPORT_COLUMNS)[number];
+
+/** The user name AWS gives the account's root user in the report. */
+export const ROOT_ACCOUNT = "<root_account>";
+
+/** One key slot of a report row. `createDate` is `access_key_N_last_rotated` (the key's creation time). */
+export interface ReportKey extends AccessKey {
+  readonly slot: 1 | 2;
+  readonly status: "Active" | "Inactive";
+  /** Raw `last_rotated` value; `N/A` on an active key is kept so the rule reports it as undeterminable. */
+  readonly createDate: string;
+  readonly lastUsedDate?: string;
+  readonly lastUsedRegion?: string;
+  readonly lastUsedService?: string;
+}
+
+/** One row of the report. */
+export interface ReportUser {
+  readonly user: string;
+  readonly arn: string;
+  /** True for the `<root_account>` row (not an `AWS::IAM::User`). */
+  readonly root: boolean;
+  readonly userCreationTime: string;
+  /** 1-based line of the row in the file, for messages. */
+  readonly line: number;
+  /** Key slots that hold a key: active ones, and inactive ones whose creation time is still shown. */
+  readonly keys: readonly ReportKey[];
+}
+
+const NOT_SET = new Set(["N/A", "not_supported", "no_information", ""]);
+
+function optional(value: string | undefined): string | undefined {
+  return value === undefined || NOT_SET.has(value) ? undefined : value;
+}
+
+function looksBase64(text: string): boolean {
+  const head = text.slice(0, 200).trim();
+  return head.length > 0 && /^[A-Za-z0-9+/=\s]+$/.test(head) && !head.includes(",");
+}
+
+/**
+ * IAM user names may contain commas. If a report row carries such a name unquoted, the name spills over
+ * into k extra fields in both `user` and `arn` (the ARN ends with the name). When the spill is exactly
+ * that shape, and the rebuilt ARN really ends with the rebuilt name, the row is put back together;
+ * anything else is left for the field-count check to reject.
+ */
+function repairUnquotedName(record: string[], width: number): string[] {
+  const extra = record.length - width;
+  if (extra <= 0 || extra % 2 !== 0) return record;
+  const k = extra / 2;
+  const user = record.slice(0, k + 1).join(",");
+  const arn = record.slice(k + 1, 2 * k + 2).join(",");
+  if (!arn.startsWith("arn:") || !arn.endsWith(`/${user}`)) return record;
+  return [user, arn, ...record.slice(2 * k + 2)];
+}
+
+/**
+ * Parses an IAM credential report CSV exactly as AWS produces it (console download or the decoded
+ * `Content` of GetCredentialReport): header `user,arn,user_creation_time,…` with 22 columns, LF or CRLF,
+ * optional byte-order mark, `N/A` / `not_supported` placeholders and the `<root_account>` row.
+ *
+ * Throws {@link CredentialReportError} naming the missing columns, or the line and column of a bad row.
+ */
+export function parseCredentialReport(text: string): ReportUser[] {
+  if (text.trim() === "" || text.trim() === "\ufeff") throw new CredentialReportError("the credential report is empty");
+  if (looksBase64(text.replace(/^\ufeff/, ""))) {
+    throw new CredentialReportError("the credential report looks base64-encoded (as in GetCredentialReport's Content); decode it first, e.g. with `base64 -d`");
+  }
+  let records: { record: string[]; info: { lines: number } }[];
+  try {
+    records = parse(text, { bom: true, info: true, relax_column_count: true, skip_empty_lines: true }) as never;
+  } catch (cause) {
+    const err = cause as { message?: string; lines?: number };
+    throw new CredentialReportError(`the credential report is not valid CSV: ${err.message ?? String(cause)}`, err.lines, { cause });
+  }
+  const [header, ...rows] = records;
+  if (!header) throw new CredentialReportError("the credential report is empty");
+  const names = header.record.map((h) => h.trim());
+  const index = new Map<string, number>(names.map((name, i) => [name, i]));
+  const missing = CREDENTIAL_REPORT_COLUMNS.filter((c) => !index.has(c));
+  if (missing.length > 0) {
+    const what = missing.length === CREDENTIAL_REPORT_COLUMNS.length ? `header ${show(names.slice(0, 3).join(","))} is not a credential report's; ` : "";
+    throw new CredentialReportError(
+      `line 1: ${what}missing column${missing.length === 1 ? "" : "s"} ${missing.join(", ")} (expected a header starting user,arn,user_creation_time)`,
+      1,
+    );
+  }
+
+  return rows.map(({ record: fields, info }) => {
+    let record = fields;
+    const line = info.lines;
+    record = repairUnquotedName(record, names.length);
+    if (record.length < names.length) {
+      throw new CredentialReportError(`line ${line}: expected ${names.length} fields, found ${record.length}`, line);
+    }
+    if (record.length > names.length) {
+      throw new CredentialReportError(
+        `line ${line}: expected ${names.length} fields, found ${record.length} (an unquoted comma in a field?)`,
+        line,
+      );
+    }
+    const get = (column: Column): string => record[index.get(column) as number] as string;
+    const flag = (column: Column): boolean => {
+      const value = get(column);
+      if (value === "true" || value === "false") return value === "true";
+      throw new CredentialReportError(`line ${line}: column ${column} must be true or false, got ${show(value)}`, line);
+    };
+    const user = get("user");
+    if (user === "") throw new CredentialReportError(`line ${line}: column user is empty`, line);
+    const keys: ReportKey[] = [];
+    for (const slot of [1, 2] as const) {
+      const p = `access_key_${slot}_` as const;
+      const active = flag(`${p}active`);
+      const createDate = get(`${p}last_rotated`);
+      if (!active && optional(createDate) === undefined) continue; // no key in this slot
+      const lastUsedDate = optional(get(`${p}last_used_date`));
+      const lastUsedRegion = optional(get(`${p}last_used_region`));
+      const lastUsedService = optional(get(`${p}last_used_service`));
+      keys.push({
+        slot,
+        status: active ? "Active" : "Inactive",
+        createDate,
+        ...(lastUsedDate ? { lastUsedDate } : {}),
+        ...(lastUsedRegion ? { lastUsedRegion } : {}),
+        ...(lastUsedService ? { lastUsedService } : {}),
+      });
+    }
+    return { user, arn: get("arn"), root: user === ROOT_ACCOUNT, userCreationTime: get("user_creation_time"), line, keys };
+  });
+}

@@ -1,0 +1,159 @@
+import { ParameterError, show } from "./errors";
+import { parseUntil } from "./time";
+
+/** Smallest allowed `maxAgeDays`. */
+export const MIN_MAX_AGE_DAYS = 1;
+/** Largest allowed `maxAgeDays` (ten years). */
+export const MAX_MAX_AGE_DAYS = 3650;
+/** Default limit: 30 days, as in the Conformity rule IAM-001. AWS's `access-keys-rotated` and CIS use 90. */
+export const DEFAULT_MAX_AGE_DAYS = 30;
+/** Default warning window before the limit. */
+export const DEFAULT_WARN_DAYS = 7;
+
+/** IAM user names: 1–64 characters of letters, digits and `+=,.@_-` (a comma is legal). */
+export const USER_NAME = /^[\w+=,.@-]{1,64}$/;
+
+/** A user whose keys are not held to the limit, optionally only until an instant. */
+export interface Exemption {
+  /** IAM user name (matched without regard to case, as IAM itself does). */
+  readonly user: string;
+  /** Epoch ms after which the exemption stops counting; absent = no end. */
+  readonly until?: number;
+}
+
+/** The validated parameters every front end evaluates with. */
+export interface RuleParams {
+  /** Keys strictly older than this many 24-hour days are expired. Integer 1–3650, default 30. */
+  readonly maxAgeDays: number;
+  /** Keys within this many days of the limit are "expiring". Integer 0 to maxAgeDays−1, default 7. */
+  readonly warnDays: number;
+  /** Exempt users; default none. */
+  readonly exemptions: readonly Exemption[];
+}
+
+/** Raw parameters as they arrive from a policy config, Lambda rule parameters or CLI flags. */
+export interface RawRuleParams {
+  maxAgeDays?: unknown;
+  warnDays?: unknown;
+  exemptions?: unknown;
+}
+
+/** How the caller's users spell each parameter, so that errors use the name they typed. */
+export interface ParamNames {
+  maxAgeDays?: string;
+  warnDays?: string;
+  exemptions?: string;
+}
+
+function isAbsent(value: unknown): boolean {
+  return value === undefined || value === null || (typeof value === "string" && value.trim() === "");
+}
+
+/** Reads a whole number from a number or a decimal string; `undefined` if it is neither. */
+function toInteger(value: unknown): number | undefined {
+  if (typeof value === "number") return Number.isInteger(value) ? value : undefined;
+  if (typeof value === "string" && /^\s*\+?\d{1,9}\s*$/.test(value)) return Number(value);
+  return undefined;
+}
+
+function integerInRange(name: string, value: unknown, min: number, max: number, hint = ""): number {
+  const n = toInteger(value);
+  if (n === undefined || n < min || n > max) {
+    throw new ParameterError(name, value, `${name} must be a whole number of days from ${min} to ${max}${hint}, got ${show(value)}`);
+  }
+  return n;
+}
+
+/**
+ * Parses one exemption: `"alice"`, `"alice:2027-01-31"` (through the end of that day, UTC),
+ * `"alice:2027-01-31T12:00:00Z"`, or `{ user: "alice", until?: "2027-01-31" }`.
+ * IAM user names cannot contain `:`, so the first colon separates the name from the end date.
+ */
+export function parseExemption(entry: unknown, name = "exemptions"): Exemption {
+  let user: unknown;
+  let until: unknown;
+  if (typeof entry === "string") {
+    const colon = entry.indexOf(":");
+    user = (colon < 0 ? entry : entry.slice(0, colon)).trim();
+    until = colon < 0 ? undefined : entry.slice(colon + 1).trim();
+  } else if (entry !== null && typeof entry === "object" && !Array.isArray(entry)) {
+    ({ user, until } = entry as { user?: unknown; until?: unknown });
+  } else {
+    throw new ParameterError(name, entry, `${name}: each entry must be a user name, "user:YYYY-MM-DD" or { "user", "until" }, got ${show(entry)}`);
+  }
+  if (typeof user !== "string" || !USER_NAME.test(user)) {
+    throw new ParameterError(name, entry, `${name}: ${show(user)} is not an IAM user name (1-64 characters of letters, digits and +=,.@_-)`);
+  }
+  if (until === undefined || until === null || until === "") return { user };
+  const ms = typeof until === "string" ? parseUntil(until) : undefined;
+  if (ms === undefined) {
+    throw new ParameterError(name, entry, `${name}: the end date for ${show(user)} must be YYYY-MM-DD or an RFC 3339 timestamp, got ${show(until)}`);
+  }
+  return { user, until: ms };
+}
+
+/**
+ * Parses a list of exemptions: an array, a JSON array in a string, or a string of entries separated by
+ * white space (commas are legal in IAM user names, so they cannot separate entries).
+ */
+export function parseExemptions(value: unknown, name = "exemptions"): Exemption[] {
+  if (isAbsent(value)) return [];
+  let list: unknown = value;
+  if (typeof value === "string") {
+    const text = value.trim();
+    if (text.startsWith("[")) {
+      try {
+        list = JSON.parse(text);
+      } catch (cause) {
+        throw new ParameterError(name, value, `${name} looks like a JSON array but does not parse: ${(cause as Error).message}`);
+      }
+    } else {
+      list = text.split(/\s+/);
+    }
+  }
+  if (!Array.isArray(list)) {
+    throw new ParameterError(name, value, `${name} must be a list of user names, got ${show(value)}`);
+  }
+  return list.map((entry) => parseExemption(entry, name));
+}
+
+/**
+ * The one validator behind the pack's config, the Lambda's rule parameters and the CLI's flags.
+ * Absent values take their defaults: maxAgeDays 30, warnDays 7 (or maxAgeDays−1 when the limit is
+ * shorter), no exemptions. Throws {@link ParameterError} naming the value and the allowed range.
+ *
+ * @example validateParams({ maxAgeDays: "90" }, { maxAgeDays: "maxAccessKeyAge" })
+ *   // { maxAgeDays: 90, warnDays: 7, exemptions: [] }
+ */
+export function validateParams(raw: RawRuleParams = {}, names: ParamNames = {}): RuleParams {
+  const maxAgeName = names.maxAgeDays ?? "maxAgeDays";
+  const warnName = names.warnDays ?? "warnDays";
+  const maxAgeDays = isAbsent(raw.maxAgeDays)
+    ? DEFAULT_MAX_AGE_DAYS
+    : integerInRange(maxAgeName, raw.maxAgeDays, MIN_MAX_AGE_DAYS, MAX_MAX_AGE_DAYS);
+  const warnDays = isAbsent(raw.warnDays)
+    ? Math.min(DEFAULT_WARN_DAYS, maxAgeDays - 1)
+    : integerInRange(warnName, raw.warnDays, 0, maxAgeDays - 1, ` (less than ${maxAgeName} = ${maxAgeDays})`);
+  const exemptions = parseExemptions(raw.exemptions, names.exemptions ?? "exemptions");
+  return { maxAgeDays, warnDays, exemptions };
+}
+
+/** Outcome of looking a user up in the exemptions at `now`. */
+export interface ExemptionMatch {
+  /** The exemption that holds at `now`, if any. */
+  readonly active?: Exemption;
+  /** An exemption for this user that has ended, if no other holds (reported so nobody is surprised). */
+  readonly ended?: Exemption;
+}
+
+/** Finds the user's exemption at `now` (names compared without regard to case, as IAM does). */
+export function findExemption(user: string, exemptions: readonly Exemption[], now: number): ExemptionMatch {
+  const lower = user.toLowerCase();
+  let ended: Exemption | undefined;
+  for (const e of exemptions) {
+    if (e.user.toLowerCase() !== lower) continue;
+    if (e.until === undefined || now <= e.until) return { active: e };
+    ended = e;
+  }
+  return ended ? { ended } : {};
+}

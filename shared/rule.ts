@@ -1,0 +1,188 @@
+import { days, listing, truncate } from "./annotation";
+import { show } from "./errors";
+import { findExemption, type Exemption, type ExemptionMatch, type RuleParams } from "./params";
+import { DAY_MS, parseTimestamp, wholeDays } from "./time";
+
+/** Compliance of a user (and of an active key). Inactive keys are NOT_APPLICABLE. */
+export type Compliance = "COMPLIANT" | "NON_COMPLIANT";
+export type KeyCompliance = Compliance | "NOT_APPLICABLE";
+
+/** Why a key got its verdict. */
+export type KeyReason =
+  | "inactive" // status Inactive: does not count
+  | "ok" // active, within the limit and outside the warning window
+  | "expiring" // active, within the limit but within warnDays of it
+  | "expired" // active, strictly older than maxAgeDays × 24 h
+  | "undeterminable"; // active, createDate absent or unparseable: a violation, never silently compliant
+
+/** An access key as every front end sees it. Only what the rule needs; never the secret. */
+export interface AccessKey {
+  /** The access key id (AKIA…), when known. Messages show only its last four characters. */
+  readonly accessKeyId?: string;
+  /** Credential-report slot (1 or 2), when the id is not known. */
+  readonly slot?: 1 | 2;
+  /** A caller-chosen name (e.g. a Pulumi resource name) used in messages before id or slot. */
+  readonly name?: string;
+  /** `Active` or `Inactive`; absent means Active (IAM's and Pulumi's default). */
+  readonly status?: string;
+  /** Creation time: RFC 3339 string with a zone, or a Date. */
+  readonly createDate?: string | Date | null;
+}
+
+/** The rule's verdict on one key: data, so each front end can word it its own way. */
+export interface KeyVerdict {
+  readonly key: AccessKey;
+  /** How messages name the key: its name, "…WXYZ" (last 4 of the id), or "key 1". */
+  readonly label: string;
+  readonly active: boolean;
+  readonly compliance: KeyCompliance;
+  readonly reason: KeyReason;
+  /** Creation time normalised to ISO 8601 UTC, or null when it cannot be determined. */
+  readonly createDate: string | null;
+  /** Age in whole 24-hour days (rounded down; a future date is 0), or null when undeterminable. */
+  readonly ageDays: number | null;
+  readonly maxAgeDays: number;
+  /** Whole days left before the key expires (0 when expired), or null when undeterminable. */
+  readonly daysLeft: number | null;
+  /** One sentence about this key, naming it, its age and the limit. */
+  readonly message: string;
+}
+
+/** A user and their keys, as read from IAM, a credential report or a Pulumi stack. */
+export interface UserKeys {
+  readonly user: string;
+  readonly keys: readonly AccessKey[];
+}
+
+/** The rule's verdict on one user. */
+export interface UserVerdict {
+  readonly user: string;
+  readonly compliance: Compliance;
+  readonly keys: readonly KeyVerdict[];
+  /** Keys that violate the limit (expired or undeterminable), whether or not the user is exempt. */
+  readonly violations: readonly KeyVerdict[];
+  /** Active keys within `warnDays` of the limit. */
+  readonly expiring: readonly KeyVerdict[];
+  /** The exemption that made a violating user COMPLIANT, if any. */
+  readonly exemption?: Exemption;
+  /** One line, at most 256 characters, naming the keys, their ages and the limit. */
+  readonly annotation: string;
+}
+
+/** Upper-cases the first letter, so a label can start a sentence. */
+function capital(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
+/** How messages name a key: its name, "access key …WXYZ" (last 4 of the id), or "access key 1". */
+export function keyLabel(key: AccessKey): string {
+  if (key.name) return key.name;
+  if (key.accessKeyId) return `access key …${key.accessKeyId.slice(-4)}`;
+  if (key.slot) return `access key ${key.slot}`;
+  return "access key";
+}
+
+/** True unless the status says otherwise: an absent status means Active. */
+export function isActive(status: string | undefined | null): boolean {
+  return status === undefined || status === null || status === "" || status.toLowerCase() === "active";
+}
+
+/**
+ * Evaluates one key at `now` (epoch ms). A key is expired when `now − createDate > maxAgeDays × 86 400 000`
+ * (exactly N days old is still compliant); expiring when, not expired, it is older than
+ * `(maxAgeDays − warnDays) × 24 h`. A future createDate counts as age 0. An active key whose createDate is
+ * absent or unparseable is a violation ("undeterminable").
+ *
+ * @example evaluateKey({ accessKeyId: "AKIA…WXYZ", createDate: "2026-01-01T00:00:00Z" },
+ *   { maxAgeDays: 30, warnDays: 7 }, Date.parse("2026-02-15T00:00:00Z")) // expired, ageDays 45
+ */
+export function evaluateKey(key: AccessKey, params: Pick<RuleParams, "maxAgeDays" | "warnDays">, now: number): KeyVerdict {
+  const { maxAgeDays, warnDays } = params;
+  const label = keyLabel(key);
+  const active = isActive(key.status);
+  const created = parseTimestamp(key.createDate);
+  const createDate = created === undefined ? null : new Date(created).toISOString();
+  const ageMs = created === undefined ? undefined : Math.max(0, now - created);
+  const ageDays = ageMs === undefined ? null : wholeDays(ageMs);
+  const limitMs = maxAgeDays * DAY_MS;
+  const daysLeft = ageMs === undefined ? null : Math.max(0, Math.ceil((limitMs - ageMs) / DAY_MS));
+  const base = { key, label, active, createDate, ageDays, maxAgeDays, daysLeft };
+
+  if (!active) {
+    const age = ageDays === null ? "" : `, ${days(ageDays)} old`;
+    return { ...base, compliance: "NOT_APPLICABLE", reason: "inactive", message: `${capital(label)} is inactive${age}; only active keys count.` };
+  }
+  if (ageMs === undefined) {
+    const raw = key.createDate === undefined || key.createDate === null ? "none" : show(key.createDate);
+    return {
+      ...base,
+      compliance: "NON_COMPLIANT",
+      reason: "undeterminable",
+      message: `The age of ${label} cannot be determined (createDate ${raw}); limit ${days(maxAgeDays)}.`,
+    };
+  }
+  if (ageMs > limitMs) {
+    return { ...base, compliance: "NON_COMPLIANT", reason: "expired", message: `${capital(label)} is ${days(ageDays as number)} old, over the ${maxAgeDays}-day limit.` };
+  }
+  if (ageMs > (maxAgeDays - warnDays) * DAY_MS) {
+    return {
+      ...base,
+      compliance: "COMPLIANT",
+      reason: "expiring",
+      message: `${capital(label)} is ${days(ageDays as number)} old and ${expiresIn(daysLeft as number)} (limit ${days(maxAgeDays)}).`,
+    };
+  }
+  return { ...base, compliance: "COMPLIANT", reason: "ok", message: `${capital(label)} is ${days(ageDays as number)} old, within the ${maxAgeDays}-day limit.` };
+}
+
+function expiresIn(daysLeft: number): string {
+  return daysLeft === 0 ? "reaches the limit now" : `expires within ${days(daysLeft)}`;
+}
+
+function describe(v: KeyVerdict): string {
+  if (v.reason === "undeterminable") return `${v.label} (age unknown)`;
+  return `${v.label} (${days(v.ageDays as number)})`;
+}
+
+function userAnnotation(verdict: Omit<UserVerdict, "annotation">, ended: Exemption | undefined, maxAgeDays: number): string {
+  const { violations, expiring, keys, exemption } = verdict;
+  const endedNote = ended?.until !== undefined ? ` Exemption ended ${new Date(ended.until).toISOString().slice(0, 10)}.` : "";
+  if (violations.length > 0) {
+    const [first] = violations;
+    const what =
+      violations.length === 1 && first
+        ? first.message.replace(/\.$/, "")
+        : `${capital(listing(violations.map(describe)))} are over the ${maxAgeDays}-day limit or of unknown age`;
+    if (exemption) {
+      const until = exemption.until === undefined ? "" : ` until ${new Date(exemption.until).toISOString().slice(0, 10)}`;
+      return truncate(`Exempt${until}: ${what}.`);
+    }
+    return truncate(`${what}; rotate ${violations.length === 1 ? "it" : "them"}.${endedNote}`);
+  }
+  const active = keys.filter((k) => k.active);
+  if (active.length === 0) return "No active access keys.";
+  if (expiring.length > 0) {
+    const soonest = Math.min(...expiring.map((k) => k.daysLeft as number));
+    const which = expiring.length === 1 ? "it" : "the first";
+    return truncate(`Within the ${maxAgeDays}-day limit, but ${listing(expiring.map(describe))} ${expiring.length === 1 ? "is" : "are"} close to it: ${which} ${expiresIn(soonest)}.`);
+  }
+  const oldest = Math.max(...active.map((k) => k.ageDays as number));
+  return truncate(`All active keys within the ${maxAgeDays}-day limit (oldest ${days(oldest)}).`);
+}
+
+/**
+ * Evaluates a user: NON_COMPLIANT if any active key is expired or of undeterminable age, else COMPLIANT
+ * (also with no keys or only inactive ones). A user with an exemption holding at `now` is COMPLIANT,
+ * and the annotation says so and still names the keys.
+ */
+export function evaluateUser(user: UserKeys, params: RuleParams, now: number): UserVerdict {
+  const keys = user.keys.map((k) => evaluateKey(k, params, now));
+  const violations = keys.filter((k) => k.compliance === "NON_COMPLIANT");
+  const expiring = keys.filter((k) => k.reason === "expiring");
+  const match: ExemptionMatch = violations.length > 0 ? findExemption(user.user, params.exemptions, now) : {};
+  const exemption = match.active;
+  const compliance: Compliance = violations.length > 0 && !exemption ? "NON_COMPLIANT" : "COMPLIANT";
+  const partial = { user: user.user, compliance, keys, violations, expiring, ...(exemption ? { exemption } : {}) };
+  const ended = match.active ? undefined : match.ended;
+  return { ...partial, annotation: userAnnotation(partial, ended, params.maxAgeDays) };
+}

@@ -1,0 +1,28 @@
+// Loaded before every spec (see .mocharc.js). No test may reach AWS, or the EC2 metadata address that the
+// SDK's default credential chain probes when it finds no credentials: give it dummy credentials, turn
+// the metadata lookup off, and refuse any socket that is not to this machine.
+import * as net from "node:net";
+
+process.env.AWS_ACCESS_KEY_ID = "AKIAIOSFODNN7EXAMPLE";
+process.env.AWS_SECRET_ACCESS_KEY = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
+process.env.AWS_SESSION_TOKEN = "";
+process.env.AWS_REGION = "us-east-1";
+process.env.AWS_EC2_METADATA_DISABLED = "true";
+delete process.env.AWS_PROFILE;
+delete process.env.AWS_ENDPOINT_URL;
+delete process.env.AWS_ENDPOINT_URL_IAM;
+delete process.env.AWS_ENDPOINT_URL_CONFIG_SERVICE;
+process.env.AWS_CONFIG_FILE = "/dev/null";
+process.env.AWS_SHARED_CREDENTIALS_FILE = "/dev/null";
+
+const LOCAL = new Set(["127.0.0.1", "::1", "localhost", "::ffff:127.0.0.1"]);
+const connect = net.Socket.prototype.connect as (...args: unknown[]) => net.Socket;
+net.Socket.prototype.connect = function guardedConnect(this: net.Socket, ...args: unknown[]) {
+  const [first] = args;
+  const options = (typeof first === "object" && first !== null ? first : { port: first, host: args[1] }) as { host?: unknown; path?: unknown };
+  const host = typeof options.host === "string" ? options.host : undefined;
+  if (options.path === undefined && host !== undefined && !LOCAL.has(host)) {
+    throw new Error(`test tried to connect to ${host}: tests may only talk to 127.0.0.1`);
+  }
+  return connect.apply(this, args);
+} as typeof net.Socket.prototype.connect;
