@@ -32,7 +32,7 @@ export interface AccessKey {
 /** The rule's verdict on one key: data, so each front end can word it its own way. */
 export interface KeyVerdict {
   readonly key: AccessKey;
-  /** How messages name the key: its name, "…WXYZ" (last 4 of the id), or "key 1". */
+  /** How messages name the key: `access key "name"`, "access key …WXYZ" (last 4 of the id), or "access key 1". */
   readonly label: string;
   readonly active: boolean;
   readonly compliance: KeyCompliance;
@@ -74,9 +74,9 @@ function capital(text: string): string {
   return text.charAt(0).toUpperCase() + text.slice(1);
 }
 
-/** How messages name a key: its name, "access key …WXYZ" (last 4 of the id), or "access key 1". */
+/** How messages name a key: `access key "name"`, "access key …WXYZ" (last 4 of the id), or "access key 1". */
 export function keyLabel(key: AccessKey): string {
-  if (key.name) return key.name;
+  if (key.name) return `access key "${key.name}"`;
   if (key.accessKeyId) return `access key …${key.accessKeyId.slice(-4)}`;
   if (key.slot) return `access key ${key.slot}`;
   return "access key";
