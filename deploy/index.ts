@@ -1,2 +1,51 @@
-// Placeholder: the Pulumi program that deploys the Config rule lands with its issue.
-export {};
+/**
+ * Pulumi entry point: reads the `keyage:*` config, validates it, checks that the Lambda was built, and
+ * deploys {@link KeyageConfigRule}. Everything else lives in `program.ts` (resources), `settings.ts`
+ * (validation) and `policies.ts` (the exact grants).
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import * as pulumi from "@pulumi/pulumi";
+import { createKeyageRule } from "./program";
+import { DeployConfigError, RawDeploySettings, validateSettings } from "./settings";
+
+/** Where `npm run build` writes the Lambda bundle, relative to the repository root. */
+const ZIP = path.resolve(__dirname, "..", "dist", "config-rule.zip");
+
+const KEYS: readonly (keyof RawDeploySettings)[] = [
+  "maxAccessKeyAge", "warnDays", "exemptions", "ruleName", "frequency", "lambdaMemorySize", "lambdaTimeout", "logRetentionDays",
+  "organization", "organizationTargets", "excludedAccounts", "memberRoleName", "memberAccountIds", "callAs", "organizationId",
+];
+
+function readSettings() {
+  const config = new pulumi.Config("keyage");
+  const raw: RawDeploySettings = {};
+  for (const key of KEYS) raw[key] = config.get(key);
+  try {
+    return validateSettings(raw);
+  } catch (error) {
+    // A RunError prints just the message (no stack trace): the user mistyped a config value.
+    if (error instanceof DeployConfigError) throw new pulumi.RunError(`keyage:${error.key}: ${error.message}`);
+    throw error;
+  }
+}
+
+const settings = readSettings();
+if (!fs.existsSync(ZIP)) {
+  throw new pulumi.RunError(`${ZIP} does not exist: run \`npm ci\` (or \`npm run build\`) at the repository root first`);
+}
+const rule = createKeyageRule({ settings, code: new pulumi.asset.FileArchive(ZIP) });
+
+/** Name of the Config rule (the organization rule in organization mode). */
+export const ruleName = rule.ruleName;
+/** ARN of the Config rule; Security Hub findings carry it as GeneratorId. */
+export const ruleArn = rule.ruleArn;
+/** The evaluator Lambda. */
+export const functionName = rule.functionName;
+export const functionArn = rule.functionArn;
+/** The role member accounts' reader role trusts (organization mode). */
+export const executionRoleArn = rule.executionRoleArn;
+/** Log group of the evaluator (one JSON summary line per run). */
+export const logGroupName = rule.logGroup.name;
+/** Organization mode: the StackSet that puts the reader role in every member account. */
+export const memberStackSetName = rule.memberStackSet?.name;

@@ -1,0 +1,61 @@
+/**
+ * The AWS clients of the rule. No endpoint or region is hard-coded: the standard environment
+ * (AWS_REGION, AWS_ENDPOINT_URL_IAM, AWS_ENDPOINT_URL_CONFIG_SERVICE, AWS_ENDPOINT_URL_STS, the
+ * credentials chain) decides. Organization rules assume a role in the evaluated account for both the
+ * IAM reads and PutEvaluations (the result token belongs to that account's Config, as in rdklib).
+ */
+import { ConfigServiceClient } from "@aws-sdk/client-config-service";
+import { IAMClient } from "@aws-sdk/client-iam";
+import { AssumeRoleCommand, STSClient } from "@aws-sdk/client-sts";
+import { describeError, IamReadError } from "./errors";
+import type { CallCounter } from "./util";
+
+/** The clients one evaluation uses. */
+export interface RuleClients {
+  readonly iam: IAMClient;
+  readonly config: ConfigServiceClient;
+}
+
+/** Gives the clients for a run: the Lambda's own, or ones acting as `roleArn` when set. */
+export type ClientFactory = (roleArn: string | undefined, calls: CallCounter) => Promise<RuleClients>;
+
+/** SDK attempts per call (throttling and network errors; the SDK's standard retry mode). */
+export const SDK_MAX_ATTEMPTS = 4;
+
+/** The session name the rule's assumed-role sessions carry (visible in CloudTrail). */
+export const ROLE_SESSION_NAME = "keyage-config-rule";
+
+/**
+ * Builds a {@link ClientFactory}. Clients without a role are created once and reused across warm
+ * invocations; with a role, each run assumes it (15-minute session) and builds clients on those
+ * credentials, so a long-lived container never acts on expired credentials.
+ */
+export function defaultClientFactory(): ClientFactory {
+  let own: RuleClients | undefined;
+  let sts: STSClient | undefined;
+  return async (roleArn, calls) => {
+    if (!roleArn) {
+      own ??= { iam: new IAMClient({ maxAttempts: SDK_MAX_ATTEMPTS }), config: new ConfigServiceClient({ maxAttempts: SDK_MAX_ATTEMPTS }) };
+      return own;
+    }
+    sts ??= new STSClient({ maxAttempts: SDK_MAX_ATTEMPTS });
+    calls.add("AssumeRole");
+    let creds;
+    try {
+      creds = (await sts.send(new AssumeRoleCommand({ RoleArn: roleArn, RoleSessionName: ROLE_SESSION_NAME, DurationSeconds: 900 }))).Credentials;
+    } catch (cause) {
+      throw new IamReadError(`could not assume ${roleArn}: ${describeError(cause)}`, { cause });
+    }
+    if (!creds?.AccessKeyId || !creds.SecretAccessKey) throw new IamReadError(`AssumeRole for ${roleArn} returned no credentials`);
+    const credentials = {
+      accessKeyId: creds.AccessKeyId,
+      secretAccessKey: creds.SecretAccessKey,
+      ...(creds.SessionToken ? { sessionToken: creds.SessionToken } : {}),
+      ...(creds.Expiration ? { expiration: creds.Expiration } : {}),
+    };
+    return {
+      iam: new IAMClient({ maxAttempts: SDK_MAX_ATTEMPTS, credentials }),
+      config: new ConfigServiceClient({ maxAttempts: SDK_MAX_ATTEMPTS, credentials }),
+    };
+  };
+}

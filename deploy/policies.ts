@@ -1,0 +1,127 @@
+/**
+ * IAM policy documents and the member-account CloudFormation template, as plain data. Pure, so the
+ * exact grants can be read (and tested) without Pulumi; `program.ts` fills in ARNs.
+ */
+
+/** What the evaluator reads in IAM: the credential report, the user list, and keys per user (fallback and confirmation). */
+export const IAM_READ_ACTIONS = ["iam:GenerateCredentialReport", "iam:GetCredentialReport", "iam:ListUsers", "iam:ListAccessKeys"] as const;
+/** What the evaluator does in AWS Config: write verdicts, and read earlier ones to retire deleted users. */
+export const CONFIG_ACTIONS = ["config:PutEvaluations", "config:GetComplianceDetailsByConfigRule"] as const;
+/** What the Lambda writes to its own log group (the group itself is created by the deploy, not by the Lambda). */
+export const LOG_ACTIONS = ["logs:CreateLogStream", "logs:PutLogEvents"] as const;
+/** Organization mode only: into the member role. */
+export const ASSUME_ACTIONS = ["sts:AssumeRole"] as const;
+
+/** One IAM policy statement (the subset this program writes). */
+export interface Statement {
+  Sid: string;
+  Effect: "Allow";
+  Action: string[];
+  /** Absent in trust policies. */
+  Resource?: string | string[];
+  Principal?: { Service?: string; AWS?: string };
+  Condition?: Record<string, Record<string, string>>;
+}
+
+/** An IAM policy document. */
+export interface PolicyDocument {
+  Version: "2012-10-17";
+  Statement: Statement[];
+}
+
+/** Trust policy letting the Lambda service assume the execution role. */
+export function lambdaTrustPolicy(): PolicyDocument {
+  return {
+    Version: "2012-10-17",
+    Statement: [{ Sid: "LambdaAssumes", Effect: "Allow", Principal: { Service: "lambda.amazonaws.com" }, Action: ["sts:AssumeRole"] }],
+  };
+}
+
+/** The inputs the execution role policy needs. */
+export interface ExecutionPolicyInput {
+  partition: string;
+  accountId: string;
+  logGroupArn: string;
+  /** Organization mode: the member role's name and the organization the roles must belong to. */
+  organization?: { memberRoleName: string; organizationId: string };
+}
+
+/**
+ * The Lambda execution role's only policy: read IAM keys, write evaluations, write its own logs, and in
+ * organization mode assume the member role, only in accounts of this organization (`aws:ResourceOrgID`).
+ */
+export function executionRolePolicy(input: ExecutionPolicyInput): PolicyDocument {
+  const statements: Statement[] = [
+    ...iamAndConfigStatements(`arn:${input.partition}:iam::${input.accountId}:user/*`),
+    { Sid: "WriteOwnLogs", Effect: "Allow", Action: [...LOG_ACTIONS], Resource: `${input.logGroupArn}:*` },
+  ];
+  if (input.organization) {
+    statements.push({
+      Sid: "AssumeMemberReader",
+      Effect: "Allow",
+      Action: [...ASSUME_ACTIONS],
+      Resource: `arn:${input.partition}:iam::*:role/${input.organization.memberRoleName}`,
+      // Even if a Config rule outside the organization invokes the function, it cannot act there.
+      Condition: { StringEquals: { "aws:ResourceOrgID": input.organization.organizationId } },
+    });
+  }
+  return { Version: "2012-10-17", Statement: statements };
+}
+
+/** IAM reads and Config writes; ListAccessKeys is scoped to users of `userArnPattern`'s account. */
+function iamAndConfigStatements(userArnPattern: string): Statement[] {
+  return [
+    { Sid: "ReadCredentialReport", Effect: "Allow", Action: ["iam:GenerateCredentialReport", "iam:GetCredentialReport", "iam:ListUsers"], Resource: "*" },
+    { Sid: "ReadAccessKeys", Effect: "Allow", Action: ["iam:ListAccessKeys"], Resource: userArnPattern },
+    { Sid: "WriteEvaluations", Effect: "Allow", Action: [...CONFIG_ACTIONS], Resource: "*" },
+  ];
+}
+
+/** Trust policy of the member role: only the Lambda's execution role may assume it. */
+export function memberTrustPolicy(executionRoleArn: string): PolicyDocument {
+  return {
+    Version: "2012-10-17",
+    Statement: [{ Sid: "KeyageLambdaAssumes", Effect: "Allow", Principal: { AWS: executionRoleArn }, Action: ["sts:AssumeRole"] }],
+  };
+}
+
+/** The member role's permissions: the same IAM reads and Config writes, in the member account. */
+export function memberRolePolicy(partition: string, accountId: string): PolicyDocument {
+  return { Version: "2012-10-17", Statement: iamAndConfigStatements(`arn:${partition}:iam::${accountId}:user/*`) };
+}
+
+/**
+ * CloudFormation template of the member role, rolled out by the StackSet to every target account.
+ * Parameter `ExecutionRoleArn`: the Lambda's execution role in the management or delegated account.
+ */
+export function memberRoleTemplate(memberRoleName: string): string {
+  const policy = {
+    Version: "2012-10-17",
+    Statement: iamAndConfigStatements("USER_ARN").map((s) =>
+      s.Resource === "USER_ARN" ? { ...s, Resource: { "Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:user/*" } } : s,
+    ),
+  };
+  const template = {
+    AWSTemplateFormatVersion: "2010-09-09",
+    Description: "keyage: read-only role the keyage Config rule Lambda assumes to evaluate IAM access keys in this account",
+    Parameters: {
+      ExecutionRoleArn: { Type: "String", Description: "ARN of the keyage Lambda's execution role", AllowedPattern: "^arn:[a-z-]+:iam::\\d{12}:role/.+$" },
+    },
+    Resources: {
+      MemberRole: {
+        Type: "AWS::IAM::Role",
+        Properties: {
+          RoleName: memberRoleName,
+          Description: "Assumed by the keyage AWS Config rule: reads IAM access keys, writes Config evaluations",
+          AssumeRolePolicyDocument: {
+            Version: "2012-10-17",
+            Statement: [{ Sid: "KeyageLambdaAssumes", Effect: "Allow", Principal: { AWS: { Ref: "ExecutionRoleArn" } }, Action: ["sts:AssumeRole"] }],
+          },
+          Policies: [{ PolicyName: "keyage-read-keys-write-evaluations", PolicyDocument: policy }],
+        },
+      },
+    },
+    Outputs: { MemberRoleArn: { Value: { "Fn::GetAtt": ["MemberRole", "Arn"] } } },
+  };
+  return JSON.stringify(template, null, 2);
+}

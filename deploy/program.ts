@@ -1,0 +1,240 @@
+/**
+ * The resources behind keyage's AWS Config rule, as one component so tests (and other programs) can
+ * build a fresh set: the Lambda and its least-privilege role and log group, the invoke permission for
+ * AWS Config, and either an account rule or, in organization mode, an organization rule plus the
+ * member-account reader role rolled out by a service-managed StackSet.
+ */
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { executionRolePolicy, lambdaTrustPolicy, memberRolePolicy, memberRoleTemplate, memberTrustPolicy } from "./policies";
+import { DeploySettings, inputParameters } from "./settings";
+
+/** The Lambda handler inside the zip: `index.js` exporting `handler`. */
+export const HANDLER = "index.handler";
+/** The newest Node.js Lambda runtime @pulumi/aws 7 knows; the bundle needs nothing newer than Node 20. */
+export const RUNTIME = aws.lambda.Runtime.NodeJS24dX;
+/** Config's resource type for IAM users; the rule's only scope. */
+export const RESOURCE_TYPE = "AWS::IAM::User";
+/** Notifications that run the rule: a periodic sweep, and every change to a user (normal and oversized). */
+export const TRIGGERS = ["ScheduledNotification", "ConfigurationItemChangeNotification", "OversizedConfigurationItemChangeNotification"] as const;
+/** AWS Config's service principal. */
+export const CONFIG_PRINCIPAL = "config.amazonaws.com";
+
+/** Inputs of {@link KeyageConfigRule}. */
+export interface KeyageConfigRuleArgs {
+  /** Validated settings (see `validateSettings`). */
+  settings: DeploySettings;
+  /** The built Lambda: `new pulumi.asset.FileArchive("dist/config-rule.zip")`. */
+  code: pulumi.Input<pulumi.asset.Archive>;
+  /** Tags on every taggable resource; default `{ "managed-by": "keyage" }`. */
+  tags?: Record<string, string>;
+}
+
+/**
+ * keyage's Config rule and everything it needs. Outputs: {@link ruleName}, {@link ruleArn},
+ * {@link functionName}, {@link functionArn}, {@link executionRoleArn}.
+ *
+ * @example
+ * const rule = new KeyageConfigRule("keyage", { settings: validateSettings({ maxAccessKeyAge: 90 }), code: new pulumi.asset.FileArchive("../dist/config-rule.zip") });
+ * export const ruleArn = rule.ruleArn;
+ */
+export class KeyageConfigRule extends pulumi.ComponentResource {
+  readonly logGroup: aws.cloudwatch.LogGroup;
+  readonly executionRole: aws.iam.Role;
+  readonly executionRolePolicy: aws.iam.RolePolicy;
+  readonly function: aws.lambda.Function;
+  /** One per invoking source: this account, plus member accounts in organization mode. */
+  readonly permissions: aws.lambda.Permission[];
+  /** Account mode only. */
+  readonly rule?: aws.cfg.Rule;
+  /** Organization mode only. */
+  readonly organizationRule?: aws.cfg.OrganizationCustomRule;
+  /** Organization mode only: the member role template, deployed to every target account. */
+  readonly memberStackSet?: aws.cloudformation.StackSet;
+  /** Organization mode only. */
+  readonly memberStackSetInstance?: aws.cloudformation.StackSetInstance;
+  /** Organization mode from the management account only: StackSets never deploy there, so the role is made directly. */
+  readonly localMemberRole?: aws.iam.Role;
+  /** Its permissions (the same as the StackSet's role). */
+  readonly localMemberRolePolicy?: aws.iam.RolePolicy;
+  readonly ruleName: pulumi.Output<string>;
+  readonly ruleArn: pulumi.Output<string>;
+  readonly functionName: pulumi.Output<string>;
+  readonly functionArn: pulumi.Output<string>;
+  readonly executionRoleArn: pulumi.Output<string>;
+
+  constructor(name: string, args: KeyageConfigRuleArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("keyage:deploy:ConfigRule", name, {}, opts);
+    const { settings } = args;
+    const org = settings.organization;
+    const tags = args.tags ?? { "managed-by": "keyage" };
+    const child = { parent: this };
+    const partition = aws.getPartitionOutput({}, child).partition;
+    const accountId = aws.getCallerIdentityOutput({}, child).accountId;
+    const region = aws.getRegionOutput({}, child).region;
+    const organization = org && (org.organizationId === undefined || org.targets.length === 0) ? aws.organizations.getOrganizationOutput({}, child) : undefined;
+    const organizationId = org ? (org.organizationId !== undefined ? pulumi.output(org.organizationId) : organization!.id) : undefined;
+
+    this.logGroup = new aws.cloudwatch.LogGroup(`${name}-logs`, {
+      name: `/aws/lambda/keyage/${settings.ruleName}`,
+      retentionInDays: settings.logRetentionDays,
+      tags,
+    }, child);
+
+    this.executionRole = new aws.iam.Role(`${name}-lambda`, {
+      description: "keyage Config rule Lambda: reads IAM access keys, writes Config evaluations",
+      assumeRolePolicy: JSON.stringify(lambdaTrustPolicy()),
+      tags,
+    }, child);
+    this.executionRolePolicy = new aws.iam.RolePolicy(`${name}-lambda`, {
+      role: this.executionRole.id,
+      policy: pulumi
+        .all([partition, accountId, this.logGroup.arn, organizationId])
+        .apply(([p, a, logGroupArn, orgId]) =>
+          JSON.stringify(executionRolePolicy({
+            partition: p,
+            accountId: a,
+            logGroupArn,
+            ...(org && orgId !== undefined ? { organization: { memberRoleName: org.memberRoleName, organizationId: orgId } } : {}),
+          })),
+        ),
+    }, child);
+
+    this.function = new aws.lambda.Function(`${name}-evaluator`, {
+      description: `keyage: IAM access keys older than ${settings.maxAccessKeyAge} days are NON_COMPLIANT`,
+      code: args.code,
+      handler: HANDLER,
+      runtime: RUNTIME,
+      architectures: ["arm64"],
+      memorySize: settings.lambdaMemorySize,
+      timeout: settings.lambdaTimeout,
+      role: this.executionRole.arn,
+      loggingConfig: { logFormat: "Text", logGroup: this.logGroup.name },
+      tags,
+    }, { ...child, dependsOn: [this.executionRolePolicy] });
+
+    this.permissions = [
+      // Config in this account; SourceAccount keeps any other account's Config out.
+      new aws.lambda.Permission(`${name}-config-invoke`, {
+        function: this.function.name,
+        action: "lambda:InvokeFunction",
+        principal: CONFIG_PRINCIPAL,
+        sourceAccount: accountId,
+      }, child),
+    ];
+
+    if (!org) {
+      this.rule = new aws.cfg.Rule(`${name}-rule`, {
+        name: settings.ruleName,
+        description: `keyage: every IAM user's active access keys must be at most ${settings.maxAccessKeyAge} days old`,
+        source: {
+          owner: "CUSTOM_LAMBDA",
+          sourceIdentifier: this.function.arn,
+          sourceDetails: TRIGGERS.map((messageType) =>
+            messageType === "ScheduledNotification" ? { eventSource: "aws.config", messageType, maximumExecutionFrequency: settings.frequency } : { eventSource: "aws.config", messageType },
+          ),
+        },
+        scope: { complianceResourceTypes: [RESOURCE_TYPE] },
+        inputParameters: inputParameters(settings),
+        tags,
+      }, { ...child, dependsOn: this.permissions });
+      this.ruleName = this.rule.name;
+      this.ruleArn = this.rule.arn;
+    } else {
+      // Config in member accounts invokes the function across accounts. A Lambda permission can only be
+      // conditioned on SourceAccount, SourceArn or PrincipalOrgID, and PrincipalOrgID never matches a
+      // service principal (it is only set for IAM principals of an organization), so the choice is:
+      // listed accounts (strict; new accounts need a deploy) or any account's Config (the default),
+      // where the execution role's aws:ResourceOrgID condition keeps the function inside the organization.
+      const members = org.memberAccountIds.map(
+        (id) => new aws.lambda.Permission(`${name}-config-invoke-${id}`, {
+          function: this.function.name,
+          action: "lambda:InvokeFunction",
+          principal: CONFIG_PRINCIPAL,
+          sourceAccount: id,
+        }, child),
+      );
+      this.permissions.push(
+        ...(members.length > 0
+          ? members
+          : [new aws.lambda.Permission(`${name}-config-invoke-members`, { function: this.function.name, action: "lambda:InvokeFunction", principal: CONFIG_PRINCIPAL }, child)]),
+      );
+
+      this.memberStackSet = new aws.cloudformation.StackSet(`${name}-member-role`, {
+        name: `${settings.ruleName}-member-role`,
+        description: "keyage: the read-only role the keyage Config rule assumes in each account",
+        permissionModel: "SERVICE_MANAGED",
+        autoDeployment: { enabled: true, retainStacksOnAccountRemoval: false },
+        callAs: org.callAs,
+        capabilities: ["CAPABILITY_NAMED_IAM"],
+        managedExecution: { active: true },
+        operationPreferences: { failureTolerancePercentage: 10, maxConcurrentPercentage: 25 },
+        templateBody: memberRoleTemplate(org.memberRoleName),
+        parameters: { ExecutionRoleArn: this.executionRole.arn },
+        tags,
+      }, { ...child, ignoreChanges: ["administrationRoleArn"] });
+      const targets = org.targets.length > 0 ? pulumi.output([...org.targets]) : organization!.roots.apply((roots) => roots.map((r) => r.id).slice(0, 1));
+      this.memberStackSetInstance = new aws.cloudformation.StackSetInstance(`${name}-member-role`, {
+        stackSetName: this.memberStackSet.name,
+        callAs: org.callAs,
+        // IAM is global: one region per account, or the second stack would collide on the role name.
+        stackSetInstanceRegion: region,
+        deploymentTargets: {
+          organizationalUnitIds: targets,
+          ...(org.excludedAccounts.length > 0 ? { accountFilterType: "DIFFERENCE", accounts: [...org.excludedAccounts] } : {}),
+        },
+        operationPreferences: { failureTolerancePercentage: 10, maxConcurrentPercentage: 25 },
+      }, child);
+
+      if (org.callAs === "SELF") {
+        this.localMemberRole = new aws.iam.Role(`${name}-member-local`, {
+          name: org.memberRoleName,
+          description: "keyage: read-only role the keyage Config rule assumes in this (management) account",
+          assumeRolePolicy: this.executionRole.arn.apply((arn) => JSON.stringify(memberTrustPolicy(arn))),
+          tags,
+        }, child);
+        this.localMemberRolePolicy = new aws.iam.RolePolicy(`${name}-member-local`, {
+          role: this.localMemberRole.id,
+          policy: pulumi.all([partition, accountId]).apply(([p, a]) => JSON.stringify(memberRolePolicy(p, a))),
+        }, child);
+      }
+
+      this.organizationRule = new aws.cfg.OrganizationCustomRule(`${name}-org-rule`, {
+        name: settings.ruleName,
+        description: `keyage: every IAM user's active access keys must be at most ${settings.maxAccessKeyAge} days old`,
+        lambdaFunctionArn: this.function.arn,
+        triggerTypes: [...TRIGGERS],
+        maximumExecutionFrequency: settings.frequency,
+        resourceTypesScopes: [RESOURCE_TYPE],
+        inputParameters: inputParameters(settings),
+        ...(org.excludedAccounts.length > 0 ? { excludedAccounts: [...org.excludedAccounts] } : {}),
+      }, {
+        ...child,
+        // Each account's rule is created only once Config may invoke the function and the role exists there.
+        dependsOn: [...this.permissions, this.memberStackSetInstance, ...(this.localMemberRolePolicy ? [this.localMemberRolePolicy] : [])],
+      });
+      this.ruleName = this.organizationRule.name;
+      this.ruleArn = this.organizationRule.arn;
+    }
+
+    this.functionName = this.function.name;
+    this.functionArn = this.function.arn;
+    this.executionRoleArn = this.executionRole.arn;
+    this.registerOutputs({
+      ruleName: this.ruleName,
+      ruleArn: this.ruleArn,
+      functionName: this.functionName,
+      functionArn: this.functionArn,
+      executionRoleArn: this.executionRoleArn,
+    });
+  }
+}
+
+/**
+ * Builds keyage's Config rule (a fresh set of resources on every call).
+ *
+ * @example const rule = createKeyageRule({ settings: validateSettings({}), code: new pulumi.asset.FileArchive(zip) });
+ */
+export function createKeyageRule(args: KeyageConfigRuleArgs, name = "keyage", opts?: pulumi.ComponentResourceOptions): KeyageConfigRule {
+  return new KeyageConfigRule(name, args, opts);
+}

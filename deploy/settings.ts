@@ -1,0 +1,255 @@
+/**
+ * The deploy program's settings: defaults, validation and the rule parameters handed to the Lambda.
+ * Pure (no Pulumi, no AWS): `index.ts` reads Pulumi config into {@link RawDeploySettings}, this file turns
+ * it into {@link DeploySettings} or throws {@link DeployConfigError} naming the key, the value and what
+ * is allowed, so `pulumi preview` stops before AWS sees a bad value.
+ */
+import { KeyageError, ParameterError, show, validateParams } from "../shared";
+
+/** Config rule trigger frequencies accepted by AWS Config (`MaximumExecutionFrequency`). */
+export const FREQUENCIES = ["One_Hour", "Three_Hours", "Six_Hours", "Twelve_Hours", "TwentyFour_Hours"] as const;
+/** One of {@link FREQUENCIES}. */
+export type Frequency = (typeof FREQUENCIES)[number];
+
+/** Retention periods CloudWatch Logs accepts (days); 0 keeps logs forever. */
+export const LOG_RETENTION_DAYS = [0, 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653] as const;
+
+/** Lambda memory range (MB) and timeout range (seconds), as AWS Lambda allows them. */
+export const MEMORY_RANGE = { min: 128, max: 10240 } as const;
+export const TIMEOUT_RANGE = { min: 1, max: 900 } as const;
+
+/** Defaults, one place: the README table is written from these. */
+export const DEFAULTS = {
+  ruleName: "keyage-access-key-age",
+  frequency: "TwentyFour_Hours" as Frequency,
+  /** Sized for 5,000 users on the slowest path (see README "Sizing"). */
+  lambdaMemorySize: 512,
+  /** Sized for 5,000 users on the slowest path (see README "Sizing"). */
+  lambdaTimeout: 900,
+  logRetentionDays: 90,
+  memberRoleName: "keyage-config-rule-reader",
+  callAs: "SELF" as const,
+} as const;
+
+/**
+ * AWS Config's limit on a rule's `InputParameters` (PutConfigRule: 1,024 characters;
+ * PutOrganizationConfigRule's `OrganizationCustomRuleMetadata.InputParameters`: 2,048).
+ */
+export const INPUT_PARAMETERS_LIMIT = { account: 1024, organization: 2048 } as const;
+
+/** A deploy setting is missing, out of range or malformed. */
+export class DeployConfigError extends KeyageError {
+  /** The config key as the user sets it, e.g. `keyage:lambdaTimeout`. */
+  readonly key: string;
+
+  constructor(key: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.key = key;
+  }
+}
+
+/** Settings as they arrive from Pulumi config (strings, JSON strings, arrays, booleans) or from a test. */
+export interface RawDeploySettings {
+  maxAccessKeyAge?: unknown;
+  warnDays?: unknown;
+  exemptions?: unknown;
+  ruleName?: unknown;
+  frequency?: unknown;
+  lambdaMemorySize?: unknown;
+  lambdaTimeout?: unknown;
+  logRetentionDays?: unknown;
+  organization?: unknown;
+  organizationTargets?: unknown;
+  excludedAccounts?: unknown;
+  memberRoleName?: unknown;
+  memberAccountIds?: unknown;
+  callAs?: unknown;
+  organizationId?: unknown;
+}
+
+/** Organization mode: one organization rule, a reader role in every member account. */
+export interface OrganizationSettings {
+  /** Root id (`r-…`) or OU ids (`ou-…`) the member role's StackSet deploys to; default: the organization root. */
+  readonly targets: readonly string[];
+  /** Accounts the organization rule skips (12 digits each); default none. */
+  readonly excludedAccounts: readonly string[];
+  /** Name of the read-only role the Lambda assumes in each account; default `keyage-config-rule-reader`. */
+  readonly memberRoleName: string;
+  /**
+   * Accounts whose AWS Config may invoke the Lambda, each as its own permission with `SourceAccount`.
+   * Empty (default): any account's Config may invoke it, and the Lambda can only act through
+   * `sts:AssumeRole` into roles inside this organization (see README "Organization mode").
+   */
+  readonly memberAccountIds: readonly string[];
+  /** `SELF` from the management account (default), `DELEGATED_ADMIN` from a delegated administrator. */
+  readonly callAs: "SELF" | "DELEGATED_ADMIN";
+  /** `o-…`; default: looked up with DescribeOrganization at deploy time. */
+  readonly organizationId?: string;
+}
+
+/** Validated settings; every field has its default filled in. */
+export interface DeploySettings {
+  /** Keys older than this many days are NON_COMPLIANT; 1–3650, default 30. */
+  readonly maxAccessKeyAge: number;
+  /** Passed to the Lambda only when set (the Lambda's own default is 7). */
+  readonly warnDays?: number;
+  /** Exemptions in the rule-parameter form the Lambda parses (`user` or `user:YYYY-MM-DD`, space separated); absent when none. */
+  readonly exemptions?: string;
+  /** Config rule name (organization rule name in organization mode); default `keyage-access-key-age`. */
+  readonly ruleName: string;
+  /** Periodic evaluation frequency; default `TwentyFour_Hours`. */
+  readonly frequency: Frequency;
+  /** Lambda memory in MB; default 512. */
+  readonly lambdaMemorySize: number;
+  /** Lambda timeout in seconds; default 900. */
+  readonly lambdaTimeout: number;
+  /** Days CloudWatch keeps the Lambda's logs (0 = forever); default 90. */
+  readonly logRetentionDays: number;
+  /** Present only in organization mode. */
+  readonly organization?: OrganizationSettings;
+}
+
+const RULE_NAME = /^[A-Za-z0-9_-]{1,64}$/;
+const ROLE_NAME = /^[\w+=,.@-]{1,64}$/;
+const ACCOUNT_ID = /^\d{12}$/;
+const ORG_TARGET = /^(r-[0-9a-z]{4,32}|ou-[0-9a-z]{4,32}-[a-z0-9]{8,32})$/;
+const ORG_ID = /^o-[a-z0-9]{10,32}$/;
+
+function isAbsent(value: unknown): boolean {
+  return value === undefined || value === null || (typeof value === "string" && value.trim() === "");
+}
+
+function integer(key: string, value: unknown, fallback: number, min: number, max: number): number {
+  if (isAbsent(value)) return fallback;
+  const n = typeof value === "number" ? value : typeof value === "string" && /^\s*\d{1,9}\s*$/.test(value) ? Number(value) : NaN;
+  if (!Number.isInteger(n) || n < min || n > max) {
+    throw new DeployConfigError(key, `${key} must be a whole number from ${min} to ${max}, got ${show(value)}`);
+  }
+  return n;
+}
+
+function oneOf<T extends string | number>(key: string, value: unknown, fallback: T, allowed: readonly T[]): T {
+  if (isAbsent(value)) return fallback;
+  const candidate = typeof fallback === "number" && typeof value === "string" && /^\s*\d+\s*$/.test(value) ? Number(value) : value;
+  const found = allowed.find((a) => a === (typeof candidate === "string" ? candidate.trim() : candidate));
+  if (found === undefined) {
+    throw new DeployConfigError(key, `${key} must be one of ${allowed.join(", ")}, got ${show(value)}`);
+  }
+  return found;
+}
+
+function boolean(key: string, value: unknown): boolean {
+  if (isAbsent(value)) return false;
+  if (typeof value === "boolean") return value;
+  if (typeof value === "string" && /^(true|false)$/i.test(value.trim())) return value.trim().toLowerCase() === "true";
+  throw new DeployConfigError(key, `${key} must be true or false, got ${show(value)}`);
+}
+
+function pattern(key: string, value: unknown, fallback: string, re: RegExp, what: string): string {
+  if (isAbsent(value)) return fallback;
+  if (typeof value !== "string" || !re.test(value.trim())) {
+    throw new DeployConfigError(key, `${key} must be ${what}, got ${show(value)}`);
+  }
+  return value.trim();
+}
+
+/** A list from an array, a JSON array in a string, or a string of entries separated by commas or blanks. */
+function list(key: string, value: unknown, re: RegExp, what: string): string[] {
+  if (isAbsent(value)) return [];
+  let items: unknown = value;
+  if (typeof value === "string") {
+    const text = value.trim();
+    if (text.startsWith("[")) {
+      try {
+        items = JSON.parse(text);
+      } catch (cause) {
+        throw new DeployConfigError(key, `${key} looks like a JSON array but does not parse: ${(cause as Error).message}`, { cause });
+      }
+    } else {
+      items = text.split(/[\s,]+/).filter((s) => s !== "");
+    }
+  }
+  if (!Array.isArray(items)) throw new DeployConfigError(key, `${key} must be a list of ${what}, got ${show(value)}`);
+  return items.map((item) => {
+    if (typeof item !== "string" || !re.test(item.trim())) {
+      throw new DeployConfigError(key, `${key}: every entry must be ${what}, got ${show(item)}`);
+    }
+    return item.trim();
+  });
+}
+
+/** Exemption entries in the form the Lambda's `parseExemptions` reads back unchanged. */
+function exemptionEntries(value: unknown): string[] {
+  let items: unknown = value;
+  if (typeof value === "string") items = value.trim().startsWith("[") ? JSON.parse(value) : value.trim().split(/\s+/);
+  if (!Array.isArray(items)) return [];
+  return items.map((entry) => {
+    if (typeof entry === "string") {
+      const colon = entry.indexOf(":");
+      return colon < 0 ? entry.trim() : `${entry.slice(0, colon).trim()}:${entry.slice(colon + 1).trim()}`;
+    }
+    const { user, until } = entry as { user: string; until?: string };
+    return isAbsent(until) ? user : `${user}:${String(until).trim()}`;
+  });
+}
+
+/**
+ * Validates the deploy settings and fills in defaults. The rule parameters go through the same
+ * `validateParams` the Lambda runs, so a value the Lambda would reject fails here, before any AWS call.
+ *
+ * @example validateSettings({ maxAccessKeyAge: "90", organization: "true" })
+ *   // { maxAccessKeyAge: 90, frequency: "TwentyFour_Hours", ..., organization: { memberRoleName: "keyage-config-rule-reader", ... } }
+ * @throws DeployConfigError naming the key, the value and the allowed range.
+ */
+export function validateSettings(raw: RawDeploySettings = {}): DeploySettings {
+  let params;
+  try {
+    params = validateParams(
+      { maxAgeDays: raw.maxAccessKeyAge, warnDays: raw.warnDays, exemptions: raw.exemptions },
+      { maxAgeDays: "maxAccessKeyAge", warnDays: "warnDays", exemptions: "exemptions" },
+    );
+  } catch (cause) {
+    if (cause instanceof ParameterError) throw new DeployConfigError(cause.parameter, cause.message, { cause });
+    throw cause;
+  }
+  const organization = boolean("organization", raw.organization)
+    ? {
+        targets: list("organizationTargets", raw.organizationTargets, ORG_TARGET, "a root id (r-…) or an OU id (ou-…-…)"),
+        excludedAccounts: list("excludedAccounts", raw.excludedAccounts, ACCOUNT_ID, "a 12-digit account id"),
+        memberRoleName: pattern("memberRoleName", raw.memberRoleName, DEFAULTS.memberRoleName, ROLE_NAME, "an IAM role name (1-64 characters of letters, digits and +=,.@_-)"),
+        memberAccountIds: list("memberAccountIds", raw.memberAccountIds, ACCOUNT_ID, "a 12-digit account id"),
+        callAs: oneOf("callAs", raw.callAs, DEFAULTS.callAs as "SELF" | "DELEGATED_ADMIN", ["SELF", "DELEGATED_ADMIN"]),
+        ...(isAbsent(raw.organizationId) ? {} : { organizationId: pattern("organizationId", raw.organizationId, "", ORG_ID, "an organization id (o-…)") }),
+      }
+    : undefined;
+  const settings: DeploySettings = {
+    maxAccessKeyAge: params.maxAgeDays,
+    ...(isAbsent(raw.warnDays) ? {} : { warnDays: params.warnDays }),
+    ...(params.exemptions.length === 0 ? {} : { exemptions: exemptionEntries(raw.exemptions).join(" ") }),
+    ruleName: pattern("ruleName", raw.ruleName, DEFAULTS.ruleName, RULE_NAME, "1-64 letters, digits, hyphens or underscores"),
+    frequency: oneOf("frequency", raw.frequency, DEFAULTS.frequency, FREQUENCIES),
+    lambdaMemorySize: integer("lambdaMemorySize", raw.lambdaMemorySize, DEFAULTS.lambdaMemorySize, MEMORY_RANGE.min, MEMORY_RANGE.max),
+    lambdaTimeout: integer("lambdaTimeout", raw.lambdaTimeout, DEFAULTS.lambdaTimeout, TIMEOUT_RANGE.min, TIMEOUT_RANGE.max),
+    logRetentionDays: oneOf("logRetentionDays", raw.logRetentionDays, DEFAULTS.logRetentionDays as number, LOG_RETENTION_DAYS),
+    ...(organization ? { organization } : {}),
+  };
+  const text = inputParameters(settings);
+  const limit = organization ? INPUT_PARAMETERS_LIMIT.organization : INPUT_PARAMETERS_LIMIT.account;
+  if (text.length > limit) {
+    throw new DeployConfigError("exemptions", `the rule parameters are ${text.length} characters, more than AWS Config's limit of ${limit}: shorten exemptions`);
+  }
+  return settings;
+}
+
+/**
+ * The rule's `InputParameters` JSON: `maxAccessKeyAge` always; `warnDays` and `exemptions` when set;
+ * `executionRoleName` in organization mode. Values are strings, as AWS Config's console and managed
+ * rules use them.
+ */
+export function inputParameters(settings: DeploySettings): string {
+  const params: Record<string, string> = { maxAccessKeyAge: String(settings.maxAccessKeyAge) };
+  if (settings.warnDays !== undefined) params.warnDays = String(settings.warnDays);
+  if (settings.exemptions !== undefined) params.exemptions = settings.exemptions;
+  if (settings.organization) params.executionRoleName = settings.organization.memberRoleName;
+  return JSON.stringify(params);
+}

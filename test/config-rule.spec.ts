@@ -1,0 +1,467 @@
+// The Config rule with its AWS clients mocked at the SDK (aws-sdk-client-mock): dispatch, parameters,
+// verdicts at the boundaries, the report/ListUsers join, batching, retries and logs.
+import { strict as assert } from "node:assert";
+import {
+  ConfigServiceClient,
+  GetComplianceDetailsByConfigRuleCommand,
+  PutEvaluationsCommand,
+  type Evaluation,
+} from "@aws-sdk/client-config-service";
+import {
+  GenerateCredentialReportCommand,
+  GetCredentialReportCommand,
+  IAMClient,
+  ListAccessKeysCommand,
+  ListUsersCommand,
+  NoSuchEntityException,
+  type AccessKeyMetadata,
+  type User,
+} from "@aws-sdk/client-iam";
+import { mockClient } from "aws-sdk-client-mock";
+import { CREDENTIAL_REPORT_COLUMNS, DAY_MS, ParameterError } from "../shared";
+import { EventError, PutEvaluationsError } from "../config-rule/errors";
+import { evaluate, type EvaluateDeps, type RunSummary } from "../config-rule/evaluate";
+import { readAccount } from "../config-rule/iam-reader";
+
+const NOW = Date.parse("2026-11-29T12:00:00Z");
+const ACCOUNT = "123456789012";
+const CONTEXT = { getRemainingTimeInMillis: () => 300_000 };
+
+function scheduled(ruleParameters: Record<string, unknown> = {}, resultToken = "token-1"): Record<string, unknown> {
+  return {
+    invokingEvent: JSON.stringify({ messageType: "ScheduledNotification", notificationCreationTime: "2026-11-29T11:59:00.000Z", awsAccountId: ACCOUNT }),
+    ruleParameters: JSON.stringify(ruleParameters),
+    resultToken,
+    eventLeftScope: false,
+    configRuleName: "keyage-access-keys",
+    configRuleArn: `arn:aws:config:us-east-1:${ACCOUNT}:config-rule/config-rule-abc123`,
+    accountId: ACCOUNT,
+  };
+}
+
+function change(item: Record<string, unknown> = {}, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  const configurationItem = {
+    resourceType: "AWS::IAM::User",
+    resourceId: "AIDAALICE",
+    resourceName: "alice",
+    configurationItemStatus: "OK",
+    configurationItemCaptureTime: "2026-11-29T11:30:00.000Z",
+    ...item,
+  };
+  return {
+    ...scheduled(),
+    invokingEvent: JSON.stringify({ messageType: "ConfigurationItemChangeNotification", configurationItem, notificationCreationTime: "2026-11-29T11:31:00.000Z" }),
+    ...extra,
+  };
+}
+
+function user(name: string, createDate = new Date(NOW - 400 * DAY_MS)): User {
+  return { UserName: name, UserId: `AIDA${name.toUpperCase()}`, Arn: `arn:aws:iam::${ACCOUNT}:user/${name}`, Path: "/", CreateDate: createDate };
+}
+
+function key(name: string, ageMs: number, id = `AKIAEXAMPLE${name.toUpperCase().padEnd(9, "X").slice(0, 9)}`, status = "Active"): AccessKeyMetadata {
+  return { UserName: name, AccessKeyId: id, Status: status as "Active", CreateDate: new Date(NOW - ageMs) };
+}
+
+function reportTime(ms: number): string {
+  return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace(".000Z", "+00:00");
+}
+
+/** A credential report CSV: users with the age (ms) of an active key in slot 1, or none. */
+function report(rows: { name: string; keyAgeMs?: number; created?: number }[]): Uint8Array {
+  const lines = [CREDENTIAL_REPORT_COLUMNS.join(",")];
+  lines.push(`<root_account>,arn:aws:iam::${ACCOUNT}:root,${reportTime(NOW - 900 * DAY_MS)},not_supported,N/A,not_supported,not_supported,true,true,${reportTime(NOW - 500 * DAY_MS)},N/A,N/A,N/A,false,N/A,N/A,N/A,N/A,false,N/A,false,N/A`);
+  for (const r of rows) {
+    const k = r.keyAgeMs === undefined ? "false,N/A" : `true,${reportTime(NOW - r.keyAgeMs)}`;
+    lines.push(
+      `${r.name},arn:aws:iam::${ACCOUNT}:user/${r.name},${reportTime(r.created ?? NOW - 400 * DAY_MS)},false,N/A,N/A,N/A,false,${k},N/A,N/A,N/A,false,N/A,N/A,N/A,N/A,false,N/A,false,N/A`,
+    );
+  }
+  return Buffer.from(lines.join("\n") + "\n");
+}
+
+function setup(options: Partial<EvaluateDeps> = {}) {
+  const iam = new IAMClient({});
+  const config = new ConfigServiceClient({});
+  const iamMock = mockClient(iam);
+  const configMock = mockClient(config);
+  configMock.on(PutEvaluationsCommand).resolves({ FailedEvaluations: [] });
+  configMock.on(GetComplianceDetailsByConfigRuleCommand).resolves({ EvaluationResults: [] });
+  const lines: Record<string, unknown>[] = [];
+  const roles: (string | undefined)[] = [];
+  const deps: EvaluateDeps = {
+    clients: async (roleArn) => {
+      roles.push(roleArn);
+      return { iam, config };
+    },
+    now: () => NOW,
+    sleep: async () => undefined,
+    log: (level, message, fields) => lines.push({ level, message, ...fields }),
+    ...options,
+  };
+  const written = (): Evaluation[] => configMock.commandCalls(PutEvaluationsCommand).flatMap((c) => c.args[0].input.Evaluations ?? []);
+  const byId = (id: string): Evaluation | undefined => written().find((e) => e.ComplianceResourceId === id);
+  return { iam, config, iamMock, configMock, deps, lines, roles, written, byId };
+}
+
+async function rejects(promise: Promise<unknown>, type: new (...args: never[]) => Error, message: RegExp): Promise<void> {
+  await assert.rejects(promise, (err: unknown) => {
+    assert.ok(err instanceof type, `expected ${type.name}, got ${String(err)}`);
+    assert.match((err as Error).message, message);
+    return true;
+  });
+}
+
+describe("config rule: event and rule parameters", () => {
+  it("rejects a maxAccessKeyAge out of range, naming the value and the range, and writes nothing", async () => {
+    const t = setup();
+    await rejects(evaluate(scheduled({ maxAccessKeyAge: "0" }), CONTEXT, t.deps), ParameterError, /maxAccessKeyAge must be a whole number of days from 1 to 3650, got "0"/);
+    assert.equal(t.iamMock.calls().length + t.configMock.calls().length, 0);
+    assert.equal(t.roles.length, 0, "no client was even built");
+    assert.match(String(t.lines.find((l) => l.level === "error")?.message), /no evaluations written/);
+  });
+
+  it("rejects warnDays not below maxAccessKeyAge and a misspelt parameter name", async () => {
+    const t = setup();
+    await rejects(evaluate(scheduled({ maxAccessKeyAge: 30, warnDays: 30 }), CONTEXT, t.deps), ParameterError, /warnDays must be a whole number of days from 0 to 29 \(less than maxAccessKeyAge = 30\), got 30/);
+    await rejects(evaluate(scheduled({ maxAccesKeyAge: 30 }), CONTEXT, t.deps), ParameterError, /unknown rule parameter "maxAccesKeyAge"; expected maxAccessKeyAge, warnDays, exemptions, executionRoleName/);
+    assert.equal(t.configMock.calls().length, 0);
+  });
+
+  it("rejects an event that is not a Config rule event keyage handles, saying why", async () => {
+    const t = setup();
+    await rejects(evaluate({ resultToken: "x" }, CONTEXT, t.deps), EventError, /the event has no invokingEvent/);
+    await rejects(evaluate({ ...scheduled(), invokingEvent: "{not json" }, CONTEXT, t.deps), EventError, /invokingEvent is not valid JSON/);
+    const other = { ...scheduled(), invokingEvent: JSON.stringify({ messageType: "ConfigurationSnapshotDeliveryCompleted", notificationCreationTime: "2026-11-29T11:59:00Z" }) };
+    await rejects(evaluate(other, CONTEXT, t.deps), EventError, /messageType "ConfigurationSnapshotDeliveryCompleted" is not handled; expected one of ScheduledNotification, ConfigurationItemChangeNotification, OversizedConfigurationItemChangeNotification/);
+    await rejects(evaluate(change({ resourceType: "AWS::IAM::Role" }), CONTEXT, t.deps), EventError, /resourceType "AWS::IAM::Role" is not evaluated by this rule; scope it to AWS::IAM::User/);
+    await rejects(evaluate({ ...scheduled(), resultToken: undefined }, CONTEXT, t.deps), EventError, /resultToken must be a non-empty string/);
+    assert.equal(t.iamMock.calls().length + t.configMock.calls().length, 0);
+  });
+
+  it("assumes executionRoleName in the evaluated account for organization rules", async () => {
+    const t = setup();
+    t.iamMock.on(ListAccessKeysCommand).resolves({ AccessKeyMetadata: [] });
+    await evaluate(change({}, { ruleParameters: JSON.stringify({ executionRoleName: "KeyageAudit" }), accountId: "210987654321" }), CONTEXT, t.deps);
+    assert.deepEqual(t.roles, ["arn:aws:iam::210987654321:role/KeyageAudit"]);
+  });
+});
+
+describe("config rule: change notifications", () => {
+  it("evaluates only the changed user, with one ListAccessKeys, as its UserId at the capture time", async () => {
+    const t = setup();
+    t.iamMock.on(ListAccessKeysCommand, { UserName: "alice" }).resolves({ AccessKeyMetadata: [key("alice", 45 * DAY_MS, "AKIAIOSFODNN7EXAMPLE")] });
+    const summary = await evaluate(change(), CONTEXT, t.deps);
+    assert.deepEqual(summary.calls, { ListAccessKeys: 1, PutEvaluations: 1 });
+    assert.equal(t.iamMock.calls().length, 1);
+    assert.deepEqual(t.written(), [
+      {
+        ComplianceResourceType: "AWS::IAM::User",
+        ComplianceResourceId: "AIDAALICE",
+        ComplianceType: "NON_COMPLIANT",
+        Annotation: "Access key …MPLE is 45 days old, over the 30-day limit; rotate it.",
+        OrderingTimestamp: new Date("2026-11-29T11:30:00.000Z"),
+      },
+    ]);
+  });
+
+  const boundaries: [string, number, string][] = [
+    ["29 days 23:59:59", 30 * DAY_MS - 1000, "COMPLIANT"],
+    ["exactly 30 days", 30 * DAY_MS, "COMPLIANT"],
+    ["30 days and 1 ms", 30 * DAY_MS + 1, "NON_COMPLIANT"],
+  ];
+  for (const [label, age, expected] of boundaries) {
+    it(`calls a key ${label} old ${expected} under the default 30-day limit`, async () => {
+      const t = setup();
+      t.iamMock.on(ListAccessKeysCommand).resolves({ AccessKeyMetadata: [key("alice", age)] });
+      await evaluate(change(), CONTEXT, t.deps);
+      assert.equal(t.byId("AIDAALICE")?.ComplianceType, expected);
+    });
+  }
+
+  it("uses maxAccessKeyAge from the rule parameters", async () => {
+    const t = setup();
+    t.iamMock.on(ListAccessKeysCommand).resolves({ AccessKeyMetadata: [key("alice", 45 * DAY_MS)] });
+    await evaluate(change({}, { ruleParameters: JSON.stringify({ maxAccessKeyAge: "90" }) }), CONTEXT, t.deps);
+    assert.equal(t.byId("AIDAALICE")?.ComplianceType, "COMPLIANT");
+    assert.equal(t.byId("AIDAALICE")?.Annotation, "All active keys within the 90-day limit (oldest 45 days).");
+  });
+
+  it("marks a deleted user, or one that left the rule's scope, NOT_APPLICABLE without reading IAM", async () => {
+    for (const event of [change({ configurationItemStatus: "ResourceDeleted" }), change({}, { eventLeftScope: true })]) {
+      const t = setup();
+      await evaluate(event, CONTEXT, t.deps);
+      assert.equal(t.iamMock.calls().length, 0);
+      assert.equal(t.byId("AIDAALICE")?.ComplianceType, "NOT_APPLICABLE");
+    }
+  });
+
+  it("marks a user that vanished before its keys were read NOT_APPLICABLE", async () => {
+    const t = setup();
+    t.iamMock.on(ListAccessKeysCommand).rejects(new NoSuchEntityException({ message: "The user with name alice cannot be found.", $metadata: {} }));
+    await evaluate(change(), CONTEXT, t.deps);
+    assert.equal(t.byId("AIDAALICE")?.ComplianceType, "NOT_APPLICABLE");
+    assert.equal(t.byId("AIDAALICE")?.Annotation, "The user no longer exists.");
+  });
+
+  it("reads an oversized notification's configurationItemSummary", async () => {
+    const t = setup();
+    t.iamMock.on(ListAccessKeysCommand, { UserName: "bob" }).resolves({ AccessKeyMetadata: [key("bob", 3 * DAY_MS)] });
+    const configurationItemSummary = {
+      resourceType: "AWS::IAM::User",
+      resourceId: "AIDABOB",
+      resourceName: "bob",
+      configurationItemStatus: "OK",
+      configurationItemCaptureTime: "2026-11-29T10:00:00.000Z",
+    };
+    const event = { ...scheduled(), invokingEvent: JSON.stringify({ messageType: "OversizedConfigurationItemChangeNotification", configurationItemSummary }) };
+    await evaluate(event, CONTEXT, t.deps);
+    assert.equal(t.byId("AIDABOB")?.ComplianceType, "COMPLIANT");
+    assert.deepEqual(t.byId("AIDABOB")?.OrderingTimestamp, new Date("2026-11-29T10:00:00.000Z"));
+  });
+
+  it("sends TestMode for the TESTMODE result token", async () => {
+    const t = setup();
+    t.iamMock.on(ListAccessKeysCommand).resolves({ AccessKeyMetadata: [] });
+    await evaluate(change({}, { resultToken: "TESTMODE" }), CONTEXT, t.deps);
+    const input = t.configMock.commandCalls(PutEvaluationsCommand)[0]?.args[0].input;
+    assert.equal(input?.TestMode, true);
+    assert.equal(input?.ResultToken, "TESTMODE");
+  });
+});
+
+describe("config rule: periodic runs", () => {
+  function periodic(t: ReturnType<typeof setup>, users: User[], csv: Uint8Array, generatedAt = new Date(NOW - 60_000), state: "COMPLETE" | "STARTED" = "COMPLETE"): void {
+    t.iamMock.on(ListUsersCommand).resolves({ Users: users, IsTruncated: false });
+    t.iamMock.on(GenerateCredentialReportCommand).resolvesOnce({ State: state }).resolves({ State: "COMPLETE" });
+    t.iamMock.on(GetCredentialReportCommand).resolves({ Content: csv, GeneratedTime: generatedAt, ReportFormat: "text/csv" });
+  }
+
+  it("evaluates every user from the credential report with the fewest calls, and never the root account", async () => {
+    const t = setup();
+    const names = Array.from({ length: 250 }, (_, i) => `user${i}`);
+    periodic(t, names.map((n) => user(n)), report(names.map((name, i) => ({ name, keyAgeMs: i % 5 === 0 ? 40 * DAY_MS : 5 * DAY_MS }))));
+    const summary = await evaluate(scheduled(), CONTEXT, t.deps);
+    assert.deepEqual(summary.calls, { GenerateCredentialReport: 1, GetComplianceDetailsByConfigRule: 1, GetCredentialReport: 1, ListUsers: 1, PutEvaluations: 3 });
+    assert.deepEqual(summary.verdicts, { COMPLIANT: 200, NON_COMPLIANT: 50, NOT_APPLICABLE: 0 });
+    const batches = t.configMock.commandCalls(PutEvaluationsCommand).map((c) => c.args[0].input.Evaluations?.length);
+    assert.deepEqual(batches.sort(), [100, 100, 50]);
+    assert.equal(t.written().length, 250);
+    assert.ok(t.written().every((e) => e.ComplianceResourceId?.startsWith("AIDAUSER")), "only IAM users, by UserId");
+    assert.equal(t.byId("AIDAUSER0")?.Annotation, "Access key 1 is 40 days old, over the 30-day limit; rotate it.");
+    assert.deepEqual(t.byId("AIDAUSER0")?.OrderingTimestamp, new Date("2026-11-29T11:59:00.000Z"));
+  });
+
+  it("confirms a stale report's violations with ListAccessKeys, so a user who just rotated is not flagged", async () => {
+    const t = setup();
+    periodic(t, [user("alice"), user("bob"), user("carol")], report([{ name: "alice", keyAgeMs: 40 * DAY_MS }, { name: "bob", keyAgeMs: 50 * DAY_MS }, { name: "carol", keyAgeMs: DAY_MS }]), new Date(NOW - 3 * 3600_000));
+    t.iamMock.on(ListAccessKeysCommand, { UserName: "alice" }).resolves({ AccessKeyMetadata: [key("alice", 3600_000)] }); // rotated an hour ago
+    t.iamMock.on(ListAccessKeysCommand, { UserName: "bob" }).resolves({ AccessKeyMetadata: [key("bob", 50 * DAY_MS, "AKIAEXAMPLEBOBKEY123")] });
+    const summary = await evaluate(scheduled(), CONTEXT, t.deps);
+    assert.equal(summary.calls.ListAccessKeys, 2, "one per violator, none for carol");
+    assert.equal(t.byId("AIDAALICE")?.ComplianceType, "COMPLIANT");
+    assert.equal(t.byId("AIDABOB")?.ComplianceType, "NON_COMPLIANT");
+    assert.match(String(t.byId("AIDABOB")?.Annotation), /^Access key …Y123 is 50 days old/);
+    assert.equal(t.byId("AIDACAROL")?.ComplianceType, "COMPLIANT");
+  });
+
+  it("trusts a report it generated itself, however old GeneratedTime looks", async () => {
+    const t = setup();
+    periodic(t, [user("bob")], report([{ name: "bob", keyAgeMs: 50 * DAY_MS }]), new Date(NOW - 3600_000), "STARTED");
+    const summary = await evaluate(scheduled(), CONTEXT, t.deps);
+    assert.equal(summary.calls.ListAccessKeys, undefined);
+    assert.equal(summary.calls.GenerateCredentialReport, 2);
+    assert.equal(t.byId("AIDABOB")?.ComplianceType, "NON_COMPLIANT");
+  });
+
+  it("reads users missing from the report, or re-created under the same name since, with ListAccessKeys", async () => {
+    const t = setup();
+    const recreated = user("dave", new Date(NOW - 2 * DAY_MS));
+    periodic(t, [user("carol"), user("erin", new Date(NOW - 1000)), recreated], report([{ name: "carol", keyAgeMs: DAY_MS }, { name: "dave", keyAgeMs: 90 * DAY_MS, created: NOW - 300 * DAY_MS }]));
+    t.iamMock.on(ListAccessKeysCommand).resolves({ AccessKeyMetadata: [] });
+    t.iamMock.on(ListAccessKeysCommand, { UserName: "dave" }).resolves({ AccessKeyMetadata: [key("dave", DAY_MS)] });
+    const summary = await evaluate(scheduled(), CONTEXT, t.deps);
+    assert.deepEqual(
+      t.iamMock.commandCalls(ListAccessKeysCommand).map((c) => c.args[0].input.UserName).sort(),
+      ["dave", "erin"],
+    );
+    assert.equal(summary.verdicts.NON_COMPLIANT, 0, "the new dave's key is a day old");
+    assert.equal(t.byId("AIDAERIN")?.Annotation, "No active access keys.");
+  });
+
+  it("falls back to ListAccessKeys for every user, a bounded number at a time, when the report is denied", async () => {
+    const t = setup({ concurrency: 3 });
+    const names = Array.from({ length: 20 }, (_, i) => `u${i}`);
+    t.iamMock.on(ListUsersCommand).resolves({ Users: names.map((n) => user(n)) });
+    t.iamMock.on(GenerateCredentialReportCommand).rejects(Object.assign(new Error("not authorized to perform iam:GenerateCredentialReport"), { name: "AccessDenied" }));
+    let inFlight = 0;
+    let most = 0;
+    t.iamMock.on(ListAccessKeysCommand).callsFake(async (input: { UserName: string }) => {
+      inFlight += 1;
+      most = Math.max(most, inFlight);
+      await new Promise((r) => setTimeout(r, 2));
+      inFlight -= 1;
+      return { AccessKeyMetadata: [key(input.UserName, input.UserName === "u7" ? 31 * DAY_MS : DAY_MS)] };
+    });
+    const summary = await evaluate(scheduled(), CONTEXT, t.deps);
+    assert.equal(summary.calls.ListAccessKeys, 20);
+    assert.equal(most, 3);
+    assert.equal(summary.verdicts.NON_COMPLIANT, 1);
+    assert.ok(t.lines.some((l) => l.message === "credential report unavailable; reading every user with ListAccessKeys" && /AccessDenied/.test(String(l.reason))));
+  });
+
+  it("marks users evaluated earlier that no longer exist NOT_APPLICABLE, reading every page of earlier results", async () => {
+    const t = setup();
+    periodic(t, [user("alice")], report([{ name: "alice" }]));
+    t.configMock
+      .on(GetComplianceDetailsByConfigRuleCommand)
+      .resolvesOnce({
+        EvaluationResults: [{ EvaluationResultIdentifier: { EvaluationResultQualifier: { ResourceType: "AWS::IAM::User", ResourceId: "AIDAALICE" } } }],
+        NextToken: "page2",
+      })
+      .resolves({ EvaluationResults: [{ EvaluationResultIdentifier: { EvaluationResultQualifier: { ResourceType: "AWS::IAM::User", ResourceId: "AIDAGONE" } } }] });
+    const summary = await evaluate(scheduled(), CONTEXT, t.deps);
+    assert.equal(summary.calls.GetComplianceDetailsByConfigRule, 2);
+    assert.equal(t.byId("AIDAGONE")?.ComplianceType, "NOT_APPLICABLE");
+    assert.equal(t.byId("AIDAGONE")?.Annotation, "The IAM user no longer exists.");
+    assert.equal(t.byId("AIDAALICE")?.ComplianceType, "COMPLIANT");
+  });
+
+  it("still sends one (empty) PutEvaluations for an account without users, so Config sees the run finish", async () => {
+    const t = setup();
+    periodic(t, [], report([]));
+    const summary = await evaluate(scheduled(), CONTEXT, t.deps);
+    assert.equal(summary.calls.PutEvaluations, 1);
+    assert.deepEqual(t.configMock.commandCalls(PutEvaluationsCommand)[0]?.args[0].input.Evaluations, []);
+  });
+
+  it("marks no earlier result NOT_APPLICABLE when the deadline cut ListUsers short", async () => {
+    let remaining = 60_000;
+    const t = setup({ reserveMs: 10_000 });
+    t.iamMock.on(ListUsersCommand).callsFake(async () => {
+      remaining = 5_000; // the first page took almost all the time
+      return { Users: [user("alice")], IsTruncated: true, Marker: "m1" };
+    });
+    t.iamMock.on(GenerateCredentialReportCommand).resolves({ State: "COMPLETE" });
+    t.iamMock.on(GetCredentialReportCommand).resolves({ Content: report([{ name: "alice" }, { name: "bob" }]), GeneratedTime: new Date(NOW - 1000) });
+    t.configMock.on(GetComplianceDetailsByConfigRuleCommand).resolves({
+      EvaluationResults: [{ EvaluationResultIdentifier: { EvaluationResultQualifier: { ResourceType: "AWS::IAM::User", ResourceId: "AIDABOB" } } }],
+    });
+    const summary = await evaluate(scheduled(), { getRemainingTimeInMillis: () => remaining }, t.deps);
+    assert.equal(summary.partial, true);
+    assert.equal(t.byId("AIDABOB"), undefined, "bob may well exist on the page not read");
+    assert.equal(t.byId("AIDAALICE")?.ComplianceType, "COMPLIANT");
+    assert.ok(t.lines.some((l) => l.listUsersComplete === false && l.level === "warn"));
+  });
+
+  it("keeps an exempt user COMPLIANT and says so", async () => {
+    const t = setup();
+    periodic(t, [user("ci-bot")], report([{ name: "ci-bot", keyAgeMs: 100 * DAY_MS }]));
+    await evaluate(scheduled({ exemptions: "ci-bot:2027-01-31" }), CONTEXT, t.deps);
+    assert.equal(t.byId("AIDACI-BOT")?.ComplianceType, "COMPLIANT");
+    assert.match(String(t.byId("AIDACI-BOT")?.Annotation), /^Exempt until 2027-01-31: Access key 1 is 100 days old/);
+  });
+
+  it("stops reading at the deadline, writes what it evaluated and logs the users it skipped", async () => {
+    let remaining = 60_000;
+    const t = setup({ reserveMs: 10_000, concurrency: 1 });
+    const names = ["a", "b", "c", "d", "e"];
+    t.iamMock.on(ListUsersCommand).resolves({ Users: names.map((n) => user(n)) });
+    t.iamMock.on(GenerateCredentialReportCommand).rejects(Object.assign(new Error("denied"), { name: "AccessDenied" }));
+    t.iamMock.on(ListAccessKeysCommand).callsFake(async (input: { UserName: string }) => {
+      remaining -= 25_000; // each read is slow
+      return { AccessKeyMetadata: [key(input.UserName, DAY_MS)] };
+    });
+    const summary: RunSummary = await evaluate(scheduled(), { getRemainingTimeInMillis: () => remaining }, t.deps);
+    assert.deepEqual(summary.skipped, ["c", "d", "e"], "a leaves 35 s, b leaves 10 s: no more than the reserve");
+    assert.equal(summary.partial, true);
+    assert.deepEqual(t.written().map((e) => e.ComplianceResourceId), ["AIDAA", "AIDAB"]);
+    const warn = t.lines.find((l) => l.message === "deadline: stopped reading; these users are not evaluated this run");
+    assert.deepEqual(warn?.users, ["c", "d", "e"]);
+    assert.equal(t.lines.at(-1)?.level, "warn", "the summary line is a warning");
+    assert.equal(t.lines.at(-1)?.partial, true);
+  });
+});
+
+describe("config rule: writing evaluations", () => {
+  it("retries FailedEvaluations and throttling with backoff until Config takes them", async () => {
+    const t = setup();
+    t.iamMock.on(ListAccessKeysCommand).resolves({ AccessKeyMetadata: [] });
+    const pauses: number[] = [];
+    t.deps = { ...t.deps, sleep: async (ms) => void pauses.push(ms), random: () => 1 };
+    t.configMock
+      .on(PutEvaluationsCommand)
+      .rejectsOnce(Object.assign(new Error("Rate exceeded"), { name: "ThrottlingException" }))
+      .resolvesOnce({ FailedEvaluations: [{ ComplianceResourceType: "AWS::IAM::User", ComplianceResourceId: "AIDAALICE", ComplianceType: "COMPLIANT", OrderingTimestamp: new Date() }] })
+      .resolves({ FailedEvaluations: [] });
+    const summary = await evaluate(change(), CONTEXT, t.deps);
+    assert.equal(summary.calls.PutEvaluations, 3);
+    assert.equal(summary.written, 1);
+    assert.deepEqual(pauses, [400, 800]);
+  });
+
+  it("fails loudly when Config keeps rejecting evaluations", async () => {
+    const t = setup({ putAttempts: 3 });
+    t.iamMock.on(ListAccessKeysCommand).resolves({ AccessKeyMetadata: [] });
+    t.configMock.on(PutEvaluationsCommand).callsFake(async (input: { Evaluations: Evaluation[] }) => ({ FailedEvaluations: input.Evaluations }));
+    await rejects(evaluate(change(), CONTEXT, t.deps), PutEvaluationsError, /1 of 1 evaluations could not be written after 3 attempts \(last: 1 FailedEvaluations\)/);
+    const last = t.lines.at(-1);
+    assert.equal(last?.message, "run summary");
+    assert.equal(last?.level, "error");
+  });
+});
+
+describe("config rule: logs", () => {
+  it("writes one summary line per run with users, verdicts, calls by action and duration, and no full key id anywhere", async () => {
+    const out: string[] = [];
+    const { jsonLogger } = await import("../config-rule/log");
+    let clock = NOW;
+    const t = setup({ log: jsonLogger({ write: (l) => void out.push(l), level: "debug" }), now: () => (clock += 7) });
+    t.iamMock.on(ListUsersCommand).resolves({ Users: [user("alice")] });
+    t.iamMock.on(GenerateCredentialReportCommand).rejects(Object.assign(new Error("User AKIAIOSFODNN7EXAMPLE is not authorized"), { name: "AccessDenied" }));
+    t.iamMock.on(ListAccessKeysCommand).resolves({ AccessKeyMetadata: [key("alice", 45 * DAY_MS, "AKIAIOSFODNN7EXAMPLE")] });
+    await evaluate(scheduled(), CONTEXT, t.deps);
+    const lines = out.map((l) => JSON.parse(l) as Record<string, unknown>);
+    const summaries = lines.filter((l) => l.message === "run summary");
+    assert.equal(summaries.length, 1);
+    const [summary] = summaries;
+    assert.equal(summary?.users, 1);
+    assert.deepEqual(summary?.verdicts, { COMPLIANT: 0, NON_COMPLIANT: 1, NOT_APPLICABLE: 0 });
+    assert.deepEqual(summary?.calls, { GenerateCredentialReport: 1, GetComplianceDetailsByConfigRule: 1, ListAccessKeys: 1, ListUsers: 1, PutEvaluations: 1 });
+    assert.equal(typeof summary?.durationMs, "number");
+    assert.ok((summary?.durationMs as number) > 0);
+    for (const line of out) assert.doesNotMatch(line, /AKIAIOSFODNN7EXAMPLE/);
+    assert.ok(out.some((l) => l.includes("…MPLE")), "the key is still named by its last four characters");
+  });
+});
+
+describe("config rule: IAM reader", () => {
+  it("returns every user with keys, the root row and progress, for the CLI's live audit", async () => {
+    const iam = new IAMClient({});
+    const mock = mockClient(iam);
+    mock.on(ListUsersCommand).resolves({ Users: [user("alice"), user("bob")] });
+    mock.on(GenerateCredentialReportCommand).resolves({ State: "COMPLETE" });
+    mock.on(GetCredentialReportCommand).resolves({ Content: report([{ name: "alice", keyAgeMs: DAY_MS }, { name: "bob" }]), GeneratedTime: new Date(NOW - 1000) });
+    const progress: string[] = [];
+    const snapshot = await readAccount(iam, { now: () => NOW, onProgress: (done, total) => progress.push(`${done}/${total}`) });
+    assert.deepEqual(snapshot.users.map((u) => [u.user, u.userId, u.source, u.keys.length]), [
+      ["alice", "AIDAALICE", "credential-report", 1],
+      ["bob", "AIDABOB", "credential-report", 0],
+    ]);
+    assert.equal(snapshot.root?.user, "<root_account>");
+    assert.equal(snapshot.report?.fresh, true);
+    assert.deepEqual(progress, ["2/2"]);
+    assert.deepEqual(snapshot.calls, { GenerateCredentialReport: 1, GetCredentialReport: 1, ListUsers: 1 });
+  });
+
+  it("reads every key id with ListAccessKeys when asked not to use the report", async () => {
+    const iam = new IAMClient({});
+    const mock = mockClient(iam);
+    mock.on(ListUsersCommand).resolves({ Users: [user("alice")] });
+    mock.on(ListAccessKeysCommand).resolves({ AccessKeyMetadata: [key("alice", DAY_MS, "AKIAIOSFODNN7EXAMPLE")] });
+    const snapshot = await readAccount(iam, { now: () => NOW, useCredentialReport: false });
+    assert.equal(snapshot.users[0]?.keys[0]?.accessKeyId, "AKIAIOSFODNN7EXAMPLE");
+    assert.equal(snapshot.reportUnavailable, "not requested");
+    assert.equal(mock.commandCalls(GenerateCredentialReportCommand).length, 0);
+  });
+});
