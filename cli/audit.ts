@@ -1,0 +1,235 @@
+/**
+ * `keyage audit`: reads users and keys (a credential report file, standard input, or the live account),
+ * evaluates them with the shared rule, prints them in the chosen format and, with `--security-hub`,
+ * imports them as findings. Returns the exit status: 0 all compliant, 1 violations (see {@link EXIT}).
+ */
+import { readFile } from "node:fs/promises";
+import * as path from "node:path";
+import {
+  CredentialReportError,
+  ParameterError,
+  parseCredentialReport,
+  parseTimestamp,
+  show,
+  validateParams,
+  type RuleParams,
+} from "../shared";
+import { AwsError, EXIT, UsageError, type CliIO, type ExitStatus } from "./io";
+import { accountOf, evaluateAll, summarize, type Audit, type AuditInput } from "./model";
+
+/** The formats `--format` accepts. */
+export const FORMATS = ["table", "json", "csv", "asff"] as const;
+export type Format = (typeof FORMATS)[number];
+
+/** `keyage audit`'s options, as commander hands them over (strings, unparsed). */
+export interface AuditOptions {
+  /** Credential report file; `-` reads standard input. Absent: the live account. */
+  readonly credentialReport?: string;
+  /** Default 30. */
+  readonly maxAgeDays?: string;
+  /** Default 7 (or maxAgeDays − 1 when smaller). */
+  readonly warnDays?: string;
+  /** RFC 3339 instant to evaluate at. Default: now. */
+  readonly now?: string;
+  /** Default `table`. */
+  readonly format?: Format;
+  /** `USER` or `USER:YYYY-MM-DD`, repeatable. Default none. */
+  readonly exempt?: readonly string[];
+  readonly profile?: string;
+  readonly region?: string;
+  /** Import the findings into Security Hub. Default false. */
+  readonly securityHub?: boolean;
+}
+
+const NAMES = { maxAgeDays: "--max-age-days", warnDays: "--warn-days", exemptions: "--exempt" };
+
+/** Validates the flags that need no I/O; throws {@link UsageError} naming the flag and the value. */
+export function parseAuditFlags(opts: AuditOptions, clock: () => number): { params: RuleParams; now: number } {
+  for (const [flag, value] of [["--max-age-days", opts.maxAgeDays], ["--warn-days", opts.warnDays]] as const) {
+    if (value !== undefined && value.trim() === "") throw new UsageError(`${flag} needs a whole number of days, got ""`);
+  }
+  let params: RuleParams;
+  try {
+    params = validateParams({ maxAgeDays: opts.maxAgeDays, warnDays: opts.warnDays, exemptions: [...(opts.exempt ?? [])] }, NAMES);
+  } catch (err) {
+    if (err instanceof ParameterError) throw new UsageError(err.message, { cause: err });
+    throw err;
+  }
+  let now = clock();
+  if (opts.now !== undefined) {
+    const parsed = parseTimestamp(opts.now);
+    if (parsed === undefined) {
+      throw new UsageError(`--now must be an RFC 3339 timestamp with a time zone, e.g. 2026-11-29T12:00:00Z, got ${show(opts.now)}`);
+    }
+    now = parsed;
+  }
+  return { params, now };
+}
+
+function readError(file: string, err: unknown): UsageError {
+  const code = (err as { code?: string }).code;
+  const why =
+    code === "ENOENT" ? "no such file" : code === "EISDIR" ? "it is a directory" : code === "EACCES" ? "permission denied" : (err as Error).message;
+  return new UsageError(`cannot read the credential report ${show(file)}: ${why}`, { cause: err });
+}
+
+async function readReport(file: string, io: CliIO): Promise<{ inputs: AuditInput[]; source: string }> {
+  let text: string;
+  const source = file === "-" ? "standard input" : file;
+  try {
+    if (file === "-") {
+      text = await (io.readStdin ?? readProcessStdin)();
+    } else {
+      text = await readFile(path.resolve(io.cwd ?? process.cwd(), file), "utf8");
+    }
+  } catch (err) {
+    throw readError(file, err);
+  }
+  try {
+    return { inputs: parseCredentialReport(text), source };
+  } catch (err) {
+    if (err instanceof CredentialReportError) throw new UsageError(`${source}: ${err.message}`, { cause: err });
+    throw err;
+  }
+}
+
+async function readProcessStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+/** Progress on stderr while a live audit reads many users: a rewritten line on a terminal, else a line per 1 000. */
+function progressReporter(io: CliIO): { update(done: number, total: number): void; end(): void } {
+  const tty = io.stderr.isTTY === true;
+  let last = 0;
+  let shown = false;
+  return {
+    update(done, total) {
+      if (total < 100) return;
+      if (tty) {
+        const t = Date.now();
+        if (t - last < 100 && done < total) return;
+        last = t;
+        shown = true;
+        io.stderr.write(`\rkeyage: reading IAM users ${done}/${total}`);
+      } else if (done % 1000 === 0 || done === total) {
+        io.stderr.write(`keyage: read ${done} of ${total} IAM users\n`);
+      }
+    },
+    end() {
+      if (shown) io.stderr.write("\r\x1b[K");
+    },
+  };
+}
+
+async function readLive(opts: AuditOptions, io: CliIO, params: RuleParams, now: number): Promise<{ inputs: AuditInput[]; source: string }> {
+  const { awsFailure, defaultClients } = await import("./aws");
+  const clients = await (io.clients ?? defaultClients)({ ...(opts.profile ? { profile: opts.profile } : {}), ...(opts.region ? { region: opts.region } : {}) });
+  const { readAccount } = await import("../config-rule/iam-reader");
+  const progress = progressReporter(io);
+  let snapshot;
+  try {
+    snapshot = await readAccount(clients.iam(), { params, now: () => now, onProgress: (d, t) => progress.update(d, t) });
+  } catch (err) {
+    throw awsFailure("reading the account's IAM users", err);
+  } finally {
+    progress.end();
+  }
+  if (!snapshot.listComplete || snapshot.skipped.length > 0) {
+    throw new AwsError(`could not read every IAM user (${snapshot.skipped.length} left unread); the audit is incomplete`);
+  }
+  for (const d of snapshot.deleted) io.stderr.write(`keyage: note: user ${d.user} was deleted during the audit and is not listed\n`);
+  const inputs: AuditInput[] = [];
+  if (snapshot.root) inputs.push({ ...snapshot.root, root: true });
+  else io.stderr.write(`keyage: note: the root user's keys were not checked (no credential report${snapshot.reportUnavailable ? `: ${snapshot.reportUnavailable}` : ""})\n`);
+  for (const u of snapshot.users) inputs.push({ user: u.user, arn: u.arn, keys: u.keys });
+  const account = inputs.map((u) => accountOf(u.arn)).find((a) => a !== undefined);
+  return { inputs, source: account ? `account ${account}` : "the account" };
+}
+
+/** Runs `keyage audit`. Throws {@link UsageError} / {@link AwsError} for the caller to print. */
+export async function runAudit(opts: AuditOptions, io: CliIO): Promise<ExitStatus> {
+  const env = io.env ?? process.env;
+  const format: Format = opts.format ?? "table";
+  const { params, now } = parseAuditFlags(opts, io.now ?? Date.now);
+  const live = opts.credentialReport === undefined;
+  let region = opts.region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION;
+  if (format === "asff" && !region && !live && !opts.securityHub) {
+    throw new UsageError("--format asff needs a region for the findings' ProductArn: pass --region or set AWS_REGION");
+  }
+
+  const { inputs, source } = live ? await readLive(opts, io, params, now) : await readReport(opts.credentialReport as string, io);
+  for (const e of params.exemptions) {
+    if (!inputs.some((u) => u.user.toLowerCase() === e.user.toLowerCase())) {
+      io.stderr.write(`keyage: note: --exempt ${e.user}: no such user in ${source}\n`);
+    }
+  }
+  const audit = evaluateAll(inputs, params, now, source);
+
+  let findings: import("@aws-sdk/client-securityhub").AwsSecurityFinding[] | undefined;
+  let hub: Awaited<ReturnType<typeof prepareSecurityHub>> | undefined;
+  if (opts.securityHub) {
+    hub = await prepareSecurityHub(opts, io, audit, region);
+    region = hub.region;
+  }
+  if (format === "asff" || hub) {
+    const { toFindings } = await import("./asff");
+    findings = toFindings(audit, { region: region as string, ...(hub ? { accountId: hub.accountId } : {}) });
+  }
+
+  io.stdout.write(await render(audit, format, findings, io));
+
+  let status: ExitStatus = summarize(audit).nonCompliant > 0 ? EXIT.VIOLATIONS : EXIT.OK;
+  if (hub && findings) {
+    const { importFindings } = await import("./security-hub");
+    const result = await importFindings(hub.client, findings);
+    io.stderr.write(`keyage: imported ${result.imported} of ${findings.length} findings into Security Hub (${hub.region}, account ${hub.accountId})\n`);
+    for (const f of result.failed.slice(0, 20)) io.stderr.write(`keyage: finding ${f.id} was rejected: ${f.code}: ${f.message}\n`);
+    if (result.failed.length > 20) io.stderr.write(`keyage: ... and ${result.failed.length - 20} more rejected findings\n`);
+    if (result.failed.length > 0) status = EXIT.AWS;
+  }
+  return status;
+}
+
+async function render(audit: Audit, format: Format, findings: unknown[] | undefined, io: CliIO): Promise<string> {
+  switch (format) {
+    case "json":
+      return (await import("./json")).formatJson(audit);
+    case "csv":
+      return (await import("./csv")).formatCsv(audit);
+    case "asff":
+      return `${JSON.stringify(findings, null, 2)}\n`;
+    case "table": {
+      const env = io.env ?? process.env;
+      const colour = io.stdout.isTTY === true && !env.NO_COLOR && env.TERM !== "dumb";
+      return (await import("./table")).formatTable(audit, colour);
+    }
+    default:
+      return format satisfies never;
+  }
+}
+
+/**
+ * Before anything is imported: the findings must carry the caller's account (Security Hub rejects
+ * others), so ask STS who we are and refuse a report from another account.
+ */
+async function prepareSecurityHub(opts: AuditOptions, io: CliIO, audit: Audit, region: string | undefined) {
+  const { awsFailure, defaultClients } = await import("./aws");
+  const { GetCallerIdentityCommand } = await import("@aws-sdk/client-sts");
+  const clients = await (io.clients ?? defaultClients)({ ...(opts.profile ? { profile: opts.profile } : {}), ...(opts.region ? { region: opts.region } : {}) });
+  const client = clients.securityHub();
+  let accountId: string | undefined;
+  try {
+    accountId = (await clients.sts().send(new GetCallerIdentityCommand({}))).Account;
+    region ??= await client.config.region();
+  } catch (err) {
+    throw awsFailure("finding the caller's account for Security Hub (sts:GetCallerIdentity)", err);
+  }
+  if (!accountId) throw new AwsError("sts:GetCallerIdentity returned no account id");
+  const other = audit.entries.map((e) => accountOf(e.arn)).find((a) => a !== undefined && a !== accountId);
+  if (other) {
+    throw new UsageError(`--security-hub: the report is for account ${other} but the credentials are for account ${accountId}; Security Hub only accepts findings for the caller's own account`);
+  }
+  return { client, accountId, region: region as string };
+}

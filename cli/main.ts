@@ -1,0 +1,155 @@
+#!/usr/bin/env node
+/**
+ * The `keyage` command. `run(argv, io)` is the whole CLI (tests call it in-process); the bottom of the
+ * file wires it to `process` when this file is the entry point.
+ *
+ * Start-up time matters (an offline audit of 5 000 users targets 0.3 s for the whole process), so this
+ * file loads only commander: each command's module, and the AWS SDK, are required inside its action.
+ */
+import { readFileSync } from "node:fs";
+import * as path from "node:path";
+import { Command, CommanderError, Option } from "commander";
+import { CliError, EXIT, type CliIO } from "./io";
+
+function version(): string {
+  // cli/main.ts runs from the source tree (ts-node) and from dist/cli/main.js: try both places.
+  for (const up of ["..", "../.."]) {
+    try {
+      return (JSON.parse(readFileSync(path.join(__dirname, up, "package.json"), "utf8")) as { version: string }).version;
+    } catch {
+      // try the next place
+    }
+  }
+  return "0.0.0";
+}
+
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
+}
+
+/** Commander's own errors ("unknown option") as one line, naming the command and where help is. */
+function configure(cmd: Command, io: CliIO, name: string): Command {
+  return cmd
+    .exitOverride()
+    .configureOutput({
+      writeOut: (s) => io.stdout.write(s),
+      writeErr: (s) => io.stderr.write(s),
+      outputError: (s, write) => write(`${name}: ${s.replace(/^error: /, "").trim()} (see \`${name} --help\`)\n`),
+    });
+}
+
+const ROTATE_EPILOG = `
+Phases (each a dry run until --apply; run them days apart):
+  start    create a second key and deliver its secret (--secrets-manager or --output)
+  finish   deactivate the old key once it has been unused for --grace hours (default 24)
+  cleanup  delete inactive keys unused for --grace hours (default 168, a week)
+A re-run after an interruption reads the user's keys from IAM and carries on from there.`;
+
+function buildProgram(io: CliIO, done: (status: number) => void): Command {
+  const program = configure(new Command("keyage"), io, "keyage")
+    .description("Keep AWS IAM user access keys from living too long: audit them, rotate them safely.")
+    .version(version(), "-V, --version")
+    .showSuggestionAfterError(true);
+
+  configure(program.command("audit"), io, "keyage audit")
+    .description("Audit access key ages: of the live account, or of a credential report (offline).")
+    .option("--credential-report <file>", "credential report CSV (console download or decoded get-credential-report); - reads stdin")
+    .addOption(new Option("--max-age-days <n>", "keys older than this many days are violations (1-3650)").default("30", "30"))
+    .option("--warn-days <n>", "flag keys this many days before the limit (default 7)")
+    .option("--now <iso-8601>", "evaluate at this instant instead of now, e.g. 2026-11-29T12:00:00Z")
+    .addOption(new Option("--format <format>", "output format").choices(["table", "json", "csv", "asff"]).default("table"))
+    .addOption(
+      new Option("--exempt <user[:YYYY-MM-DD]>", "exempt a user (until the end of that day, UTC); repeatable").argParser(collect).default([], "none"),
+    )
+    .option("--profile <profile>", "AWS profile (live audit, --security-hub)")
+    .option("--region <region>", "AWS region (live audit, --security-hub, the ProductArn of asff findings)")
+    .option("--security-hub", "also import one finding per user into AWS Security Hub (BatchImportFindings)")
+    .addHelpText(
+      "after",
+      "\nExit status: 0 all compliant, 1 violations found, 2 bad usage or input, 3 AWS error (incl. rejected Security Hub findings).",
+    )
+    .action(async (opts) => {
+      const { runAudit } = await import("./audit");
+      done(await runAudit(opts, io));
+    });
+
+  const rotate = configure(program.command("rotate"), io, "keyage rotate")
+    .description("Rotate a user's access key safely, in phases: start, finish, cleanup.")
+    .addHelpText("after", ROTATE_EPILOG);
+  const phase = (name: "start" | "finish" | "cleanup", description: string, grace: string): Command =>
+    configure(rotate.command(name), io, `keyage rotate ${name}`)
+      .description(description)
+      .requiredOption("--user <name>", "IAM user name")
+      .option("--apply", "make the changes (without it: a dry run that only reads)")
+      .option("--grace <hours>", `hours a key must have been unused (default ${grace})`)
+      .option("--profile <profile>", "AWS profile")
+      .option("--region <region>", "AWS region")
+      .addHelpText(
+        "after",
+        "\nExit status: 0 done (or would be done), 1 refused by a safety check, 2 bad usage, 3 AWS error.",
+      );
+  phase("start", "Create a new access key and deliver its secret; the old key stays active.", "168, for --delete-inactive")
+    .option("--secrets-manager <secret-id>", "store {AccessKeyId, SecretAccessKey} as the secret's new value")
+    .option("--output <file>", "write {AccessKeyId, SecretAccessKey} to a new file (mode 0600, never overwritten)")
+    .option("--show-secret", "also print the secret access key on stdout")
+    .option("--delete-inactive", "if the user already has two keys, first delete the inactive one (if unused for --grace hours)")
+    .option("--replace-undelivered", "delete a newer key that was never used and whose secret is not at the destination (left by an interrupted start)")
+    .action(async (opts) => done(await (await import("./rotate")).runRotate("start", opts, io)));
+  phase("finish", "Deactivate the old access key once it is no longer used.", "24")
+    .action(async (opts) => done(await (await import("./rotate")).runRotate("finish", opts, io)));
+  phase("cleanup", "Delete inactive access keys that have stayed unused.", "168")
+    .action(async (opts) => done(await (await import("./rotate")).runRotate("cleanup", opts, io)));
+  return program;
+}
+
+/**
+ * Runs the CLI with `argv` (the arguments after `keyage`) and returns the exit status (see {@link EXIT}).
+ * Every failure becomes one line on `io.stderr` and status 2 (usage, input) or 3 (AWS); nothing throws.
+ *
+ * @example const status = await run(["audit", "--credential-report", "report.csv"], { stdout: process.stdout, stderr: process.stderr });
+ */
+export async function run(argv: readonly string[], io: CliIO): Promise<number> {
+  let status: number = EXIT.OK;
+  const program = buildProgram(io, (s) => {
+    status = s;
+  });
+  try {
+    if (argv.length === 0) {
+      program.outputHelp({ error: true });
+      return EXIT.USAGE;
+    }
+    await program.parseAsync([...argv], { from: "user" });
+    return status;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // --help and --version end here too, with exit code 0; the message has already been written.
+      if (err.exitCode === 0) return EXIT.OK;
+      if (err.code === "commander.help" || err.code === "commander.helpDisplayed") return EXIT.USAGE;
+      return EXIT.USAGE;
+    }
+    if (err instanceof CliError) {
+      io.stderr.write(`keyage: ${err.message}\n`);
+      return err.exitStatus;
+    }
+    // A bug, not a user error: still one line, with the stack only on request.
+    const env = io.env ?? process.env;
+    const e = err as Error;
+    io.stderr.write(`keyage: internal error: ${e?.message ?? String(err)} (set KEYAGE_DEBUG=1 for details)\n`);
+    if (env.KEYAGE_DEBUG) io.stderr.write(`${e?.stack ?? ""}\n`);
+    return EXIT.AWS;
+  }
+}
+
+if (require.main === module) {
+  // The SDK's multi-line "Node 20 support ends" notice would break the one-line-on-stderr promise; the
+  // package declares its own engines, so keyage keeps stderr for its own messages.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
+  // `keyage audit | head` closes the pipe early: that is not an error worth a stack trace.
+  process.stdout.on("error", (err: NodeJS.ErrnoException) => {
+    if (err.code === "EPIPE") process.exit(process.exitCode ?? 0);
+    throw err;
+  });
+  run(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr }).then((status) => {
+    process.exitCode = status;
+  });
+}

@@ -1,0 +1,137 @@
+/**
+ * The pack's policy config: JSON Schemas the Pulumi CLI validates and fills defaults from (before it
+ * calls Configure), and readers that run the filled-in values through the shared validator, so the pack,
+ * the Config rule and the CLI accept exactly the same values with the same error messages.
+ */
+import type { PolicyConfigSchema } from "@pulumi/policy";
+import {
+  DEFAULT_MAX_AGE_DAYS,
+  DEFAULT_WARN_DAYS,
+  KeyageError,
+  MAX_MAX_AGE_DAYS,
+  MIN_MAX_AGE_DAYS,
+  USER_NAME,
+  show,
+  validateParams,
+  type RuleParams,
+} from "../shared";
+
+/** A policy's config is out of range or malformed (beyond what the JSON Schema could express). */
+export class PolicyConfigError extends KeyageError {
+  /** The policy whose config is wrong, e.g. `iam-access-key-expiring`. */
+  readonly policy: string;
+
+  constructor(policy: string, message: string, options?: { cause?: unknown }) {
+    super(`policy ${policy}: invalid config: ${message}`, options);
+    this.policy = policy;
+  }
+}
+
+// @pulumi/policy does not export its JSON Schema type by name.
+type PropertySchema = PolicyConfigSchema["properties"][string];
+
+const maxAgeDays: PropertySchema = {
+  type: "integer",
+  minimum: MIN_MAX_AGE_DAYS,
+  maximum: MAX_MAX_AGE_DAYS,
+  default: DEFAULT_MAX_AGE_DAYS,
+  description: `An active access key older than this many days (24-hour days from its createDate) violates the policy. Integer ${MIN_MAX_AGE_DAYS}-${MAX_MAX_AGE_DAYS}, default ${DEFAULT_MAX_AGE_DAYS}.`,
+};
+
+const exemptions: PropertySchema = {
+  type: "array",
+  // A string "alice" / "alice:2027-01-31", or { "user": "alice", "until": "2027-01-31" }. The schema
+  // dialect the CLI and the Pulumi Cloud accept has no anyOf, so both shapes share one item schema;
+  // `properties` and `required` only constrain the object form.
+  items: {
+    type: ["string", "object"],
+    properties: { user: { type: "string" }, until: { type: "string" } },
+    required: ["user"],
+    additionalProperties: false,
+  },
+  default: [],
+  description:
+    'IAM users whose keys these age policies skip: "alice", "alice:2027-01-31" (through the end of that UTC day), or {"user": "alice", "until": "2027-01-31T12:00:00Z"}. Names match without regard to case. Default none.',
+};
+
+/** Config schema of `iam-access-key-max-age`: `maxAgeDays` (default 30) and `exemptions` (default none). */
+export const MAX_AGE_SCHEMA: PolicyConfigSchema = { properties: { maxAgeDays, exemptions } };
+
+/**
+ * Config schema of `iam-access-key-expiring`: `maxAgeDays` (default 30; keep it equal to the max-age
+ * policy's), `warnDays` (default 7) and `exemptions` (default none).
+ */
+export const EXPIRING_SCHEMA: PolicyConfigSchema = {
+  properties: {
+    maxAgeDays,
+    warnDays: {
+      type: "integer",
+      minimum: 0,
+      maximum: MAX_MAX_AGE_DAYS - 1,
+      default: DEFAULT_WARN_DAYS,
+      description: `Warn about active keys within this many days of maxAgeDays. Integer from 0 to maxAgeDays-1, default ${DEFAULT_WARN_DAYS}.`,
+    },
+    exemptions,
+  },
+};
+
+/** Config schema of `iam-access-key-creation`: `allowedUsers` (default none). */
+export const CREATION_SCHEMA: PolicyConfigSchema = {
+  properties: {
+    allowedUsers: {
+      type: "array",
+      items: { type: "string", pattern: USER_NAME.source },
+      default: [],
+      description: "IAM user names whose access keys may be declared without a diagnostic (matched without regard to case). Default none.",
+    },
+  },
+};
+
+/** Policy config as `args.getConfig()` returns it: the CLI-filled values, enforcementLevel removed. */
+export interface AgeConfig {
+  maxAgeDays?: unknown;
+  warnDays?: unknown;
+  exemptions?: unknown;
+}
+
+/**
+ * Validates an age policy's config with the shared validator. Absent values take the shared defaults
+ * (maxAgeDays 30, warnDays 7 or maxAgeDays−1, no exemptions).
+ *
+ * @throws {@link PolicyConfigError} naming the policy, the value and the allowed range, e.g. when
+ *   `warnDays` is not below `maxAgeDays` (a rule JSON Schema cannot state).
+ */
+export function readAgeConfig(policy: string, config: AgeConfig): RuleParams {
+  try {
+    return validateParams({ maxAgeDays: config.maxAgeDays, warnDays: config.warnDays, exemptions: config.exemptions });
+  } catch (cause) {
+    if (cause instanceof KeyageError) throw new PolicyConfigError(policy, cause.message, { cause });
+    throw cause;
+  }
+}
+
+/** Validated config of `iam-access-key-creation`. */
+export interface CreationParams {
+  /** Lower-cased user names whose keys are allowed; empty by default. */
+  readonly allowedUsers: ReadonlySet<string>;
+}
+
+/**
+ * Validates `iam-access-key-creation`'s config: `allowedUsers` must be a list of IAM user names.
+ *
+ * @throws {@link PolicyConfigError} naming the offending entry.
+ */
+export function readCreationConfig(policy: string, config: { allowedUsers?: unknown }): CreationParams {
+  const list = config.allowedUsers ?? [];
+  if (!Array.isArray(list)) {
+    throw new PolicyConfigError(policy, `allowedUsers must be a list of IAM user names, got ${show(list)}`);
+  }
+  const allowed = new Set<string>();
+  for (const entry of list) {
+    if (typeof entry !== "string" || !USER_NAME.test(entry)) {
+      throw new PolicyConfigError(policy, `allowedUsers: ${show(entry)} is not an IAM user name (1-64 characters of letters, digits and +=,.@_-)`);
+    }
+    allowed.add(entry.toLowerCase());
+  }
+  return { allowedUsers: allowed };
+}

@@ -1,0 +1,294 @@
+// Unit tests of the pack's validate functions, called the way @pulumi/policy's server calls them
+// (properties behind its unknown-checking proxy, secrets already unwrapped), with a fixed clock so the
+// exact 30-day boundary can be hit. The gRPC spec (policypack-grpc.spec.ts) drives the real process.
+import { strict as assert } from "node:assert";
+import * as policySdk from "@pulumi/policy";
+import type { PolicyResource, ResourceValidationArgs, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
+import { DAY_MS, DEFAULT_MAX_AGE_DAYS, DEFAULT_WARN_DAYS, MAX_MAX_AGE_DAYS, MIN_MAX_AGE_DAYS } from "../shared";
+import { ACCESS_KEY_TYPE } from "../policypack/access-key";
+import { PolicyConfigError } from "../policypack/config";
+import { CREATION_POLICY, EXPIRING_POLICY, MAX_AGE_POLICY, createPolicies } from "../policypack/policies";
+
+const NOW = Date.parse("2026-06-01T12:00:00Z");
+const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+const SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzSECRETzz";
+
+// @pulumi/policy exports the proxy at run time; its .d.ts strips it (@internal).
+const { unknownCheckingProxy } = policySdk as unknown as { unknownCheckingProxy: <T extends object>(o: T) => T };
+
+const [maxAge, expiring, creation] = createPolicies({ now: () => NOW }) as [StackValidationPolicy, StackValidationPolicy, ResourceValidationPolicy];
+
+function iso(msBeforeNow: number): string {
+  return new Date(NOW - msBeforeNow).toISOString();
+}
+
+interface Key {
+  name: string;
+  props: Record<string, unknown>;
+  urn?: string;
+  type?: string;
+}
+
+function urn(name: string, parents = ""): string {
+  return `urn:pulumi:dev::app::${parents}${ACCESS_KEY_TYPE}::${name}`;
+}
+
+function resource(k: Key): PolicyResource {
+  return {
+    type: k.type ?? ACCESS_KEY_TYPE,
+    name: k.name,
+    urn: k.urn ?? urn(k.name),
+    props: unknownCheckingProxy(k.props),
+    opts: { protect: false, ignoreChanges: [], aliases: [], additionalSecretOutputs: [], customTimeouts: { createSeconds: 0, updateSeconds: 0, deleteSeconds: 0 } },
+    dependencies: [],
+    propertyDependencies: {},
+    isType: () => false,
+    asType: () => undefined,
+  };
+}
+
+interface Violation {
+  message: string;
+  urn: string | undefined;
+}
+
+/** Runs a stack policy over `keys` with `config` (the CLI has already filled the schema defaults). */
+async function runStack(policy: StackValidationPolicy, keys: Key[], config: Record<string, unknown> = {}): Promise<Violation[]> {
+  const out: Violation[] = [];
+  const defaults = Object.fromEntries(Object.entries(policy.configSchema?.properties ?? {}).map(([k, s]) => [k, (s as { default?: unknown }).default]));
+  await policy.validateStack(
+    {
+      resources: keys.map(resource),
+      getConfig: <T extends object>() => ({ ...defaults, ...config }) as T,
+      stackTags: new Map(),
+      notApplicable: (reason?: string): never => {
+        throw new Error(`not applicable: ${reason}`);
+      },
+    },
+    (message: string, u?: string) => out.push({ message, urn: u }),
+  );
+  return out;
+}
+
+async function runResource(props: Record<string, unknown>, config: Record<string, unknown> = {}, name = "ci-key"): Promise<Violation[]> {
+  const out: Violation[] = [];
+  const validate = creation.validateResource;
+  assert.ok(typeof validate === "function");
+  const args = {
+    type: ACCESS_KEY_TYPE,
+    name,
+    urn: urn(name),
+    props: unknownCheckingProxy(props),
+    getConfig: <T extends object>() => ({ allowedUsers: [], ...config }) as T,
+  } as unknown as ResourceValidationArgs;
+  await validate(args, (message: string, u?: string) => out.push({ message, urn: u }));
+  return out;
+}
+
+describe("policy pack: iam-access-key-max-age", () => {
+  const cases: [string, number, boolean][] = [
+    ["29 days 23:59:59", 30 * DAY_MS - 1000, false],
+    ["exactly 30 days", 30 * DAY_MS, false],
+    ["30 days and 1 ms", 30 * DAY_MS + 1, true],
+    ["45 days", 45 * DAY_MS, true],
+  ];
+  for (const [label, age, violates] of cases) {
+    it(`${violates ? "reports" : "accepts"} an active key ${label} old`, async () => {
+      const v = await runStack(maxAge, [{ name: "deploy", props: { user: "ci", createDate: iso(age), status: "Active" } }]);
+      assert.equal(v.length, violates ? 1 : 0, JSON.stringify(v));
+    });
+  }
+
+  it("names the resource, its age, the limit and both ways to rotate, on the key's URN", async () => {
+    const [v] = await runStack(maxAge, [{ name: "deploy", props: { user: "ci", createDate: iso(45 * DAY_MS) } }]);
+    assert.ok(v);
+    assert.equal(v.urn, urn("deploy"));
+    assert.match(v.message, /^Access key "deploy" is 45 days old, over the 30-day limit; rotate it\./);
+    assert.ok(v.message.includes(`pulumi up --replace '${urn("deploy")}'`), v.message);
+    assert.match(v.message, /replacementTrigger/);
+    assert.match(v.message, /@pulumiverse\/time Rotating/);
+  });
+
+  it("treats a key with no status as active", async () => {
+    assert.equal((await runStack(maxAge, [{ name: "k", props: { createDate: iso(31 * DAY_MS) } }])).length, 1);
+  });
+
+  it("ignores an inactive key, whatever its age", async () => {
+    assert.deepEqual(await runStack(maxAge, [{ name: "k", props: { createDate: iso(400 * DAY_MS), status: "Inactive" } }]), []);
+  });
+
+  it("accepts a createDate in the future (clock skew) as age 0", async () => {
+    assert.deepEqual(await runStack(maxAge, [{ name: "k", props: { createDate: iso(-DAY_MS) } }]), []);
+  });
+
+  it("reports a malformed createDate as a key whose age cannot be determined", async () => {
+    const [v] = await runStack(maxAge, [{ name: "k", props: { createDate: "last tuesday" } }]);
+    assert.match(v?.message ?? "", /The age of access key "k" cannot be determined \(createDate "last tuesday"\); limit 30 days/);
+  });
+
+  it("skips a key being created in this preview (unknown createDate) and still checks the others", async () => {
+    const v = await runStack(maxAge, [
+      { name: "new", props: { user: UNKNOWN, createDate: UNKNOWN, secret: UNKNOWN } },
+      { name: "old", props: { user: "ci", createDate: iso(40 * DAY_MS) } },
+    ]);
+    assert.deepEqual(
+      v.map((x) => x.urn),
+      [urn("old")],
+    );
+  });
+
+  it("treats an unknown status as active rather than letting an old key through", async () => {
+    assert.equal((await runStack(maxAge, [{ name: "k", props: { createDate: iso(40 * DAY_MS), status: UNKNOWN } }])).length, 1);
+  });
+
+  it("finds keys declared inside components", async () => {
+    const inside = urn("k", "acme:index:CiUser$");
+    const v = await runStack(maxAge, [{ name: "k", urn: inside, props: { createDate: iso(40 * DAY_MS) } }]);
+    assert.deepEqual(
+      v.map((x) => x.urn),
+      [inside],
+    );
+  });
+
+  it("ignores resources of other types", async () => {
+    assert.deepEqual(await runStack(maxAge, [{ name: "b", type: "aws:s3/bucket:Bucket", props: { createDate: iso(400 * DAY_MS) } }]), []);
+  });
+
+  it("never puts the key's secrets or its (possibly secret) user name in a message", async () => {
+    const v = await runStack(maxAge, [
+      {
+        name: "k",
+        props: {
+          user: "svc-payments-7f3a",
+          createDate: iso(40 * DAY_MS),
+          secret: SECRET,
+          sesSmtpPasswordV4: `${SECRET}smtp`,
+          encryptedSecret: `${SECRET}enc`,
+          encryptedSesSmtpPasswordV4: `${SECRET}encsmtp`,
+        },
+      },
+    ]);
+    assert.equal(v.length, 1);
+    assert.ok(!v[0]?.message.includes(SECRET.slice(0, 12)), v[0]?.message);
+    assert.ok(!v[0]?.message.includes("svc-payments-7f3a"), v[0]?.message);
+  });
+
+  it("uses maxAgeDays from the config", async () => {
+    const keys = [{ name: "k", props: { createDate: iso(45 * DAY_MS) } }];
+    assert.deepEqual(await runStack(maxAge, keys, { maxAgeDays: 90 }), []);
+    const [v] = await runStack(maxAge, keys, { maxAgeDays: 44 });
+    assert.match(v?.message ?? "", /45 days old, over the 44-day limit/);
+  });
+
+  it("skips keys of exempt users, matching the name without regard to case", async () => {
+    const keys = [{ name: "k", props: { user: "Legacy-Batch", createDate: iso(200 * DAY_MS) } }];
+    assert.deepEqual(await runStack(maxAge, keys, { exemptions: ["legacy-batch"] }), []);
+    assert.deepEqual(await runStack(maxAge, keys, { exemptions: [{ user: "LEGACY-BATCH", until: "2026-06-30" }] }), []);
+  });
+
+  it("reports a key again once its user's exemption has ended, and says so", async () => {
+    const [v] = await runStack(maxAge, [{ name: "k", props: { user: "legacy", createDate: iso(200 * DAY_MS) } }], { exemptions: ["legacy:2026-05-31"] });
+    assert.match(v?.message ?? "", /Exemption ended 2026-05-31/);
+  });
+
+  it("cannot match an exemption when the user name is unknown, so the key is still checked", async () => {
+    const v = await runStack(maxAge, [{ name: "k", props: { user: UNKNOWN, createDate: iso(40 * DAY_MS) } }], { exemptions: ["legacy"] });
+    assert.equal(v.length, 1);
+  });
+
+  it("rejects an exemption that is not a user name with an error naming the policy", async () => {
+    await assert.rejects(runStack(maxAge, [{ name: "k", props: { createDate: iso(1) } }], { exemptions: ["bad name!"] }), (err: Error) => {
+      assert.ok(err instanceof PolicyConfigError);
+      assert.match(err.message, /^policy iam-access-key-max-age: invalid config: exemptions: "bad name!" is not an IAM user name/);
+      return true;
+    });
+  });
+});
+
+describe("policy pack: iam-access-key-expiring", () => {
+  it("warns about an active key within warnDays of the limit, naming the days left", async () => {
+    const [v, ...rest] = await runStack(expiring, [
+      { name: "soon", props: { createDate: iso(25 * DAY_MS) } },
+      { name: "fresh", props: { createDate: iso(22 * DAY_MS) } },
+    ]);
+    assert.deepEqual(rest, []);
+    assert.equal(v?.urn, urn("soon"));
+    assert.match(v?.message ?? "", /^Access key "soon" is 25 days old and expires within 5 days \(limit 30 days\)\. Rotate it before then/);
+  });
+
+  it("leaves expired keys to iam-access-key-max-age", async () => {
+    assert.deepEqual(await runStack(expiring, [{ name: "old", props: { createDate: iso(31 * DAY_MS) } }]), []);
+  });
+
+  it("uses warnDays and maxAgeDays from the config", async () => {
+    const keys = [{ name: "k", props: { createDate: iso(70 * DAY_MS) } }];
+    assert.deepEqual(await runStack(expiring, keys), []);
+    assert.equal((await runStack(expiring, keys, { maxAgeDays: 90, warnDays: 21 })).length, 1);
+  });
+
+  it("does not warn about exempt users' keys", async () => {
+    assert.deepEqual(await runStack(expiring, [{ name: "k", props: { user: "legacy", createDate: iso(25 * DAY_MS) } }], { exemptions: ["legacy"] }), []);
+  });
+
+  it("rejects warnDays not below maxAgeDays, naming the value and the range", async () => {
+    await assert.rejects(runStack(expiring, [{ name: "k", props: { createDate: iso(1) } }], { maxAgeDays: 30, warnDays: 30 }), /^PolicyConfigError: policy iam-access-key-expiring: invalid config: warnDays must be a whole number of days from 0 to 29 \(less than maxAgeDays = 30\), got 30$/);
+  });
+});
+
+describe("policy pack: iam-access-key-creation", () => {
+  it("recommends roles, OIDC or Pulumi ESC for a declared user access key", async () => {
+    const [v, ...rest] = await runResource({ user: "ci" });
+    assert.deepEqual(rest, []);
+    assert.equal(v?.urn, urn("ci-key"));
+    assert.match(v?.message ?? "", /^Access key "ci-key" gives an IAM user a long-lived credential\. Prefer a role/);
+    assert.match(v?.message ?? "", /OIDC/);
+    assert.match(v?.message ?? "", /fn::rotate::aws-iam/);
+    assert.match(v?.message ?? "", /allowedUsers/);
+  });
+
+  it("exempts keys of allowedUsers, matching without regard to case", async () => {
+    assert.deepEqual(await runResource({ user: "Legacy" }, { allowedUsers: ["legacy"] }), []);
+    assert.equal((await runResource({ user: "other" }, { allowedUsers: ["legacy"] })).length, 1);
+  });
+
+  it("says allowedUsers could not be checked when the user name is unknown in preview", async () => {
+    const [v] = await runResource({ user: UNKNOWN }, { allowedUsers: ["legacy"] });
+    assert.match(v?.message ?? "", /Its user name is not known until the deployment, so allowedUsers could not be checked\.$/);
+  });
+
+  it("does not flag a key declared inactive", async () => {
+    assert.deepEqual(await runResource({ user: "ci", status: "Inactive" }), []);
+  });
+
+  it("rejects an allowedUsers entry that is not a user name", async () => {
+    await assert.rejects(runResource({ user: "ci" }, { allowedUsers: ["a b"] }), /policy iam-access-key-creation: invalid config: allowedUsers: "a b" is not an IAM user name/);
+  });
+});
+
+describe("policy pack: metadata", () => {
+  it("declares the contract's policies, levels and types", () => {
+    assert.deepEqual(
+      [maxAge, expiring, creation].map((p) => [p.name, p.enforcementLevel]),
+      [
+        [MAX_AGE_POLICY, "mandatory"],
+        [EXPIRING_POLICY, "advisory"],
+        [CREATION_POLICY, "advisory"],
+      ],
+    );
+  });
+
+  it("gives every policy a description, remediation steps, severity, URL and config schema with defaults", () => {
+    for (const p of [maxAge, expiring, creation]) {
+      assert.ok(p.description && p.remediationSteps && p.severity && p.url?.startsWith("https://"), p.name);
+      const props = p.configSchema?.properties ?? {};
+      assert.ok(Object.keys(props).length > 0, p.name);
+      for (const [k, s] of Object.entries(props)) assert.ok(typeof s === "object" && "default" in s && s.description, `${p.name}.${k}`);
+    }
+  });
+
+  it("takes the schema's bounds and defaults from the shared constants", () => {
+    const props = expiring.configSchema?.properties ?? {};
+    assert.deepEqual(props.maxAgeDays, { ...(props.maxAgeDays as object), minimum: MIN_MAX_AGE_DAYS, maximum: MAX_MAX_AGE_DAYS, default: DEFAULT_MAX_AGE_DAYS });
+    assert.equal((props.warnDays as { default: number }).default, DEFAULT_WARN_DAYS);
+  });
+});
