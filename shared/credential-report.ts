@@ -68,6 +68,38 @@ function looksBase64(text: string): boolean {
   return head.length > 0 && /^[A-Za-z0-9+/=\s]+$/.test(head) && !head.includes(",");
 }
 
+/** One CSV record and the (1-based) line it ends on. */
+export interface CsvRecord {
+  readonly record: string[];
+  readonly info: { readonly lines: number };
+}
+
+/**
+ * Splits CSV text into records, skipping empty lines and a leading byte-order mark. Text without any
+ * quote character and with only LF or CRLF line ends (what AWS writes) has no escaping to undo, so it is
+ * split directly, which is about ten times faster; anything else goes through csv-parse. Both give the
+ * same records on such text (a test checks this against csv-parse on generated input).
+ */
+export function csvRecords(text: string): CsvRecord[] {
+  const body = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+  if (!body.includes('"') && !/\r(?!\n)/.test(body)) {
+    const out: CsvRecord[] = [];
+    const lines = body.split("\n");
+    for (let i = 0; i < lines.length; i++) {
+      let line = lines[i] as string;
+      if (line.endsWith("\r")) line = line.slice(0, -1);
+      if (line !== "") out.push({ record: line.split(","), info: { lines: i + 1 } });
+    }
+    return out;
+  }
+  try {
+    return parse(body, { info: true, relax_column_count: true, skip_empty_lines: true }) as unknown as CsvRecord[];
+  } catch (cause) {
+    const err = cause as { message?: string; lines?: number };
+    throw new CredentialReportError(`the credential report is not valid CSV: ${err.message ?? String(cause)}`, err.lines, { cause });
+  }
+}
+
 /**
  * IAM user names may contain commas. If a report row carries such a name unquoted, the name spills over
  * into k extra fields in both `user` and `arn` (the ARN ends with the name). When the spill is exactly
@@ -96,14 +128,7 @@ export function parseCredentialReport(text: string): ReportUser[] {
   if (looksBase64(text.replace(/^\ufeff/, ""))) {
     throw new CredentialReportError("the credential report looks base64-encoded (as in GetCredentialReport's Content); decode it first, e.g. with `base64 -d`");
   }
-  let records: { record: string[]; info: { lines: number } }[];
-  try {
-    records = parse(text, { bom: true, info: true, relax_column_count: true, skip_empty_lines: true }) as never;
-  } catch (cause) {
-    const err = cause as { message?: string; lines?: number };
-    throw new CredentialReportError(`the credential report is not valid CSV: ${err.message ?? String(cause)}`, err.lines, { cause });
-  }
-  const [header, ...rows] = records;
+  const [header, ...rows] = csvRecords(text);
   if (!header) throw new CredentialReportError("the credential report is empty");
   const names = header.record.map((h) => h.trim());
   const index = new Map<string, number>(names.map((name, i) => [name, i]));

@@ -8,8 +8,11 @@ const TIMESTAMP =
   /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?([Zz]|[+-]\d{2}:?\d{2})$/;
 const DATE_ONLY = /^(\d{4})-(\d{2})-(\d{2})$/;
 
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
 function daysInMonth(year: number, month: number): number {
-  return new Date(Date.UTC(year, month, 0)).getUTCDate();
+  if (month === 2 && year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0)) return 29;
+  return DAYS_IN_MONTH[month - 1] ?? 0;
 }
 
 function validDate(year: number, month: number, day: number): boolean {
@@ -30,15 +33,22 @@ export function parseTimestamp(value: unknown): number | undefined {
   if (typeof value !== "string") return undefined;
   const m = TIMESTAMP.exec(value.trim());
   if (!m) return undefined;
-  const [year, month, day, hour, minute, second] = m.slice(1, 7).map(Number) as [number, number, number, number, number, number];
+  const [year, month, day, hour, minute, second] = [m[1], m[2], m[3], m[4], m[5], m[6]].map(Number) as [number, number, number, number, number, number];
   if (!validDate(year, month, day) || hour > 23 || minute > 59 || second > 59) return undefined;
   const zone = m[8] as string;
+  let offsetMin = 0;
   if (zone !== "Z" && zone !== "z") {
-    const offset = /^[+-](\d{2}):?(\d{2})$/.exec(zone);
-    if (!offset || Number(offset[1]) > 23 || Number(offset[2]) > 59) return undefined;
+    const sign = zone[0] === "-" ? -1 : 1;
+    const hh = Number(zone.slice(1, 3));
+    const mm = Number(zone.slice(-2));
+    if (hh > 23 || mm > 59) return undefined;
+    offsetMin = sign * (hh * 60 + mm);
   }
-  const ms = Date.parse(value.trim().replace(" ", "T"));
-  return Number.isFinite(ms) ? ms : undefined;
+  // Milliseconds: the first three digits of the fraction, the resolution of every clock here.
+  const millis = m[7] ? Number(m[7].slice(1, 4).padEnd(3, "0")) : 0;
+  const utc = new Date(Date.UTC(2000, month - 1, day, hour, minute, second, millis));
+  utc.setUTCFullYear(year); // Date.UTC would read years 0-99 as 1900-1999
+  return utc.getTime() - offsetMin * 60_000;
 }
 
 /**

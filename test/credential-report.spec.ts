@@ -145,3 +145,23 @@ describe("credential report: parseCredentialReport", () => {
     });
   });
 });
+
+describe("credential report: csvRecords", () => {
+  it("splits quote-free text exactly as csv-parse does (LF, CRLF, blank lines, byte-order mark)", async () => {
+    const fc = (await import("fast-check")).default;
+    const { parse } = await import("csv-parse/sync");
+    const { csvRecords } = await import("../shared");
+    const field = fc.string({ unit: fc.constantFrom("a", "b", " ", "-", "@", ".", "é", "+", "=") , maxLength: 6 });
+    const line = fc.array(field, { minLength: 1, maxLength: 5 }).map((fs) => fs.join(","));
+    const doc = fc.tuple(fc.array(fc.oneof(line, fc.constant("")), { maxLength: 8 }), fc.constantFrom("\n", "\r\n"), fc.boolean(), fc.boolean()).map(
+      ([lines, eol, bom, trailing]) => (bom ? "\ufeff" : "") + lines.join(eol) + (trailing ? eol : ""),
+    );
+    fc.assert(
+      fc.property(doc, (text) => {
+        const ours = csvRecords(text).map((r) => [r.record, r.info.lines]);
+        const theirs = (parse(text, { bom: true, info: true, relax_column_count: true, skip_empty_lines: true }) as unknown as { record: string[]; info: { lines: number } }[]).map((r) => [r.record, r.info.lines]);
+        assert.deepEqual(ours, theirs);
+      }),
+    );
+  });
+});
