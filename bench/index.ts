@@ -4,6 +4,7 @@
 import { spawnSync } from "node:child_process";
 import { readdirSync } from "node:fs";
 import * as path from "node:path";
+import { OFFLINE_AWS_ENV } from "../test/fixtures";
 
 const filter = process.argv[2] ?? "";
 const files = readdirSync(__dirname)
@@ -13,15 +14,7 @@ if (files.length === 0) {
   console.error(`no bench matches ${JSON.stringify(filter)}`);
   process.exit(2);
 }
-const env = {
-  ...process.env,
-  AWS_ACCESS_KEY_ID: "AKIAIOSFODNN7EXAMPLE",
-  AWS_SECRET_ACCESS_KEY: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
-  AWS_REGION: "us-east-1",
-  AWS_EC2_METADATA_DISABLED: "true",
-  AWS_CONFIG_FILE: "/dev/null",
-  AWS_SHARED_CREDENTIALS_FILE: "/dev/null",
-};
+const env = { ...process.env, ...OFFLINE_AWS_ENV };
 let failed = 0;
 for (const file of files) {
   console.log(`\n=== ${file}`);

@@ -8,6 +8,7 @@ import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import type { JsonAudit } from "../cli/json";
 import { startFakeAws, type FakeAws } from "./fake-aws";
+import { OFFLINE_AWS_ENV } from "./fixtures";
 
 const ROOT = path.join(__dirname, "..");
 const MAIN = path.join(ROOT, "cli", "main.ts");
@@ -16,12 +17,7 @@ const NOW = "2026-11-29T12:00:00Z";
 
 const BASE_ENV = {
   PATH: process.env.PATH ?? "",
-  AWS_ACCESS_KEY_ID: "AKIAIOSFODNN7EXAMPLE",
-  AWS_SECRET_ACCESS_KEY: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
-  AWS_REGION: "us-east-1",
-  AWS_EC2_METADATA_DISABLED: "true",
-  AWS_CONFIG_FILE: "/dev/null",
-  AWS_SHARED_CREDENTIALS_FILE: "/dev/null",
+  ...OFFLINE_AWS_ENV,
   TS_NODE_TRANSPILE_ONLY: "true",
 };
 

@@ -15,6 +15,7 @@ import { run } from "../cli/main";
 import type { CliIO, ClientFactory } from "../cli/io";
 import type { JsonAudit } from "../cli/json";
 import { startFakeAws, type FakeAws } from "./fake-aws";
+import { EXAMPLE_VERDICTS } from "./fixtures";
 
 const NOW = "2026-11-29T12:00:00Z";
 const EXAMPLE = path.join(__dirname, "..", "examples", "credential-report.csv");
@@ -77,17 +78,7 @@ function byUser(doc: JsonAudit): Record<string, string> {
   return Object.fromEntries(doc.users.map((u) => [u.user, u.compliance]));
 }
 
-const EXPECTED = {
-  "<root_account>": "COMPLIANT",
-  alice: "COMPLIANT",
-  bob: "NON_COMPLIANT",
-  carol: "COMPLIANT",
-  dave: "COMPLIANT",
-  erin: "COMPLIANT",
-  "build-bot": "COMPLIANT",
-  "ci-deploy": "NON_COMPLIANT",
-  "svc.legacy@example.com": "NON_COMPLIANT",
-};
+const EXPECTED = EXAMPLE_VERDICTS;
 
 describe("keyage audit of a credential report", () => {
   describe("verdicts and exit status", () => {

@@ -6,6 +6,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { startFakeAws, type FakeAws } from "./fake-aws";
+import { OFFLINE_AWS_ENV } from "./fixtures";
 
 const ROOT = path.join(__dirname, "..");
 /** The target for the deployment zip. */
@@ -15,12 +16,7 @@ const MAX_ZIP_BYTES = 300 * 1024;
 function childEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   return {
     PATH: process.env.PATH,
-    AWS_ACCESS_KEY_ID: "AKIAIOSFODNN7EXAMPLE",
-    AWS_SECRET_ACCESS_KEY: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
-    AWS_REGION: "us-east-1",
-    AWS_EC2_METADATA_DISABLED: "true",
-    AWS_CONFIG_FILE: "/dev/null",
-    AWS_SHARED_CREDENTIALS_FILE: "/dev/null",
+    ...OFFLINE_AWS_ENV,
     ...extra,
   };
 }

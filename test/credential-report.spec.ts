@@ -2,6 +2,7 @@ import { strict as assert } from "node:assert";
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import { CREDENTIAL_REPORT_COLUMNS, CredentialReportError, evaluateUser, parseCredentialReport, validateParams } from "../shared";
+import { EXAMPLE_VERDICTS } from "./fixtures";
 
 const EXAMPLE = readFileSync(path.join(__dirname, "..", "examples", "credential-report.csv"), "utf8");
 const HEADER = CREDENTIAL_REPORT_COLUMNS.join(",");
@@ -54,17 +55,7 @@ describe("credential report: parseCredentialReport", () => {
   it("gives the verdicts a person would expect on the example", () => {
     const params = validateParams({});
     const verdicts = Object.fromEntries(parseCredentialReport(EXAMPLE).map((u) => [u.user, evaluateUser(u, params, NOW).compliance]));
-    assert.deepEqual(verdicts, {
-      "<root_account>": "COMPLIANT",
-      alice: "COMPLIANT",
-      bob: "NON_COMPLIANT",
-      carol: "COMPLIANT",
-      dave: "COMPLIANT",
-      erin: "COMPLIANT",
-      "build-bot": "COMPLIANT",
-      "ci-deploy": "NON_COMPLIANT",
-      "svc.legacy@example.com": "NON_COMPLIANT",
-    });
+    assert.deepEqual(verdicts, EXAMPLE_VERDICTS);
   });
 
   it("reads CRLF line ends and a byte-order mark the same as LF", () => {

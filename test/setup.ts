@@ -2,18 +2,14 @@
 // SDK's default credential chain probes when it finds no credentials: give it dummy credentials, turn
 // the metadata lookup off, and refuse any socket that is not to this machine.
 import * as net from "node:net";
+import { OFFLINE_AWS_ENV } from "./fixtures";
 
-process.env.AWS_ACCESS_KEY_ID = "AKIAIOSFODNN7EXAMPLE";
-process.env.AWS_SECRET_ACCESS_KEY = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
-process.env.AWS_SESSION_TOKEN = "";
-process.env.AWS_REGION = "us-east-1";
-process.env.AWS_EC2_METADATA_DISABLED = "true";
+Object.assign(process.env, OFFLINE_AWS_ENV);
+delete process.env.AWS_SESSION_TOKEN;
 delete process.env.AWS_PROFILE;
 delete process.env.AWS_ENDPOINT_URL;
 delete process.env.AWS_ENDPOINT_URL_IAM;
 delete process.env.AWS_ENDPOINT_URL_CONFIG_SERVICE;
-process.env.AWS_CONFIG_FILE = "/dev/null";
-process.env.AWS_SHARED_CREDENTIALS_FILE = "/dev/null";
 
 const LOCAL = new Set(["127.0.0.1", "::1", "localhost", "::ffff:127.0.0.1"]);
 const connect = net.Socket.prototype.connect as (...args: unknown[]) => net.Socket;

@@ -24,6 +24,7 @@ import { Empty } from "google-protobuf/google/protobuf/empty_pb";
 import { Struct, type JavaScriptValue } from "google-protobuf/google/protobuf/struct_pb";
 import * as rpc from "@pulumi/pulumi/proto/analyzer_grpc_pb";
 import * as pb from "@pulumi/pulumi/proto/analyzer_pb";
+import { OFFLINE_AWS_ENV } from "../fixtures";
 
 /** The repository root: the directory the CLI would be given as the policy pack. */
 export const REPO_ROOT = path.resolve(__dirname, "..", "..");
@@ -340,12 +341,7 @@ export class PackProcess {
     const runner = path.join(root, "node_modules", "@pulumi", "pulumi", "cmd", "run-policy-pack");
     const env: NodeJS.ProcessEnv = {
       ...process.env,
-      AWS_ACCESS_KEY_ID: "AKIAIOSFODNN7EXAMPLE",
-      AWS_SECRET_ACCESS_KEY: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
-      AWS_REGION: "us-east-1",
-      AWS_EC2_METADATA_DISABLED: "true",
-      AWS_CONFIG_FILE: "/dev/null",
-      AWS_SHARED_CREDENTIALS_FILE: "/dev/null",
+      ...OFFLINE_AWS_ENV,
       PULUMI_NODEJS_STACK: "dev",
       PULUMI_NODEJS_PROJECT: "keyage-test",
       PULUMI_NODEJS_ORGANIZATION: "organization",
