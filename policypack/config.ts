@@ -59,7 +59,7 @@ export const MAX_AGE_SCHEMA: PolicyConfigSchema = { properties: { maxAgeDays, ex
 
 /**
  * Config schema of `iam-access-key-expiring`: `maxAgeDays` (default 30; keep it equal to the max-age
- * policy's), `warnDays` (default 7) and `exemptions` (default none).
+ * policy's), `warnDays` (default 7, or maxAgeDays−1 when smaller) and `exemptions` (default none).
  */
 export const EXPIRING_SCHEMA: PolicyConfigSchema = {
   properties: {
@@ -68,8 +68,9 @@ export const EXPIRING_SCHEMA: PolicyConfigSchema = {
       type: "integer",
       minimum: 0,
       maximum: MAX_MAX_AGE_DAYS - 1,
-      default: DEFAULT_WARN_DAYS,
-      description: `Warn about active keys within this many days of maxAgeDays. Integer from 0 to maxAgeDays-1, default ${DEFAULT_WARN_DAYS}.`,
+      // No schema default on purpose: the CLI would fill 7 in even when maxAgeDays is 7 or less and fail
+      // the preview; left absent, the shared default applies (7, or maxAgeDays-1 when that is smaller).
+      description: `Warn about active keys within this many days of maxAgeDays. Integer from 0 to maxAgeDays-1, default ${DEFAULT_WARN_DAYS} (or maxAgeDays-1 when smaller).`,
     },
     exemptions,
   },

@@ -95,7 +95,7 @@ describe("policy pack over the Analyzer gRPC protocol", function () {
   it("gets its config defaults filled in by the CLI from its schema", async () => {
     const config = await pack.configure({});
     assert.deepEqual(config["iam-access-key-max-age"], { enforcementLevel: "mandatory", properties: { maxAgeDays: 30, exemptions: [] } });
-    assert.deepEqual(config["iam-access-key-expiring"]?.properties, { maxAgeDays: 30, warnDays: 7, exemptions: [] });
+    assert.deepEqual(config["iam-access-key-expiring"]?.properties, { maxAgeDays: 30, exemptions: [] });
     assert.deepEqual(config["iam-access-key-creation"]?.properties, { allowedUsers: [] });
   });
 
@@ -206,6 +206,15 @@ describe("policy pack over the Analyzer gRPC protocol", function () {
     await pack.configure({ all: "disabled" });
     assert.deepEqual(await pack.analyzeStack(stale), []);
     assert.deepEqual(await pack.analyze({ type: KEY, name: "k", props: {} }), []);
+  });
+
+  it("warns 7 days ahead by default, and shrinks the window under a short limit instead of failing", async () => {
+    await pack.configure({ "iam-access-key-expiring": { maxAgeDays: 5 } });
+    const ds = record(await pack.analyzeStack(stack(key("k4", { createDate: ago(4 * DAY_MS + 60_000) }), key("k0", { createDate: ago(60_000) }))));
+    assert.deepEqual(ds.map((d) => [d.policyName, d.urn.split("::").pop()]), [["iam-access-key-expiring", "k4"]]);
+    await pack.configure({});
+    const week = record(await pack.analyzeStack(stack(key("k22", { createDate: ago(22 * DAY_MS + 60_000) }), key("k23", { createDate: ago(23 * DAY_MS + 60_000) }))));
+    assert.deepEqual(week.filter((d) => d.policyName === "iam-access-key-expiring").map((d) => d.urn.split("::").pop()), ["k23"]);
   });
 
   it("fails the preview with a clear error when warnDays is not below maxAgeDays", async () => {
