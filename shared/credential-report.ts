@@ -134,11 +134,12 @@ export function parseCredentialReport(text: string): ReportUser[] {
   const index = new Map<string, number>(names.map((name, i) => [name, i]));
   const missing = CREDENTIAL_REPORT_COLUMNS.filter((c) => !index.has(c));
   if (missing.length > 0) {
-    const what = missing.length === CREDENTIAL_REPORT_COLUMNS.length ? `header ${show(names.slice(0, 3).join(","))} is not a credential report's; ` : "";
-    throw new CredentialReportError(
-      `line 1: ${what}missing column${missing.length === 1 ? "" : "s"} ${missing.join(", ")} (expected a header starting user,arn,user_creation_time)`,
-      1,
-    );
+    // Every column missing: not a credential report at all, and listing 22 names would bury that.
+    const what =
+      missing.length === CREDENTIAL_REPORT_COLUMNS.length
+        ? `header ${show(names.slice(0, 3).join(","))} is not a credential report's`
+        : `missing column${missing.length === 1 ? "" : "s"} ${missing.join(", ")}`;
+    throw new CredentialReportError(`line 1: ${what} (expected a header starting user,arn,user_creation_time)`, 1);
   }
 
   return rows.map(({ record: fields, info }) => {

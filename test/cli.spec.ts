@@ -191,7 +191,7 @@ describe("keyage audit of a credential report", () => {
     const files: [string, string | undefined, RegExp][] = [
       ["a missing file", undefined, /^keyage: cannot read the credential report ".*missing\.csv": no such file\n$/],
       ["an empty file", "", /: the credential report is empty\n$/],
-      ["a CSV that is not a credential report", "name,email\nbob,bob@example.com\n", /line 1: header "name,email" is not a credential report's; missing columns user, arn, /],
+      ["a CSV that is not a credential report", "name,email\nbob,bob@example.com\n", /line 1: header "name,email" is not a credential report's \(expected a header starting user,arn,user_creation_time\)\n$/],
       ["a report missing a column", exampleText.replace(",mfa_active", ""), /line 1: missing column mfa_active \(expected a header starting user,arn,user_creation_time\)/],
       ["a truncated row", `${HEADER}\n${row("alice").split(",").slice(0, 10).join(",")}\n`, /line 2: expected 22 fields, found 10/],
       ["a report still base64-encoded", Buffer.from(exampleText).toString("base64"), /looks base64-encoded .* decode it first/],

@@ -106,7 +106,7 @@ describe("credential report: parseCredentialReport", () => {
     });
 
     it("a file that is not a credential report", () => {
-      throwsReport(() => parseCredentialReport("name,email\nalice,a@example.com\n"), /^line 1: header "name,email" is not a credential report's; missing columns user, arn, /, 1);
+      throwsReport(() => parseCredentialReport("name,email\nalice,a@example.com\n"), /^line 1: header "name,email" is not a credential report's \(expected a header starting user,arn,user_creation_time\)$/, 1);
     });
 
     it("a header missing one column, naming it", () => {
