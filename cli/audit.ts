@@ -73,7 +73,7 @@ function readError(file: string, err: unknown): UsageError {
   return new UsageError(`cannot read the credential report ${show(file)}: ${why}`, { cause: err });
 }
 
-async function readReport(file: string, io: CliIO): Promise<{ inputs: AuditInput[]; source: string }> {
+async function readReport(file: string, io: CliIO): Promise<{ inputs: AuditInput[]; source: string; region?: undefined }> {
   let text: string;
   const source = file === "-" ? "standard input" : file;
   try {
@@ -123,7 +123,7 @@ function progressReporter(io: CliIO): { update(done: number, total: number): voi
   };
 }
 
-async function readLive(opts: AuditOptions, io: CliIO, params: RuleParams, now: number): Promise<{ inputs: AuditInput[]; source: string }> {
+async function readLive(opts: AuditOptions, io: CliIO, params: RuleParams, now: number): Promise<{ inputs: AuditInput[]; source: string; region?: string }> {
   const { awsFailure, defaultClients } = await import("./aws");
   const clients = await (io.clients ?? defaultClients)({ ...(opts.profile ? { profile: opts.profile } : {}), ...(opts.region ? { region: opts.region } : {}) });
   const { readAccount } = await import("../config-rule/iam-reader");
@@ -145,7 +145,14 @@ async function readLive(opts: AuditOptions, io: CliIO, params: RuleParams, now: 
   else io.stderr.write(`keyage: note: the root user's keys were not checked (no credential report${snapshot.reportUnavailable ? `: ${snapshot.reportUnavailable}` : ""})\n`);
   for (const u of snapshot.users) inputs.push({ user: u.user, arn: u.arn, keys: u.keys });
   const account = inputs.map((u) => accountOf(u.arn)).find((a) => a !== undefined);
-  return { inputs, source: account ? `account ${account}` : "the account" };
+  // The region the IAM client resolved (--region, environment or profile), for asff findings.
+  let region: string | undefined;
+  try {
+    region = await clients.iam().config.region();
+  } catch {
+    region = undefined;
+  }
+  return { inputs, source: account ? `account ${account}` : "the account", ...(region ? { region } : {}) };
 }
 
 /** Runs `keyage audit`. Throws {@link UsageError} / {@link AwsError} for the caller to print. */
@@ -159,7 +166,7 @@ export async function runAudit(opts: AuditOptions, io: CliIO): Promise<ExitStatu
     throw new UsageError("--format asff needs a region for the findings' ProductArn: pass --region or set AWS_REGION");
   }
 
-  const { inputs, source } = live ? await readLive(opts, io, params, now) : await readReport(opts.credentialReport as string, io);
+  const { inputs, source, region: liveRegion } = live ? await readLive(opts, io, params, now) : await readReport(opts.credentialReport as string, io);
   for (const e of params.exemptions) {
     if (!inputs.some((u) => u.user.toLowerCase() === e.user.toLowerCase())) {
       io.stderr.write(`keyage: note: --exempt ${e.user}: no such user in ${source}\n`);
@@ -174,8 +181,16 @@ export async function runAudit(opts: AuditOptions, io: CliIO): Promise<ExitStatu
     region = hub.region;
   }
   if (format === "asff" || hub) {
-    const { toFindings } = await import("./asff");
-    findings = toFindings(audit, { region: region as string, ...(hub ? { accountId: hub.accountId } : {}) });
+    const { AsffError, toFindings } = await import("./asff");
+    // A live audit may get its region from a profile rather than flags or the environment.
+    region ??= liveRegion;
+    try {
+      findings = toFindings(audit, { region: region as string, ...(hub ? { accountId: hub.accountId } : {}) });
+    } catch (err) {
+      // An ARN without an account id is bad input (an edited report), not a bug.
+      if (err instanceof AsffError) throw new UsageError(`${source}: ${err.message}`, { cause: err });
+      throw err;
+    }
   }
 
   io.stdout.write(await render(audit, format, findings, io));

@@ -251,6 +251,15 @@ async function start(r: Rotation, opts: RotateOptions, io: CliIO, grace: number)
   let keys = await r.keys();
   r.report(keys);
   if (keys.length === 0) throw new RefusedError(`${user} has no access keys: there is nothing to rotate`);
+  // A destination that already exists must never be overwritten; a secret file is checked before the
+  // key exists, and before any key is deleted to make room (bad usage changes nothing).
+  const refuseExistingFile = async (): Promise<void> => {
+    for (const d of dests) {
+      if (d.label.startsWith("file ") && (await d.held()) !== undefined) {
+        throw new UsageError(`--output ${show(opts.output)} already exists; keyage never overwrites a secret file: choose a new path or remove it`);
+      }
+    }
+  };
 
   if (keys.length >= 2) {
     const active = keys.filter((k) => k.status === "Active");
@@ -264,6 +273,7 @@ async function start(r: Rotation, opts: RotateOptions, io: CliIO, grace: number)
       }
       const undelivered = newest.lastUsed === undefined && held.length > 0 && held.every((h) => h.id !== newest.id);
       if (undelivered && opts.replaceUndelivered) {
+        await refuseExistingFile();
         r.say(`Deleted ${newest.id}: it was never used and its secret is not in ${dests.map((d) => d.label).join(" or ")} (left by an interrupted start).`.replace(/^Deleted/, r.apply ? "Deleted" : "Would delete"));
         await r.deleteKey(newest.id);
         keys = keys.filter((k) => k !== newest);
@@ -286,6 +296,7 @@ async function start(r: Rotation, opts: RotateOptions, io: CliIO, grace: number)
         );
       }
       const victim = deletable[0];
+      if (victim) await refuseExistingFile();
       if (!victim) {
         throw new RefusedError(
           `not deleting ${inactive.id}: it was last used ${when(inactive.lastUsed as number)}, within the ${graceText(grace)} grace period; ` +
@@ -298,12 +309,7 @@ async function start(r: Rotation, opts: RotateOptions, io: CliIO, grace: number)
     }
   }
 
-  // A destination that already exists must never be overwritten; a secret file is checked before the key exists.
-  for (const d of dests) {
-    if (d.label.startsWith("file ") && (await d.held()) !== undefined) {
-      throw new UsageError(`--output ${show(opts.output)} already exists; keyage never overwrites a secret file: choose a new path or remove it`);
-    }
-  }
+  await refuseExistingFile();
   const where = [...dests.map((d) => d.label), ...(opts.showSecret ? ["stdout"] : [])].join(" and ");
   if (!r.apply) {
     r.say(`Would create a new access key for ${user} and deliver it to ${where}.`);
@@ -370,19 +376,24 @@ async function createAndDeliver(r: Rotation, opts: RotateOptions, io: CliIO, key
     // Whether Secrets Manager holds the key cannot be told: keep the key and every copy of its secret.
     if (err instanceof Undecided) throw new AwsError(err.message, { cause: err });
     // Delivery failed: take the key back, so nothing is left half-done and no unknown secret stays valid.
-    if (file && (fd !== undefined || opts.secretsManager)) {
+    // The key goes first: while it may still be valid, a secret file that was fully written is kept.
+    const reason = err instanceof AwsError || err instanceof UsageError ? err.message : `${awsErrorName(err) ?? "Error"}: ${(err as Error).message}`;
+    const fileHoldsSecret = file !== undefined && fd === undefined;
+    const discard = (): void => {
       try {
         discardFile();
       } catch {
         // the file may never have been written; nothing to remove
       }
-    }
-    const reason = err instanceof AwsError || err instanceof UsageError ? err.message : `${awsErrorName(err) ?? "Error"}: ${(err as Error).message}`;
+    };
     try {
       await r.deleteKey(id);
     } catch (deleteErr) {
-      throw new AwsError(`delivering the secret failed (${reason}), and deleting the new key ${id} failed too (${(deleteErr as Error).message}): delete it by hand`, { cause: err });
+      if (!fileHoldsSecret) discard();
+      const kept = fileHoldsSecret ? `; its secret is still in ${opts.output}` : "";
+      throw new AwsError(`delivering the secret failed (${reason}), and deleting the new key ${id} failed too (${(deleteErr as Error).message})${kept}: delete the key by hand`, { cause: err });
     }
+    if (file) discard();
     r.say(`Deleted ${id} again because its secret could not be delivered.`);
     throw new AwsError(`delivering the new secret to ${where} failed, so the new key was deleted and nothing changed: ${reason}`, { cause: err });
   }

@@ -155,8 +155,10 @@ export async function evaluate(rawEvent: unknown, context: LambdaContext, deps: 
   let plan: Plan | undefined;
   let written = 0;
   let failure: unknown;
+  let dispose: (() => void) | undefined;
   try {
-    const { iam, config } = await deps.clients(roleArn(event, settings), calls);
+    const { iam, config, ...rest } = await deps.clients(roleArn(event, settings), calls);
+    dispose = rest.dispose;
     const put = (list: readonly Evaluation[]): Promise<{ written: number }> =>
       putEvaluations(config, list, {
         resultToken: event.resultToken,
@@ -167,6 +169,7 @@ export async function evaluate(rawEvent: unknown, context: LambdaContext, deps: 
         ...(deps.putAttempts !== undefined ? { attempts: deps.putAttempts } : {}),
         ...(deps.sleep ? { sleep: deps.sleep } : {}),
         ...(deps.random ? { random: deps.random } : {}),
+        remainingMs: () => context.getRemainingTimeInMillis(),
       });
     if (invocation.kind === "scheduled") {
       plan = await periodic(event, settings, config, deps, put, { iam, calls, log, timeLeft, remainingMs: () => context.getRemainingTimeInMillis(), reserveMs, now });
@@ -179,6 +182,8 @@ export async function evaluate(rawEvent: unknown, context: LambdaContext, deps: 
     }
   } catch (err) {
     failure = err;
+  } finally {
+    dispose?.();
   }
 
   const evaluations = plan?.evaluations ?? [];
@@ -252,7 +257,14 @@ async function periodic(
   for (const d of snapshot.deleted) evaluations.push(evaluation(d.userId, "NOT_APPLICABLE", "The user was deleted during the evaluation.", at));
   // Write the users' verdicts while earlier results are still being paged through; ghosts follow.
   const writes: Promise<{ written: number }>[] = [];
-  if (evaluations.length > 0) writes.push(put([...evaluations]));
+  const write = (list: readonly Evaluation[]): void => {
+    const p = put(list);
+    // Settled below with allSettled; a handler now keeps a rejection during `await sweep` from being
+    // "unhandled", which Lambda turns into Runtime.UnhandledPromiseRejection (no summary, run dropped).
+    p.catch(() => undefined);
+    writes.push(p);
+  };
+  if (evaluations.length > 0) write([...evaluations]);
 
   let partial = false;
   const earlier = await sweep;
@@ -272,11 +284,11 @@ async function periodic(
     if (ghosts.length > 0) {
       log("info", "users evaluated earlier no longer exist; marking them NOT_APPLICABLE", { count: ghosts.length });
       evaluations.push(...ghosts);
-      writes.push(put(ghosts));
+      write(ghosts);
     }
   }
   // Config records that a run finished when it receives its result token, even with nothing to say.
-  if (writes.length === 0) writes.push(put([]));
+  if (writes.length === 0) write([]);
   if (snapshot.skipped.length > 0 || !snapshot.listComplete) {
     partial = true;
     log("warn", "deadline: stopped reading; these users are not evaluated this run", {

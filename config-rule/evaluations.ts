@@ -29,13 +29,19 @@ export interface PutOptions {
   readonly sleep?: (ms: number) => Promise<void>;
   readonly random?: () => number;
   readonly log?: Logger;
+  /** Time left before the Lambda is stopped (`getRemainingTimeInMillis`). Default: unlimited. */
+  readonly remainingMs?: () => number;
+  /** No backoff pause, and no new batch, that would leave less than this before the deadline. Default 1 000 ms. */
+  readonly deadlineMarginMs?: number;
 }
 
 /**
  * Writes `evaluations` in batches of ≤ 100. A throttled batch, and the FailedEvaluations of a batch, are
  * retried with exponential backoff up to `attempts` tries. An empty list is still sent once (as rdklib
- * does), so Config records that the run finished. Throws {@link PutEvaluationsError} after every batch has
- * been tried if any evaluation could not be written, or at once on a non-retryable error.
+ * does), so Config records that the run finished. With `remainingMs`, no pause or batch runs into the
+ * last `deadlineMarginMs` before the Lambda deadline: what is left counts as not written. Throws
+ * {@link PutEvaluationsError} after every batch has been tried if any evaluation could not be written,
+ * or at once on a non-retryable error.
  */
 export async function putEvaluations(config: ConfigServiceClient, evaluations: readonly Evaluation[], options: PutOptions): Promise<{ written: number }> {
   const calls = options.calls ?? new CallCounter();
@@ -46,14 +52,23 @@ export async function putEvaluations(config: ConfigServiceClient, evaluations: r
   const batches: Evaluation[][] = [];
   for (let i = 0; i < evaluations.length; i += MAX_BATCH) batches.push(evaluations.slice(i, i + MAX_BATCH));
   if (batches.length === 0) batches.push([]);
+  const margin = options.deadlineMarginMs ?? 1000;
   let written = 0;
   let failed = 0;
   let lastError = "";
+  let deadline = "";
 
   await pool(batches, options.concurrency ?? 4, async (batch) => {
     let pending = batch;
     for (let attempt = 0; attempt < attempts; attempt += 1) {
-      if (attempt > 0) await sleep(backoff(attempt, base, cap, options.random));
+      // Retries must not outlive the Lambda: a run killed mid-backoff logs nothing and says nothing.
+      const pause = attempt > 0 ? backoff(attempt, base, cap, options.random) : 0;
+      const left = options.remainingMs?.();
+      if (left !== undefined && left - pause < margin) {
+        deadline = `; stopped with ${left} ms left before the Lambda deadline`;
+        break;
+      }
+      if (pause > 0) await sleep(pause);
       try {
         calls.add("PutEvaluations");
         const out = await config.send(
@@ -79,7 +94,7 @@ export async function putEvaluations(config: ConfigServiceClient, evaluations: r
     failed += pending.length;
   });
   if (failed > 0) {
-    throw new PutEvaluationsError(`${failed} of ${evaluations.length} evaluations could not be written after ${attempts} attempts (last: ${lastError})`, failed);
+    throw new PutEvaluationsError(`${failed} of ${evaluations.length} evaluations could not be written after ${attempts} attempts (last: ${lastError || "none"})${deadline}`, failed);
   }
   return { written };
 }

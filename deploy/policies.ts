@@ -47,12 +47,15 @@ export interface ExecutionPolicyInput {
 }
 
 /**
- * The Lambda execution role's only policy: read IAM keys, write evaluations, write its own logs, and in
- * organization mode assume the member role, only in accounts of this organization (`aws:ResourceOrgID`).
+ * The Lambda execution role's only policy: write its own logs, and either read IAM keys and write
+ * evaluations (one account) or, in organization mode, only assume the member role, only in accounts of
+ * this organization (`aws:ResourceOrgID`). Organization rules always carry `executionRoleName`, so every
+ * IAM read and Config write goes through the member role (the management account's included): direct
+ * grants would be unused, and would let the function read the management account without the role.
  */
 export function executionRolePolicy(input: ExecutionPolicyInput): PolicyDocument {
   const statements: Statement[] = [
-    ...iamAndConfigStatements(`arn:${input.partition}:iam::${input.accountId}:user/*`),
+    ...(input.organization ? [] : iamAndConfigStatements(`arn:${input.partition}:iam::${input.accountId}:user/*`)),
     { Sid: "WriteOwnLogs", Effect: "Allow", Action: [...LOG_ACTIONS], Resource: `${input.logGroupArn}:*` },
   ];
   if (input.organization) {

@@ -217,6 +217,40 @@ describe("keyage rotate", () => {
       assert.equal(iam.commandCalls(DeleteAccessKeyCommand).length, 1);
     });
 
+    it("keeps the secret file when the Secrets Manager half fails and the new key cannot be deleted either", async () => {
+      holds(oneOldKey());
+      sm.on(PutSecretValueCommand).rejects(Object.assign(new Error("Secret is scheduled for deletion"), { name: "InvalidRequestException", $metadata: { httpStatusCode: 400 } }));
+      iam.on(DeleteAccessKeyCommand).rejects(Object.assign(new Error("Rate exceeded"), { name: "Throttling", $metadata: { httpStatusCode: 400 } }));
+      const file = freshPath();
+      const result = await rotate(["start", "--user", "alice", "--output", file, "--secrets-manager", "app/alice", "--apply"]);
+      assert.equal(result.status, 3);
+      assert.deepEqual(JSON.parse(readFileSync(file, "utf8")), { AccessKeyId: NEW, SecretAccessKey: SECRET }, "the still-valid key's secret is not lost");
+      assert.match(result.stderr, /deleting the new key AKIANEWNEWNEWNEW0002 failed too .*its secret is still in /);
+      assert.equal(result.stderr.includes(SECRET), false);
+    });
+
+    it("refuses an existing --output file before deleting anything to make room", async () => {
+      const spare = "AKIASPARESPARESPARE3";
+      holds([{ id: spare, status: "Inactive", created: NOW - 100 * DAY, lastUsed: NOW - 60 * DAY }, ...oneOldKey()]);
+      const file = freshPath();
+      writeFileSync(file, "something else\n");
+      const result = await rotate(["start", "--user", "alice", "--output", file, "--delete-inactive", "--apply"]);
+      assert.equal(result.status, 2);
+      assert.match(result.stderr, /already exists; keyage never overwrites a secret file/);
+      assert.deepEqual(writes(), [], "bad usage changes nothing");
+      assert.equal(readFileSync(file, "utf8"), "something else\n");
+    });
+
+    it("with --replace-undelivered refuses an existing --output file before deleting the undelivered key", async () => {
+      holds([...oneOldKey(), { id: NEW, created: NOW - HOUR }]);
+      const file = freshPath();
+      writeFileSync(file, "");
+      const result = await rotate(["start", "--user", "alice", "--output", file, "--replace-undelivered", "--apply"]);
+      assert.equal(result.status, 2);
+      assert.match(result.stderr, /already exists; keyage never overwrites a secret file/);
+      assert.deepEqual(writes(), [], "the undelivered key is still there");
+    });
+
     it("keeps the new key when a timed-out PutSecretValue did store it (read back)", async () => {
       holds(oneOldKey());
       sm.on(PutSecretValueCommand).rejects(Object.assign(new Error("socket hang up"), { name: "TimeoutError" }));

@@ -220,6 +220,14 @@ describe("keyage audit of a credential report", () => {
       assert.equal(result.stderr, "keyage: --format asff needs a region for the findings' ProductArn: pass --region or set AWS_REGION\n");
     });
 
+    it("rejects, as bad input and on one line, an asff audit of a report whose ARN carries no account id", async () => {
+      const file = reportFile("bad-arn.csv", [HEADER, row("bob", [[true, "2026-11-01T00:00:00+00:00"]]).replace("arn:aws:iam::123456789012:", "arn:aws:iam::12345:")].join("\n"));
+      const result = await keyage(["audit", "--credential-report", file, "--format", "asff", "--region", "eu-west-1"]);
+      assert.equal(result.status, 2);
+      assert.equal(result.stdout, "");
+      assert.equal(result.stderr, `keyage: ${file}: cannot file a finding for "bob": its ARN "arn:aws:iam::12345:user/bob" carries no account id\n`);
+    });
+
     it("prints the usage on stderr and exits 2 when no command is given", async () => {
       const result = await keyage([]);
       assert.equal(result.status, 2);
@@ -450,6 +458,22 @@ describe("keyage audit of the live account", () => {
     assert.deepEqual(byUser(doc), { "<root_account>": "COMPLIANT", alice: "COMPLIANT", bob: "NON_COMPLIANT" });
     assert.equal(doc.users[0]?.root, true);
     assert.deepEqual(doc.summary, { users: 3, compliant: 2, nonCompliant: 1 });
+  });
+
+  it("files asff findings of a live audit in the region the clients resolved (e.g. a profile's), not in 'undefined'", async () => {
+    fake.addUser("alice", { keys: [{ ageDays: 10 }] });
+    fake.generateReport();
+    const config = { region: "eu-central-1", endpoint: fake.url };
+    const profileRegion: ClientFactory = async () => ({
+      iam: () => new IAMClient(config),
+      secretsManager: () => new SecretsManagerClient(config),
+      securityHub: () => new SecurityHubClient(config),
+      sts: () => new STSClient(config),
+    });
+    const result = await keyage(["audit", "--now", NOW, "--format", "asff"], { clients: profileRegion });
+    assert.equal(result.status, 0, result.stderr);
+    const findings = JSON.parse(result.stdout) as AwsSecurityFinding[];
+    assert.deepEqual([...new Set(findings.map((f) => f.ProductArn))], ["arn:aws:securityhub:eu-central-1:123456789012:product/123456789012/default"]);
   });
 
   it("shows progress on stderr, never on stdout, when it reads many users", async () => {

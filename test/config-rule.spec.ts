@@ -145,6 +145,18 @@ describe("config rule: event and rule parameters", () => {
     await evaluate(change({}, { ruleParameters: JSON.stringify({ executionRoleName: "KeyageAudit" }), accountId: "210987654321" }), CONTEXT, t.deps);
     assert.deepEqual(t.roles, ["arn:aws:iam::210987654321:role/KeyageAudit"]);
   });
+
+  it("frees clients made for one run when the run ends, whether it succeeded or failed", async () => {
+    const t = setup();
+    let disposed = 0;
+    const deps: EvaluateDeps = { ...t.deps, clients: async () => ({ iam: t.iam, config: t.config, dispose: () => (disposed += 1) }) };
+    t.iamMock.on(ListAccessKeysCommand).resolves({ AccessKeyMetadata: [] });
+    await evaluate(change({}, { ruleParameters: JSON.stringify({ executionRoleName: "KeyageAudit" }) }), CONTEXT, deps);
+    assert.equal(disposed, 1);
+    t.configMock.on(PutEvaluationsCommand).rejects(Object.assign(new Error("bad token"), { name: "InvalidResultTokenException" }));
+    await assert.rejects(evaluate(change({}, { ruleParameters: JSON.stringify({ executionRoleName: "KeyageAudit" }) }), CONTEXT, deps), /bad token/);
+    assert.equal(disposed, 2);
+  });
 });
 
 describe("config rule: change notifications", () => {
@@ -408,6 +420,49 @@ describe("config rule: writing evaluations", () => {
     const last = t.lines.at(-1);
     assert.equal(last?.message, "run summary");
     assert.equal(last?.level, "error");
+  });
+
+  it("fails a periodic run with its summary line, not an unhandled rejection, when Config refuses the verdicts while earlier results are still being read", async () => {
+    const t = setup();
+    t.iamMock.on(ListUsersCommand).resolves({ Users: [user("alice")] });
+    t.iamMock.on(GenerateCredentialReportCommand).resolves({ State: "COMPLETE" });
+    t.iamMock.on(GetCredentialReportCommand).resolves({ Content: report([{ name: "alice", keyAgeMs: DAY_MS }]), GeneratedTime: new Date(NOW - 1000) });
+    t.configMock.on(PutEvaluationsCommand).rejects(Object.assign(new Error("not authorized to perform config:PutEvaluations"), { name: "AccessDeniedException" }));
+    t.configMock.on(GetComplianceDetailsByConfigRuleCommand).callsFake(async () => {
+      await new Promise((r) => setTimeout(r, 30)); // a long history of earlier results
+      return { EvaluationResults: [] };
+    });
+    const unhandled: unknown[] = [];
+    const listener = (reason: unknown): void => void unhandled.push(reason);
+    process.on("unhandledRejection", listener);
+    try {
+      await rejects(evaluate(scheduled(), CONTEXT, t.deps), PutEvaluationsError, /PutEvaluations failed: AccessDeniedException: not authorized/);
+      await new Promise((r) => setTimeout(r, 10));
+    } finally {
+      process.off("unhandledRejection", listener);
+    }
+    assert.deepEqual(unhandled.map(String), [], "Lambda turns an unhandled rejection into Runtime.UnhandledPromiseRejection and drops the run");
+    assert.equal(t.lines.at(-1)?.message, "run summary");
+    assert.equal(t.lines.at(-1)?.level, "error");
+  });
+
+  it("stops retrying a throttled PutEvaluations before the Lambda's deadline and fails the run loudly", async () => {
+    let remaining = 5_000;
+    const pauses: number[] = [];
+    const t = setup({
+      sleep: async (ms) => {
+        pauses.push(ms);
+        remaining -= ms;
+      },
+      random: () => 1,
+    });
+    t.iamMock.on(ListAccessKeysCommand).resolves({ AccessKeyMetadata: [] });
+    t.configMock.on(PutEvaluationsCommand).rejects(Object.assign(new Error("Rate exceeded"), { name: "ThrottlingException" }));
+    await rejects(evaluate(change(), { getRemainingTimeInMillis: () => remaining }, t.deps), PutEvaluationsError, /1 of 1 evaluations could not be written.*Lambda deadline/);
+    assert.deepEqual(pauses, [400, 800, 1600], "the next pause (3.2 s) would run into the deadline");
+    assert.ok(remaining >= 1000, `${remaining} ms left to log the summary and return`);
+    assert.equal(t.lines.at(-1)?.message, "run summary");
+    assert.equal(t.lines.at(-1)?.level, "error");
   });
 });
 

@@ -337,6 +337,12 @@ describe("deploy (Pulumi program under mocks)", () => {
       assert.deepEqual(assume[0]!.Condition, { StringEquals: { "aws:ResourceOrgID": ORG_ID } });
     });
 
+    it("gives the execution role no IAM or Config access of its own: every run acts through the member role", async () => {
+      const { resources } = await deploy({ organization: "true" });
+      const policy = policyOf(only(resources.filter((r) => r.name.endsWith("-lambda")), "aws:iam/rolePolicy:RolePolicy"));
+      assert.deepEqual(new Set(actions(policy)), new Set(["sts:AssumeRole", "logs:CreateLogStream", "logs:PutLogEvents"]));
+    });
+
     it("creates the reader role directly in the management account, where StackSets never deploy", async () => {
       const { resources } = await deploy({ organization: "true" });
       const local = only(resources.filter((r) => r.name.endsWith("-member-local")), "aws:iam/role:Role");
