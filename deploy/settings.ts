@@ -4,7 +4,7 @@
  * it into {@link DeploySettings} or throws {@link DeployConfigError} naming the key, the value and what
  * is allowed, so `pulumi preview` stops before AWS sees a bad value.
  */
-import { KeyageError, ParameterError, show, validateParams } from "../shared";
+import { isAbsent, KeyageError, ParameterError, parseList, show, validateParams } from "../shared";
 
 /** Config rule trigger frequencies accepted by AWS Config (`MaximumExecutionFrequency`). */
 export const FREQUENCIES = ["One_Hour", "Three_Hours", "Six_Hours", "Twelve_Hours", "TwentyFour_Hours"] as const;
@@ -115,10 +115,6 @@ const ACCOUNT_ID = /^\d{12}$/;
 const ORG_TARGET = /^(r-[0-9a-z]{4,32}|ou-[0-9a-z]{4,32}-[a-z0-9]{8,32})$/;
 const ORG_ID = /^o-[a-z0-9]{10,32}$/;
 
-function isAbsent(value: unknown): boolean {
-  return value === undefined || value === null || (typeof value === "string" && value.trim() === "");
-}
-
 function integer(key: string, value: unknown, fallback: number, min: number, max: number): number {
   if (isAbsent(value)) return fallback;
   const n = typeof value === "number" ? value : typeof value === "string" && /^\s*\d{1,9}\s*$/.test(value) ? Number(value) : NaN;
@@ -155,21 +151,13 @@ function pattern(key: string, value: unknown, fallback: string, re: RegExp, what
 
 /** A list from an array, a JSON array in a string, or a string of entries separated by commas or blanks. */
 function list(key: string, value: unknown, re: RegExp, what: string): string[] {
-  if (isAbsent(value)) return [];
-  let items: unknown = value;
-  if (typeof value === "string") {
-    const text = value.trim();
-    if (text.startsWith("[")) {
-      try {
-        items = JSON.parse(text);
-      } catch (cause) {
-        throw new DeployConfigError(key, `${key} looks like a JSON array but does not parse: ${(cause as Error).message}`, { cause });
-      }
-    } else {
-      items = text.split(/[\s,]+/).filter((s) => s !== "");
-    }
+  let items: unknown[];
+  try {
+    items = parseList(value, key, what, /[\s,]+/);
+  } catch (cause) {
+    if (cause instanceof ParameterError) throw new DeployConfigError(key, cause.message, { cause });
+    throw cause;
   }
-  if (!Array.isArray(items)) throw new DeployConfigError(key, `${key} must be a list of ${what}, got ${show(value)}`);
   return items.map((item) => {
     if (typeof item !== "string" || !re.test(item.trim())) {
       throw new DeployConfigError(key, `${key}: every entry must be ${what}, got ${show(item)}`);
@@ -180,10 +168,8 @@ function list(key: string, value: unknown, re: RegExp, what: string): string[] {
 
 /** Exemption entries in the form the Lambda's `parseExemptions` reads back unchanged. */
 function exemptionEntries(value: unknown): string[] {
-  let items: unknown = value;
-  if (typeof value === "string") items = value.trim().startsWith("[") ? JSON.parse(value) : value.trim().split(/\s+/);
-  if (!Array.isArray(items)) return [];
-  return items.map((entry) => {
+  // Called only after validateParams accepted the same value, so the list parses.
+  return parseList(value, "exemptions", "user names").map((entry) => {
     if (typeof entry === "string") {
       const colon = entry.indexOf(":");
       return colon < 0 ? entry.trim() : `${entry.slice(0, colon).trim()}:${entry.slice(colon + 1).trim()}`;

@@ -45,7 +45,8 @@ export interface ParamNames {
   exemptions?: string;
 }
 
-function isAbsent(value: unknown): boolean {
+/** True for undefined, null and blank strings: how every front end spells "not set". */
+export function isAbsent(value: unknown): boolean {
   return value === undefined || value === null || (typeof value === "string" && value.trim() === "");
 }
 
@@ -93,10 +94,11 @@ export function parseExemption(entry: unknown, name = "exemptions"): Exemption {
 }
 
 /**
- * Parses a list of exemptions: an array, a JSON array in a string, or a string of entries separated by
- * white space (commas are legal in IAM user names, so they cannot separate entries).
+ * Reads a list as configuration systems hand it over: an array, a JSON array in a string, or a string of
+ * entries split by `separator` (default: white space). Absent → []. Entries are returned unchecked.
+ * Throws {@link ParameterError} for a JSON array that does not parse or a value that is no list.
  */
-export function parseExemptions(value: unknown, name = "exemptions"): Exemption[] {
+export function parseList(value: unknown, name: string, what: string, separator: RegExp = /\s+/): unknown[] {
   if (isAbsent(value)) return [];
   let list: unknown = value;
   if (typeof value === "string") {
@@ -108,13 +110,19 @@ export function parseExemptions(value: unknown, name = "exemptions"): Exemption[
         throw new ParameterError(name, value, `${name} looks like a JSON array but does not parse: ${(cause as Error).message}`);
       }
     } else {
-      list = text.split(/\s+/);
+      list = text.split(separator).filter((s) => s !== "");
     }
   }
-  if (!Array.isArray(list)) {
-    throw new ParameterError(name, value, `${name} must be a list of user names, got ${show(value)}`);
-  }
-  return list.map((entry) => parseExemption(entry, name));
+  if (!Array.isArray(list)) throw new ParameterError(name, value, `${name} must be a list of ${what}, got ${show(value)}`);
+  return list;
+}
+
+/**
+ * Parses a list of exemptions: an array, a JSON array in a string, or a string of entries separated by
+ * white space (commas are legal in IAM user names, so they cannot separate entries).
+ */
+export function parseExemptions(value: unknown, name = "exemptions"): Exemption[] {
+  return parseList(value, name, "user names").map((entry) => parseExemption(entry, name));
 }
 
 /**
