@@ -18,7 +18,7 @@ import { PackProcess, REPO_ROOT, UNKNOWN, analyzerResource, ensureBuilt, secret,
 const KEY = "aws:iam/accessKey:AccessKey";
 const RESOURCES = 10_000;
 const KEYS = 2_000;
-const ROUNDS = 5;
+const ROUNDS = 9;
 const ANALYZE_CALLS = 10_000;
 const CONCURRENCY = 32;
 
@@ -68,8 +68,15 @@ function stackResources(): ResourceInput[] {
       type,
       name: `r-${i}`,
       props: {
+        // Outputs as AWS resources carry them; REFERENCE.md measured a real 10k-resource request at ~6 MiB.
+        id: `r-${i}`,
         arn: `arn:aws:${type.split(":")[1]?.split("/")[0]}::123456789012:thing/r-${i}`,
         name: `r-${i}`,
+        path: "/",
+        uniqueId: `AROA${String(i).padStart(17, "0")}`,
+        createDate: iso(((i % 300) + 1) * DAY_MS),
+        region: "us-east-1",
+        description: `Managed by Pulumi for team-${i % 20} (platform services, ${["dev", "staging", "prod"][i % 3]})`,
         tags: { team: "platform", env: "dev", costCenter: String(i % 97) },
         tagsAll: { team: "platform", env: "dev", costCenter: String(i % 97) },
         policy: JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: ["s3:GetObject"], Resource: `arn:aws:s3:::bucket-${i}/*` }] }),

@@ -106,33 +106,39 @@ export function evaluateKey(key: AccessKey, params: Pick<RuleParams, "maxAgeDays
   const ageDays = ageMs === undefined ? null : wholeDays(ageMs);
   const limitMs = maxAgeDays * DAY_MS;
   const daysLeft = ageMs === undefined ? null : Math.max(0, Math.ceil((limitMs - ageMs) / DAY_MS));
-  const base = { key, label, active, createDate, ageDays, maxAgeDays, daysLeft };
+  const reason: KeyReason = !active
+    ? "inactive"
+    : ageMs === undefined
+      ? "undeterminable"
+      : ageMs > limitMs
+        ? "expired"
+        : ageMs > (maxAgeDays - warnDays) * DAY_MS
+          ? "expiring"
+          : "ok";
+  const compliance: KeyCompliance = reason === "inactive" ? "NOT_APPLICABLE" : reason === "expired" || reason === "undeterminable" ? "NON_COMPLIANT" : "COMPLIANT";
+  // Worded eagerly: a lazy getter measured no faster for the CLI or the pack, and cost the pack memory.
+  const message = keyMessage(reason, key, label, ageDays, daysLeft, maxAgeDays);
+  return { key, label, active, createDate, ageDays, maxAgeDays, daysLeft, compliance, reason, message };
+}
 
-  if (!active) {
-    const age = ageDays === null ? "" : `, ${days(ageDays)} old`;
-    return { ...base, compliance: "NOT_APPLICABLE", reason: "inactive", message: `${capital(label)} is inactive${age}; only active keys count.` };
+function keyMessage(reason: KeyReason, key: AccessKey, label: string, ageDays: number | null, daysLeft: number | null, maxAgeDays: number): string {
+  const age = days(ageDays ?? 0);
+  switch (reason) {
+    case "inactive":
+      return `${capital(label)} is inactive${ageDays === null ? "" : `, ${age} old`}; only active keys count.`;
+    case "undeterminable": {
+      const raw = key.createDate === undefined || key.createDate === null ? "none" : show(key.createDate);
+      return `The age of ${label} cannot be determined (createDate ${raw}); limit ${days(maxAgeDays)}.`;
+    }
+    case "expired":
+      return `${capital(label)} is ${age} old, over the ${maxAgeDays}-day limit.`;
+    case "expiring":
+      return `${capital(label)} is ${age} old and ${expiresIn(daysLeft ?? 0)} (limit ${days(maxAgeDays)}).`;
+    case "ok":
+      return `${capital(label)} is ${age} old, within the ${maxAgeDays}-day limit.`;
+    default:
+      return reason satisfies never;
   }
-  if (ageMs === undefined) {
-    const raw = key.createDate === undefined || key.createDate === null ? "none" : show(key.createDate);
-    return {
-      ...base,
-      compliance: "NON_COMPLIANT",
-      reason: "undeterminable",
-      message: `The age of ${label} cannot be determined (createDate ${raw}); limit ${days(maxAgeDays)}.`,
-    };
-  }
-  if (ageMs > limitMs) {
-    return { ...base, compliance: "NON_COMPLIANT", reason: "expired", message: `${capital(label)} is ${days(ageDays as number)} old, over the ${maxAgeDays}-day limit.` };
-  }
-  if (ageMs > (maxAgeDays - warnDays) * DAY_MS) {
-    return {
-      ...base,
-      compliance: "COMPLIANT",
-      reason: "expiring",
-      message: `${capital(label)} is ${days(ageDays as number)} old and ${expiresIn(daysLeft as number)} (limit ${days(maxAgeDays)}).`,
-    };
-  }
-  return { ...base, compliance: "COMPLIANT", reason: "ok", message: `${capital(label)} is ${days(ageDays as number)} old, within the ${maxAgeDays}-day limit.` };
 }
 
 function expiresIn(daysLeft: number): string {

@@ -94,6 +94,14 @@ describe("rule: evaluateKey", () => {
     assert.equal(evaluateKey({ createDate: ago(40 * DAY_MS) }, P30, NOW).daysLeft, 0);
   });
 
+  it("keeps its message and annotation when copied or serialized", () => {
+    const v = evaluateKey({ slot: 1, createDate: ago(45 * DAY_MS) }, P30, NOW);
+    const u = evaluateUser({ user: "bob", keys: [{ slot: 1, createDate: ago(45 * DAY_MS) }] }, P30, NOW);
+    assert.equal(JSON.parse(JSON.stringify(v)).message, "Access key 1 is 45 days old, over the 30-day limit.");
+    assert.equal({ ...v }.message, v.message);
+    assert.equal(JSON.parse(JSON.stringify(u)).annotation, "Access key 1 is 45 days old, over the 30-day limit; rotate it.");
+  });
+
   it("accepts a Date createDate, as the AWS SDK returns it", () => {
     const v = evaluateKey({ createDate: new Date(NOW - 31 * DAY_MS) }, P30, NOW);
     assert.equal(v.reason, "expired");
