@@ -9,7 +9,7 @@ import type {
   StackValidationArgs,
   StackValidationPolicy,
 } from "@pulumi/policy";
-import { DEFAULT_MAX_AGE_DAYS, DEFAULT_WARN_DAYS, evaluateUser, findExemption, keyLabel, type RuleParams } from "../shared";
+import { capital, DEFAULT_MAX_AGE_DAYS, DEFAULT_WARN_DAYS, evaluateUser, findExemption, keyLabel, type RuleParams } from "../shared";
 import { ACCESS_KEY_TYPE, countsAsActive, readAccessKey } from "./access-key";
 import { CREATION_SCHEMA, EXPIRING_SCHEMA, MAX_AGE_SCHEMA, readAgeConfig, readCreationConfig, type AgeConfig } from "./config";
 
@@ -173,8 +173,4 @@ export function createPolicies(options: PolicyOptions = {}): [StackValidationPol
   };
 
   return [maxAge, expiring, creation];
-}
-
-function capital(text: string): string {
-  return text.charAt(0).toUpperCase() + text.slice(1);
 }

@@ -19,6 +19,11 @@ export function days(n: number): string {
   return `${n} day${n === 1 ? "" : "s"}`;
 }
 
+/** Upper-cases the first letter, so a key label ("access key 1") can start a sentence. */
+export function capital(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
 /** Joins ["a", "b", "c"] as "a, b and c". */
 export function listing(parts: readonly string[]): string {
   if (parts.length <= 1) return parts.join("");

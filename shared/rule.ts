@@ -1,4 +1,4 @@
-import { days, listing, truncate } from "./annotation";
+import { capital, days, listing, truncate } from "./annotation";
 import { show } from "./errors";
 import { findExemption, type Exemption, type ExemptionMatch, type RuleParams } from "./params";
 import { DAY_MS, parseTimestamp, wholeDays } from "./time";
@@ -67,11 +67,6 @@ export interface UserVerdict {
   readonly exemption?: Exemption;
   /** One line, at most 256 characters, naming the keys, their ages and the limit. */
   readonly annotation: string;
-}
-
-/** Upper-cases the first letter, so a label can start a sentence. */
-function capital(text: string): string {
-  return text.charAt(0).toUpperCase() + text.slice(1);
 }
 
 /** How messages name a key: `access key "name"`, "access key …WXYZ" (last 4 of the id), or "access key 1". */
