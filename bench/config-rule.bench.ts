@@ -11,9 +11,9 @@ import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import { defaultClientFactory } from "../config-rule/clients";
+import { defaultClientFactory } from "../aws/clients";
 import { evaluate } from "../config-rule/evaluate";
-import { pool } from "../config-rule/util";
+import { pool } from "../aws/calls";
 import { evaluateUser, validateParams } from "../shared";
 import { startFakeAws, type FakeAws } from "../test/fake-aws";
 

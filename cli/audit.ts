@@ -124,9 +124,10 @@ function progressReporter(io: CliIO): { update(done: number, total: number): voi
 }
 
 async function readLive(opts: AuditOptions, io: CliIO, params: RuleParams, now: number): Promise<{ inputs: AuditInput[]; source: string; region?: string }> {
-  const { awsFailure, defaultClients } = await import("./aws");
+  const { awsFailure } = await import("./aws");
+  const { defaultClients } = await import("../aws/lazy-clients");
   const clients = await (io.clients ?? defaultClients)({ ...(opts.profile ? { profile: opts.profile } : {}), ...(opts.region ? { region: opts.region } : {}) });
-  const { readAccount } = await import("../config-rule/iam-reader");
+  const { readAccount } = await import("../aws/iam");
   const progress = progressReporter(io);
   let snapshot;
   try {
@@ -230,7 +231,8 @@ async function render(audit: Audit, format: Format, findings: unknown[] | undefi
  * others), so ask STS who we are and refuse a report from another account.
  */
 async function prepareSecurityHub(opts: AuditOptions, io: CliIO, audit: Audit, region: string | undefined) {
-  const { awsFailure, defaultClients } = await import("./aws");
+  const { awsFailure } = await import("./aws");
+  const { defaultClients } = await import("../aws/lazy-clients");
   const { GetCallerIdentityCommand } = await import("@aws-sdk/client-sts");
   const clients = await (io.clients ?? defaultClients)({ ...(opts.profile ? { profile: opts.profile } : {}), ...(opts.region ? { region: opts.region } : {}) });
   const client = clients.securityHub();

@@ -1,59 +1,9 @@
 /**
- * The AWS edge of the CLI: clients built on first use (so `keyage audit --credential-report` never loads
- * the SDK), and AWS errors turned into one plain sentence. Nothing here runs on the offline path.
+ * The CLI's reading of AWS failures: an SDK error turned into one plain sentence that says what to do,
+ * with exit status 3. Error naming itself lives in `aws/errors`.
  */
-import type { Clients, ClientOptions } from "./io";
+import { awsErrorName } from "../aws/errors";
 import { AwsError } from "./io";
-
-/**
- * Builds SDK v3 clients with the standard credential chain and region resolution, honouring `--profile`
- * and `--region` (the SDK's own environment variables — AWS_PROFILE, AWS_REGION, AWS_ENDPOINT_URL_* —
- * apply when they are not given). Each client's module is required on first use.
- */
-export async function defaultClients(options: ClientOptions): Promise<Clients> {
-  const config = {
-    ...(options.profile ? { profile: options.profile } : {}),
-    ...(options.region ? { region: options.region } : {}),
-  };
-  const cache = new Map<string, unknown>();
-  function once<T>(name: string, make: () => T): T {
-    if (!cache.has(name)) cache.set(name, make());
-    return cache.get(name) as T;
-  }
-  /* eslint-disable @typescript-eslint/no-require-imports */
-  return {
-    iam: () => once("iam", () => new (require("@aws-sdk/client-iam") as typeof import("@aws-sdk/client-iam")).IAMClient(config)),
-    secretsManager: () =>
-      once("sm", () => new (require("@aws-sdk/client-secrets-manager") as typeof import("@aws-sdk/client-secrets-manager")).SecretsManagerClient(config)),
-    securityHub: () =>
-      once("sh", () => new (require("@aws-sdk/client-securityhub") as typeof import("@aws-sdk/client-securityhub")).SecurityHubClient(config)),
-    sts: () => once("sts", () => new (require("@aws-sdk/client-sts") as typeof import("@aws-sdk/client-sts")).STSClient(config)),
-  };
-}
-
-/** The fields of an SDK v3 error that say what went wrong. */
-interface SdkErrorLike {
-  readonly name?: string;
-  readonly code?: string;
-  readonly message?: string;
-  readonly $metadata?: { readonly httpStatusCode?: number };
-}
-
-function asSdkError(err: unknown): SdkErrorLike {
-  return typeof err === "object" && err !== null ? (err as SdkErrorLike) : { message: String(err) };
-}
-
-/** The error's AWS name (`AccessDenied`, `NoSuchEntity`…) or Node code (`ECONNREFUSED`), if any. */
-export function awsErrorName(err: unknown): string | undefined {
-  const e = asSdkError(err);
-  return e.name && e.name !== "Error" ? e.name : e.code;
-}
-
-/** True when AWS answered with a 4xx: the request was definitely not carried out. */
-export function isClientFault(err: unknown): boolean {
-  const status = asSdkError(err).$metadata?.httpStatusCode;
-  return status !== undefined && status >= 400 && status < 500;
-}
 
 function firstLine(text: string | undefined): string {
   return (text ?? "").split("\n")[0]?.trim() ?? "";
@@ -65,9 +15,8 @@ function firstLine(text: string | undefined): string {
  */
 export function awsFailure(action: string, err: unknown): Error {
   if (err instanceof AwsError) return err;
-  const e = asSdkError(err);
-  const name = awsErrorName(err) ?? "Error";
-  const detail = firstLine(e.message);
+  const name = awsErrorName(err) || "Error";
+  const detail = firstLine(err instanceof Error ? err.message : typeof err === "object" && err !== null ? String((err as { message?: unknown }).message ?? "") : String(err));
   let hint: string;
   if (name === "CredentialsProviderError" || /could not load credentials/i.test(detail)) {
     hint = "no AWS credentials found: pass --profile, set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or run `aws sso login`";

@@ -3,30 +3,15 @@
  * commands do goes through a {@link CliIO}, so tests run the whole CLI in-process with fakes and the real
  * entry point passes `process`'s own.
  */
-import type { IAMClient } from "@aws-sdk/client-iam";
-import type { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
-import type { SecurityHubClient } from "@aws-sdk/client-securityhub";
-import type { STSClient } from "@aws-sdk/client-sts";
+import type { ClientOptions, Clients } from "../aws/lazy-clients";
+
+export type { ClientOptions, Clients } from "../aws/lazy-clients";
 
 /** An output stream: `process.stdout`, or a string collector in tests. */
 export interface Output {
   write(text: string): unknown;
   /** True when the stream is a terminal (colour and progress lines are only used then). */
   readonly isTTY?: boolean;
-}
-
-/** Where a command's AWS calls go: `--profile` and `--region`, when given. */
-export interface ClientOptions {
-  readonly profile?: string;
-  readonly region?: string;
-}
-
-/** The AWS clients a command may use, each built on first use. */
-export interface Clients {
-  iam(): IAMClient;
-  secretsManager(): SecretsManagerClient;
-  securityHub(): SecurityHubClient;
-  sts(): STSClient;
 }
 
 /** Builds the clients for a command (called once per command, only on the paths that reach AWS). */

@@ -15,7 +15,9 @@ import * as path from "node:path";
 import type { IAMClient } from "@aws-sdk/client-iam";
 import type { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { show, USER_NAME } from "../shared";
-import { awsErrorName, awsFailure, defaultClients, isClientFault } from "./aws";
+import { awsErrorName, isClientFault, isNoSuchEntity } from "../aws/errors";
+import { defaultClients } from "../aws/lazy-clients";
+import { awsFailure } from "./aws";
 import { AwsError, EXIT, RefusedError, UsageError, type CliIO, type Clients, type ExitStatus } from "./io";
 
 export type Phase = "start" | "finish" | "cleanup";
@@ -110,7 +112,7 @@ class Rotation {
     try {
       metadata = (await this.iam.send(new iam.ListAccessKeysCommand({ UserName: this.opts.user }))).AccessKeyMetadata ?? [];
     } catch (err) {
-      if (awsErrorName(err) === "NoSuchEntityException" || awsErrorName(err) === "NoSuchEntity") {
+      if (isNoSuchEntity(err)) {
         throw new UsageError(`there is no IAM user named ${show(this.opts.user)}`, { cause: err });
       }
       throw awsFailure(`listing ${this.opts.user}'s access keys (iam:ListAccessKeys)`, err);
@@ -377,7 +379,7 @@ async function createAndDeliver(r: Rotation, opts: RotateOptions, io: CliIO, key
     if (err instanceof Undecided) throw new AwsError(err.message, { cause: err });
     // Delivery failed: take the key back, so nothing is left half-done and no unknown secret stays valid.
     // The key goes first: while it may still be valid, a secret file that was fully written is kept.
-    const reason = err instanceof AwsError || err instanceof UsageError ? err.message : `${awsErrorName(err) ?? "Error"}: ${(err as Error).message}`;
+    const reason = err instanceof AwsError || err instanceof UsageError ? err.message : `${awsErrorName(err) || "Error"}: ${(err as Error).message}`;
     const fileHoldsSecret = file !== undefined && fd === undefined;
     const discard = (): void => {
       try {
@@ -427,7 +429,7 @@ async function putSecret(r: Rotation, secretId: string, id: string, secret: stri
       held = heldKeyId((await r.secrets.send(new sm.GetSecretValueCommand({ SecretId: secretId }))).SecretString);
     } catch (readErr) {
       throw new Undecided(
-        `storing the secret in ${secretId} failed (${awsErrorName(err) ?? "Error"}) and reading it back failed too (${awsErrorName(readErr) ?? "Error"}): ` +
+        `storing the secret in ${secretId} failed (${awsErrorName(err) || "Error"}) and reading it back failed too (${awsErrorName(readErr) || "Error"}): ` +
           `the new key ${id} is kept, since the secret may hold it; check the secret, then re-run start (with --replace-undelivered if it does not hold ${id})`,
         { cause: err },
       );

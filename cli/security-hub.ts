@@ -1,6 +1,7 @@
 /** `--security-hub`: BatchImportFindings in batches of 100 (the API's limit), collecting every rejection. */
 import { BatchImportFindingsCommand, type AwsSecurityFinding, type SecurityHubClient } from "@aws-sdk/client-securityhub";
-import { awsErrorName, awsFailure } from "./aws";
+import { awsErrorName } from "../aws/errors";
+import { awsFailure } from "./aws";
 
 /** BatchImportFindings takes at most 100 findings per call. */
 export const BATCH_SIZE = 100;
@@ -41,7 +42,7 @@ export async function importFindings(client: SecurityHubClient, findings: readon
       firstError ??= err;
       callsFailed += 1;
       const message = (err as Error).message?.split("\n")[0] ?? String(err);
-      for (const f of batch) failed.push({ id: f.Id ?? "?", code: awsErrorName(err) ?? "Error", message });
+      for (const f of batch) failed.push({ id: f.Id ?? "?", code: awsErrorName(err) || "Error", message });
     }
   }
   if (callsFailed > 0 && callsFailed === calls) throw awsFailure("importing findings into Security Hub (securityhub:BatchImportFindings)", firstError);

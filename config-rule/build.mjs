@@ -1,6 +1,6 @@
 // Bundles the Config rule Lambda: dist/config-rule/index.js (exports `handler`) and dist/config-rule.zip
 // (index.js at its root). Runs after tsc in `npm run build`; it overwrites the index.js tsc emitted, and
-// leaves tsc's other dist/config-rule/*.js alone (the CLI imports dist/config-rule/iam-reader.js).
+// leaves tsc's other dist/config-rule/*.js alone (the CLI imports dist/aws/*.js, not this folder).
 //
 // The AWS SDK v3 clients are bundled, not taken from the Lambda runtime: the runtime's SDK version
 // changes under you, the bundle stays what was tested. KEYAGE_SDK=external builds the other way (SDK

@@ -6,13 +6,14 @@
 import type { ConfigServiceClient, Evaluation } from "@aws-sdk/client-config-service";
 import type { IAMClient } from "@aws-sdk/client-iam";
 import { evaluateUser, truncate, type UserVerdict } from "../shared";
-import type { ClientFactory } from "./clients";
-import { describeError, EventError } from "./errors";
+import type { ClientFactory } from "../aws/clients";
+import { describeError } from "../aws/errors";
+import { EventError } from "./errors";
 import { GONE_STATUSES, parseEvent, parseRuleParameters, RESOURCE_TYPE, type ChangeInvocation, type MessageType, type RuleEvent, type RuleSettings } from "./event";
 import { previouslyEvaluated, putEvaluations } from "./evaluations";
-import { listAccessKeys, readAccount, type ReadAccountOptions } from "./iam-reader";
+import { listAccessKeys, readAccount, type ReadAccountOptions } from "../aws/iam";
 import { jsonLogger, type Logger } from "./log";
-import { CallCounter } from "./util";
+import { CallCounter } from "../aws/calls";
 
 /** The part of the Lambda context the rule uses. */
 export interface LambdaContext {

@@ -3,10 +3,11 @@
  * rule's earlier results to find users that no longer exist.
  */
 import { GetComplianceDetailsByConfigRuleCommand, PutEvaluationsCommand, type ConfigServiceClient, type Evaluation } from "@aws-sdk/client-config-service";
-import { awsErrorName, describeError, PutEvaluationsError } from "./errors";
+import { awsErrorName, describeError } from "../aws/errors";
+import { PutEvaluationsError } from "./errors";
 import { RESOURCE_TYPE } from "./event";
 import type { Logger } from "./log";
-import { backoff, CallCounter, pool, sleep as timerSleep } from "./util";
+import { backoff, CallCounter, pool, sleep as timerSleep } from "../aws/calls";
 
 /** PutEvaluations accepts at most this many evaluations per call. */
 export const MAX_BATCH = 100;

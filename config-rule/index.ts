@@ -6,7 +6,7 @@
  * AWS_ENDPOINT_URL_CONFIG_SERVICE, AWS_ENDPOINT_URL_STS, credentials), and `LOG_LEVEL`
  * (debug | info | warn | error, default info).
  */
-import { defaultClientFactory } from "./clients";
+import { defaultClientFactory } from "../aws/clients";
 import { evaluate, type LambdaContext, type RunSummary } from "./evaluate";
 import { jsonLogger, parseLogLevel } from "./log";
 

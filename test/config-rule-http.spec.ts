@@ -2,7 +2,7 @@
 // (test/fake-aws), pointed at through AWS_ENDPOINT_URL_IAM / _CONFIG_SERVICE / _STS, set only for the
 // duration of each test.
 import { strict as assert } from "node:assert";
-import { defaultClientFactory } from "../config-rule/clients";
+import { defaultClientFactory } from "../aws/clients";
 import { evaluate, type EvaluateDeps, type LambdaContext, type RunSummary } from "../config-rule/evaluate";
 import type { LogLevel } from "../config-rule/log";
 import { startFakeAws, type FakeAws } from "./fake-aws";

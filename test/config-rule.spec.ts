@@ -21,7 +21,7 @@ import { mockClient } from "aws-sdk-client-mock";
 import { CREDENTIAL_REPORT_COLUMNS, DAY_MS, ParameterError } from "../shared";
 import { EventError, PutEvaluationsError } from "../config-rule/errors";
 import { evaluate, type EvaluateDeps, type RunSummary } from "../config-rule/evaluate";
-import { readAccount } from "../config-rule/iam-reader";
+import { readAccount } from "../aws/iam";
 
 const NOW = Date.parse("2026-11-29T12:00:00Z");
 const ACCOUNT = "123456789012";

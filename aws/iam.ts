@@ -21,8 +21,8 @@ import {
   type User,
 } from "@aws-sdk/client-iam";
 import { evaluateUser, parseCredentialReport, parseTimestamp, validateParams, type AccessKey, type ReportUser, type RuleParams, type UserKeys } from "../shared";
-import { awsErrorName, describeError, IamReadError } from "./errors";
-import { CallCounter, pool, sleep as timerSleep } from "./util";
+import { awsErrorName, describeError, IamReadError, isNoSuchEntity } from "./errors";
+import { CallCounter, pool, sleep as timerSleep } from "./calls";
 
 /** One access key of a user: an id when read with ListAccessKeys, a slot when read from the report. */
 export interface IamAccessKey extends AccessKey {
@@ -180,7 +180,7 @@ export async function listAccessKeys(iam: IAMClient, userName: string, calls: Ca
     try {
       page = await iam.send(new ListAccessKeysCommand({ UserName: userName, MaxItems: IAM_MAX_ITEMS, ...(marker ? { Marker: marker } : {}) }));
     } catch (cause) {
-      if (awsErrorName(cause) === "NoSuchEntityException" || awsErrorName(cause) === "NoSuchEntity") return undefined;
+      if (isNoSuchEntity(cause)) return undefined;
       throw new IamReadError(`ListAccessKeys for user ${JSON.stringify(userName)} failed: ${describeError(cause)}`, { cause });
     }
     for (const k of page.AccessKeyMetadata ?? []) {

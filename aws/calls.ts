@@ -1,4 +1,10 @@
-/** Small helpers of the Config rule: call counting, a bounded-concurrency pool, backoff. */
+/** Small helpers of the AWS layer: call counting, a bounded-concurrency pool, backoff. No SDK import. */
+
+/**
+ * SDK attempts per call, for every client keyage builds: the SDK's standard retry mode owns throttling
+ * and network errors; keyage's own loops retry only what the SDK cannot know about.
+ */
+export const SDK_MAX_ATTEMPTS = 4;
 
 /** Counts AWS API calls by action (one per `send`; the SDK's own retries are not counted). */
 export class CallCounter {

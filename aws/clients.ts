@@ -8,7 +8,9 @@ import { ConfigServiceClient } from "@aws-sdk/client-config-service";
 import { IAMClient } from "@aws-sdk/client-iam";
 import { AssumeRoleCommand, STSClient } from "@aws-sdk/client-sts";
 import { describeError, IamReadError } from "./errors";
-import type { CallCounter } from "./util";
+import { SDK_MAX_ATTEMPTS, type CallCounter } from "./calls";
+
+export { SDK_MAX_ATTEMPTS } from "./calls";
 
 /** The clients one evaluation uses. */
 export interface RuleClients {
@@ -20,9 +22,6 @@ export interface RuleClients {
 
 /** Gives the clients for a run: the Lambda's own, or ones acting as `roleArn` when set. */
 export type ClientFactory = (roleArn: string | undefined, calls: CallCounter) => Promise<RuleClients>;
-
-/** SDK attempts per call (throttling and network errors; the SDK's standard retry mode). */
-export const SDK_MAX_ATTEMPTS = 4;
 
 /** The session name the rule's assumed-role sessions carry (visible in CloudTrail). */
 export const ROLE_SESSION_NAME = "keyage-config-rule";
