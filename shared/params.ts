@@ -50,15 +50,23 @@ export function isAbsent(value: unknown): boolean {
   return value === undefined || value === null || (typeof value === "string" && value.trim() === "");
 }
 
-/** Reads a whole number from a number or a decimal string; `undefined` if it is neither. */
-function toInteger(value: unknown): number | undefined {
+/**
+ * Reads a whole number from a number or a decimal string of at most 9 digits (surrounding blanks and a
+ * leading `+` allowed); `undefined` if it is neither. The one whole-number reader of every front end
+ * (rule parameters, CLI flags, deploy settings); range checks are the caller's.
+ *
+ * @example
+ * wholeNumber("90") // 90
+ * wholeNumber("9.5") // undefined
+ */
+export function wholeNumber(value: unknown): number | undefined {
   if (typeof value === "number") return Number.isInteger(value) ? value : undefined;
   if (typeof value === "string" && /^\s*\+?\d{1,9}\s*$/.test(value)) return Number(value);
   return undefined;
 }
 
 function integerInRange(name: string, value: unknown, min: number, max: number, hint = ""): number {
-  const n = toInteger(value);
+  const n = wholeNumber(value);
   if (n === undefined || n < min || n > max) {
     throw new ParameterError(name, value, `${name} must be a whole number of days from ${min} to ${max}${hint}, got ${show(value)}`);
   }
