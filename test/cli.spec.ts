@@ -136,14 +136,14 @@ describe("keyage audit of a credential report", () => {
       assert.deepEqual(byUser(doc), EXPECTED);
     });
 
-    it("evaluates a root account's access key like any other and marks the row root", async () => {
+    it("flags an active root access key and marks the row root", async () => {
       const file = reportFile("root-key.csv", [HEADER, row("<root_account>", [[true, "2025-01-01T00:00:00+00:00"]]), row("alice", [[true, "2026-11-20T00:00:00+00:00"]])].join("\n"));
       const { result, doc } = await json(["audit", "--credential-report", file, "--now", NOW]);
       assert.equal(result.status, 1);
       const root = doc.users[0];
       assert.equal(root?.root, true);
       assert.equal(root?.compliance, "NON_COMPLIANT");
-      assert.equal(root?.annotation, "Access key 1 is 697 days old, over the 30-day limit; rotate it.");
+      assert.equal(root?.annotation, "Access key 1 of the root user is active (697 days old), and the root user should have no access keys; delete it.");
       assert.equal("root" in (doc.users[1] as object), false);
       assert.deepEqual(doc.summary, { users: 2, compliant: 1, nonCompliant: 1 });
     });
@@ -152,7 +152,17 @@ describe("keyage audit of a credential report", () => {
       const file = reportFile("na.csv", [HEADER, row("alice", [[true, "N/A"]])].join("\n"));
       const { result, doc } = await json(["audit", "--credential-report", file, "--now", NOW]);
       assert.equal(result.status, 1);
-      assert.deepEqual(doc.users[0]?.keys[0], { slot: 1, status: "Active", createDate: null, ageDays: null, compliance: "NON_COMPLIANT" });
+      assert.deepEqual(doc.users[0]?.keys[0], {
+        slot: 1,
+        status: "Active",
+        createDate: null,
+        ageDays: null,
+        compliance: "NON_COMPLIANT",
+        reason: "undeterminable",
+        daysLeft: null,
+        lastUsed: null,
+        message: 'The age of access key 1 cannot be determined (createDate "N/A"); limit 30 days.',
+      });
     });
 
     it("reads a user name with a comma in it", async () => {
@@ -245,8 +255,11 @@ describe("keyage audit of a credential report", () => {
   describe("formats", () => {
     it("prints the JSON document of the CLI contract, field for field", async () => {
       const { doc } = await json(["audit", "--credential-report", EXAMPLE, "--now", NOW]);
-      assert.deepEqual(Object.keys(doc), ["maxAgeDays", "evaluatedAt", "summary", "users"]);
+      assert.deepEqual(Object.keys(doc), ["schemaVersion", "maxAgeDays", "warnDays", "exemptions", "evaluatedAt", "summary", "users"]);
+      assert.equal(doc.schemaVersion, "1.0.0");
       assert.equal(doc.maxAgeDays, 30);
+      assert.equal(doc.warnDays, 7);
+      assert.deepEqual(doc.exemptions, []);
       assert.equal(doc.evaluatedAt, "2026-11-29T12:00:00.000Z");
       assert.deepEqual(doc.summary, { users: 9, compliant: 6, nonCompliant: 3 });
       assert.deepEqual(doc.users[0], {
@@ -255,6 +268,8 @@ describe("keyage audit of a credential report", () => {
         compliance: "COMPLIANT",
         annotation: "No active access keys.",
         root: true,
+        exempt: false,
+        exemptUntil: null,
         keys: [],
       });
       assert.deepEqual(doc.users.find((u) => u.user === "ci-deploy"), {
@@ -262,9 +277,31 @@ describe("keyage audit of a credential report", () => {
         arn: "arn:aws:iam::123456789012:user/automation/ci-deploy",
         compliance: "NON_COMPLIANT",
         annotation: "Access key 1 is 151 days old, over the 30-day limit; rotate it.",
+        exempt: false,
+        exemptUntil: null,
         keys: [
-          { slot: 1, status: "Active", createDate: "2026-07-01T00:00:00.000Z", ageDays: 151, compliance: "NON_COMPLIANT" },
-          { slot: 2, status: "Active", createDate: "2026-11-20T13:00:00.000Z", ageDays: 8, compliance: "COMPLIANT" },
+          {
+            slot: 1,
+            status: "Active",
+            createDate: "2026-07-01T00:00:00.000Z",
+            ageDays: 151,
+            compliance: "NON_COMPLIANT",
+            reason: "expired",
+            daysLeft: 0,
+            lastUsed: { date: "2026-11-29T10:40:00.000Z", service: "cloudformation", region: "us-east-1" },
+            message: "Access key 1 is 151 days old, over the 30-day limit.",
+          },
+          {
+            slot: 2,
+            status: "Active",
+            createDate: "2026-11-20T13:00:00.000Z",
+            ageDays: 8,
+            compliance: "COMPLIANT",
+            reason: "ok",
+            daysLeft: 22,
+            lastUsed: { date: "2026-11-29T10:41:00.000Z", service: "cloudformation", region: "us-east-1" },
+            message: "Access key 2 is 8 days old, within the 30-day limit.",
+          },
         ],
       });
       assert.deepEqual(doc.users.find((u) => u.user === "carol")?.keys[0], {
@@ -273,6 +310,10 @@ describe("keyage audit of a credential report", () => {
         createDate: "2026-04-01T10:00:00.000Z",
         ageDays: 242,
         compliance: "NOT_APPLICABLE",
+        reason: "inactive",
+        daysLeft: 0,
+        lastUsed: { date: "2026-11-25T16:00:00.000Z", service: "sts", region: "us-east-1" },
+        message: "Access key 1 is inactive, 242 days old; only active keys count.",
       });
     });
 
@@ -318,6 +359,16 @@ describe("keyage audit of a credential report", () => {
           age_days: "697",
           key_compliance: "NON_COMPLIANT",
           annotation: "Access key 1 is 697 days old, over the 30-day limit; rotate it.",
+          reason: "expired",
+          days_left: "0",
+          last_used_date: "",
+          last_used_service: "",
+          last_used_region: "",
+          exempt: "false",
+          exempt_until: "",
+          max_age_days: "30",
+          warn_days: "7",
+          evaluated_at: "2026-11-29T12:00:00.000Z",
         },
         {
           user: "dave",
@@ -330,6 +381,16 @@ describe("keyage audit of a credential report", () => {
           age_days: "",
           key_compliance: "",
           annotation: "No active access keys.",
+          reason: "",
+          days_left: "",
+          last_used_date: "",
+          last_used_service: "",
+          last_used_region: "",
+          exempt: "false",
+          exempt_until: "",
+          max_age_days: "30",
+          warn_days: "7",
+          evaluated_at: "2026-11-29T12:00:00.000Z",
         },
       ]);
     });
