@@ -108,8 +108,12 @@ export function formatTable(input: Audit, colour: boolean): string {
   }
   if (soon.length > 0) out.push(`${soon.length} ${noun(soon.length)} with keys close to the limit: ${listing(soon.map((e) => e.user))}.`);
   if (exempt.length > 0) out.push(`${exempt.length} exempt ${noun(exempt.length)} over the limit: ${listing(exempt.map((e) => e.user))}.`);
-  if (bad.length > 0 || soon.length > 0) {
+  // keyage rotate works on IAM users; the root user's keys are deleted by the root user itself.
+  if (bad.some((e) => !e.root) || soon.length > 0) {
     out.push("Rotate a user's key safely with: keyage rotate start --user NAME (a dry run until you add --apply).");
+  }
+  if (bad.some((e) => e.root)) {
+    out.push("Delete the root user's access keys: sign in as the root user, open Security credentials, and delete them.");
   }
   return `${out.join("\n")}\n`;
 }

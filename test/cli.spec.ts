@@ -586,6 +586,8 @@ describe("keyage audit: the root user's access keys (CIS 1.4, Security Hub IAM.4
     assert.equal(result.status, 1);
     assert.match(result.stdout, /\n<root_account>\s+1\s+Active\s+2026-11-28\s+1 day\s+ROOT KEY: the root user should have none, delete it\n/);
     assert.match(result.stdout, /\n1 of 2 users non-compliant: <root_account>\.\n/);
+    assert.match(result.stdout, /\nDelete the root user's access keys: sign in as the root user, open Security credentials, and delete them\.\n$/);
+    assert.doesNotMatch(result.stdout, /keyage rotate start/, "keyage rotate cannot rotate the root user's keys");
   });
 
   it("shows it in CSV", async () => {
