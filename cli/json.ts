@@ -28,8 +28,6 @@ export interface JsonKey {
   readonly daysLeft: number | null;
   /** The key's last use, or null when never used or not known. */
   readonly lastUsed: LastUsed | null;
-  /** One sentence about the key, naming it (never by its full id), its age and the limit. */
-  readonly message: string;
 }
 
 export interface JsonUser {
@@ -72,12 +70,12 @@ export function toJson(audit: Audit): JsonAudit {
     const keys: JsonKey[] = [];
     for (const k of e.verdict.keys) {
       const status = k.active ? "Active" : "Inactive";
-      const { createDate, ageDays, compliance, reason, daysLeft, message } = k;
+      const { createDate, ageDays, compliance, reason, daysLeft } = k;
       const lastUsed = lastUsedOf(k);
       keys.push(
         k.key.accessKeyId
-          ? { accessKeyId: k.key.accessKeyId, status, createDate, ageDays, compliance, reason, daysLeft, lastUsed, message }
-          : { slot: k.key.slot as 1 | 2, status, createDate, ageDays, compliance, reason, daysLeft, lastUsed, message },
+          ? { accessKeyId: k.key.accessKeyId, status, createDate, ageDays, compliance, reason, daysLeft, lastUsed }
+          : { slot: k.key.slot as 1 | 2, status, createDate, ageDays, compliance, reason, daysLeft, lastUsed },
       );
     }
     const { compliance, annotation, exemption } = e.verdict;

@@ -164,7 +164,6 @@ describe("keyage audit of a credential report", () => {
         reason: "undeterminable",
         daysLeft: null,
         lastUsed: null,
-        message: 'The age of access key 1 cannot be determined (createDate "N/A"); limit 30 days.',
       });
     });
 
@@ -292,7 +291,6 @@ describe("keyage audit of a credential report", () => {
             reason: "expired",
             daysLeft: 0,
             lastUsed: { date: "2026-11-29T10:40:00.000Z", service: "cloudformation", region: "us-east-1" },
-            message: "Access key 1 is 151 days old, over the 30-day limit.",
           },
           {
             slot: 2,
@@ -303,7 +301,6 @@ describe("keyage audit of a credential report", () => {
             reason: "ok",
             daysLeft: 22,
             lastUsed: { date: "2026-11-29T10:41:00.000Z", service: "cloudformation", region: "us-east-1" },
-            message: "Access key 2 is 8 days old, within the 30-day limit.",
           },
         ],
       });
@@ -316,7 +313,6 @@ describe("keyage audit of a credential report", () => {
         reason: "inactive",
         daysLeft: 0,
         lastUsed: { date: "2026-11-25T16:00:00.000Z", service: "sts", region: "us-east-1" },
-        message: "Access key 1 is inactive, 242 days old; only active keys count.",
       });
     });
 
