@@ -1,31 +1,51 @@
 /**
  * `--format asff` and `--security-hub`: one AWS Security Finding Format finding per audited entry, with
- * the fields BatchImportFindings requires (REFERENCE.md, "Security Hub ASFF").
+ * the fields BatchImportFindings requires.
  */
 import type { AwsSecurityFinding } from "@aws-sdk/client-securityhub";
-import { days, truncate } from "../shared";
+import { DAY_MS, days, parseTimestamp, truncate } from "../shared";
 import { accountOf, partitionOf, type Audit, type AuditEntry } from "./model";
 
 /** Identifies keyage's findings in Security Hub (the same for every run, so findings are updated in place). */
 export const GENERATOR_ID = "keyage/iam-access-key-max-age";
 
 /**
- * The controls this rule implements, spelled as Security Hub spells its standards' controls. CIS numbers
- * the same check 1.4 in v1.2.0 and 1.14 in v1.4.0 and v3.0.0; FSBP calls it IAM.3.
+ * The controls a key-age limit of at most 90 days satisfies, spelled as Security Hub spells its
+ * standards' controls. CIS numbers "access keys are rotated every 90 days or less" 1.4 in v1.2.0 and 1.14
+ * in v1.4.0 and v3.0.0; FSBP calls it IAM.3. A longer limit satisfies none of them.
  */
-export const RELATED_REQUIREMENTS = [
+export const ROTATION_REQUIREMENTS = [
   "CIS AWS Foundations Benchmark v1.2.0/1.4",
   "CIS AWS Foundations Benchmark v1.4.0/1.14",
   "CIS AWS Foundations Benchmark v3.0.0/1.14",
   "AWS Foundational Security Best Practices v1.0.0/IAM.3",
 ] as const;
 
-const TYPES = [
-  "Software and Configuration Checks/Industry and Regulatory Standards/CIS AWS Foundations Benchmark",
-  "Software and Configuration Checks/AWS Security Best Practices",
-];
+/** The longest limit the rotation controls accept: "every 90 days or less". */
+export const ROTATION_REQUIREMENT_MAX_DAYS = 90;
+
+/**
+ * The controls the root user's row answers, whatever the limit: "no root user access key exists"
+ * (CIS 1.12 in v1.2.0, 1.4 in v1.4.0 and v3.0.0; FSBP IAM.4).
+ */
+export const ROOT_KEY_REQUIREMENTS = [
+  "CIS AWS Foundations Benchmark v1.2.0/1.12",
+  "CIS AWS Foundations Benchmark v1.4.0/1.4",
+  "CIS AWS Foundations Benchmark v3.0.0/1.4",
+  "AWS Foundational Security Best Practices v1.0.0/IAM.4",
+] as const;
+
+const CIS_TYPE = "Software and Configuration Checks/Industry and Regulatory Standards/CIS AWS Foundations Benchmark";
+const BEST_PRACTICES_TYPE = "Software and Configuration Checks/AWS Security Best Practices";
+
+/** The controls a finding may name: only those its check and the limit actually satisfy. */
+export function relatedRequirements(root: boolean, maxAgeDays: number): string[] {
+  if (root) return [...ROOT_KEY_REQUIREMENTS];
+  return maxAgeDays <= ROTATION_REQUIREMENT_MAX_DAYS ? [...ROTATION_REQUIREMENTS] : [];
+}
 
 const ROTATE_DOC = "https://docs.aws.amazon.com/IAM/latest/UserGuide/id_credentials_access-keys.html#rotating_access_keys_cli";
+const ROOT_KEYS_DOC = "https://docs.aws.amazon.com/IAM/latest/UserGuide/id_root-user_manage_delete-key.html";
 
 /** Where findings are filed: the region of the ProductArn and the account that imports them. */
 export interface AsffTarget {
@@ -54,9 +74,31 @@ function remediation(e: AuditEntry, maxAgeDays: number): string {
 }
 
 /**
+ * When the state a finding reports began, derived from the data only (never from the evaluation time), so
+ * re-importing the same state keeps it. FAILED: the earliest instant a key became a violation (a root key:
+ * its creation; an expired key: its creation plus the limit); PASSED, or a violation with no date (age
+ * unknown): the user's creation. Never later than `now`; `now` only when the data has no date at all.
+ */
+export function findingCreatedAt(e: AuditEntry, maxAgeDays: number, now: number): number {
+  const starts: number[] = [];
+  if (e.verdict.compliance === "NON_COMPLIANT") {
+    for (const k of e.verdict.violations) {
+      if (k.createDate === null) continue;
+      const created = Date.parse(k.createDate);
+      starts.push(k.reason === "root-key" ? created : created + maxAgeDays * DAY_MS);
+    }
+  }
+  const since = starts.length > 0 ? Math.min(...starts) : parseTimestamp(e.userCreatedAt);
+  return since === undefined ? now : Math.min(since, now);
+}
+
+/**
  * One finding per entry. The Id is deterministic (account + generator + ARN), so re-importing updates the
  * same finding rather than piling up new ones. Severity: MEDIUM when FAILED (as Security Hub rates IAM.3),
- * INFORMATIONAL when PASSED.
+ * CRITICAL for a root key (as it rates IAM.4), INFORMATIONAL when PASSED. `Compliance.RelatedRequirements`
+ * names only the controls the check and the limit satisfy ({@link relatedRequirements}). `CreatedAt`
+ * and `FirstObservedAt` come from the data ({@link findingCreatedAt}); `UpdatedAt` and `LastObservedAt`
+ * are the evaluation time.
  */
 export function toFindings(audit: Audit, target: AsffTarget): AwsSecurityFinding[] {
   const at = new Date(audit.now).toISOString();
@@ -66,6 +108,10 @@ export function toFindings(audit: Audit, target: AsffTarget): AwsSecurityFinding
     if (!account) throw new AsffError(`cannot file a finding for ${JSON.stringify(e.user)}: its ARN ${JSON.stringify(e.arn)} carries no account id`);
     const partition = partitionOf(e.arn);
     const failed = e.verdict.compliance === "NON_COMPLIANT";
+    const requirements = relatedRequirements(e.root, limit);
+    // keyage keeps no state between runs: the first observation it can vouch for is the one the data
+    // proves (the state's start), the latest is this evaluation.
+    const since = new Date(findingCreatedAt(e, limit, audit.now)).toISOString();
     return {
       SchemaVersion: "2018-10-08",
       Id: `${account}/${GENERATOR_ID}/${e.arn}`,
@@ -73,25 +119,23 @@ export function toFindings(audit: Audit, target: AsffTarget): AwsSecurityFinding
       ProductName: "keyage",
       GeneratorId: GENERATOR_ID,
       AwsAccountId: account,
-      Types: TYPES,
-      CreatedAt: at,
+      Types: requirements.some((r) => r.startsWith("CIS ")) ? [CIS_TYPE, BEST_PRACTICES_TYPE] : [BEST_PRACTICES_TYPE],
+      CreatedAt: since,
       UpdatedAt: at,
-      Severity: { Label: failed ? "MEDIUM" : "INFORMATIONAL" },
-      Title: `${e.root ? "Root user" : "IAM user"} ${e.user}: active access keys at most ${days(limit)} old`,
+      FirstObservedAt: since,
+      LastObservedAt: at,
+      Severity: { Label: !failed ? "INFORMATIONAL" : e.root ? "CRITICAL" : "MEDIUM" },
+      Title: e.root ? `Root user of account ${account}: no access keys` : `IAM user ${e.user}: active access keys at most ${days(limit)} old`,
       Description: truncate(e.verdict.annotation, 1024),
-      Remediation: { Recommendation: { Text: remediation(e, limit), Url: ROTATE_DOC } },
+      Remediation: { Recommendation: { Text: remediation(e, limit), Url: e.root ? ROOT_KEYS_DOC : ROTATE_DOC } },
       ProductFields: { "keyage/maxAgeDays": String(limit), "keyage/user": e.user },
       Resources: [
         e.root
           ? { Type: "AwsAccount", Id: `AWS::::Account:${account}`, Partition: partition as never, Region: target.region }
           : { Type: "AwsIamUser", Id: e.arn, Partition: partition as never, Region: target.region, Details: { AwsIamUser: { UserName: e.user } } },
       ],
-      Compliance: { Status: failed ? "FAILED" : "PASSED", RelatedRequirements: [...RELATED_REQUIREMENTS] },
+      Compliance: requirements.length > 0 ? { Status: failed ? "FAILED" : "PASSED", RelatedRequirements: requirements } : { Status: failed ? "FAILED" : "PASSED" },
       RecordState: "ACTIVE",
     };
   });
-}
-
-export function formatAsff(findings: readonly AwsSecurityFinding[]): string {
-  return `${JSON.stringify(findings, null, 2)}\n`;
 }

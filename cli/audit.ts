@@ -7,6 +7,7 @@ import { readFile } from "node:fs/promises";
 import * as path from "node:path";
 import {
   CredentialReportError,
+  evaluateUser,
   ParameterError,
   parseCredentialReport,
   parseTimestamp,
@@ -15,7 +16,7 @@ import {
   type RuleParams,
 } from "../shared";
 import { AwsError, EXIT, UsageError, type CliIO, type ExitStatus } from "./io";
-import { accountOf, evaluateAll, summarize, type Audit, type AuditInput } from "./model";
+import { accountOf, evaluateAll, nameKeysById, summarize, type Audit, type AuditInput } from "./model";
 
 /** The formats `--format` accepts. */
 export const FORMATS = ["table", "json", "csv", "asff"] as const;
@@ -73,7 +74,7 @@ function readError(file: string, err: unknown): UsageError {
   return new UsageError(`cannot read the credential report ${show(file)}: ${why}`, { cause: err });
 }
 
-async function readReport(file: string, io: CliIO): Promise<{ inputs: AuditInput[]; source: string; region?: undefined }> {
+async function readReport(file: string, io: CliIO): Promise<ReadResult> {
   let text: string;
   const source = file === "-" ? "standard input" : file;
   try {
@@ -86,7 +87,8 @@ async function readReport(file: string, io: CliIO): Promise<{ inputs: AuditInput
     throw readError(file, err);
   }
   try {
-    return { inputs: parseCredentialReport(text), source };
+    const inputs = parseCredentialReport(text).map((r): AuditInput => ({ user: r.user, arn: r.arn, root: r.root, userCreatedAt: r.userCreationTime, keys: r.keys }));
+    return { inputs, source };
   } catch (err) {
     if (err instanceof CredentialReportError) throw new UsageError(`${source}: ${err.message}`, { cause: err });
     throw err;
@@ -123,15 +125,25 @@ function progressReporter(io: CliIO): { update(done: number, total: number): voi
   };
 }
 
-async function readLive(opts: AuditOptions, io: CliIO, params: RuleParams, now: number): Promise<{ inputs: AuditInput[]; source: string; region?: string }> {
+/** What a read found: the users to audit and where they came from. */
+interface ReadResult {
+  readonly inputs: AuditInput[];
+  readonly source: string;
+  /** The region the live read's IAM client resolved, for asff findings. */
+  readonly region?: string | undefined;
+}
+
+async function readLive(opts: AuditOptions, io: CliIO, params: RuleParams, now: number): Promise<ReadResult> {
   const { awsFailure } = await import("./aws");
   const { defaultClients } = await import("../aws/lazy-clients");
   const clients = await (io.clients ?? defaultClients)({ ...(opts.profile ? { profile: opts.profile } : {}), ...(opts.region ? { region: opts.region } : {}) });
-  const { readAccount } = await import("../aws/iam");
+  const { readAccount, listAccessKeys, DEFAULT_CONCURRENCY } = await import("../aws/iam");
+  const { pool } = await import("../aws/calls");
+  const iam = clients.iam();
   const progress = progressReporter(io);
   let snapshot;
   try {
-    snapshot = await readAccount(clients.iam(), { params, now: () => now, onProgress: (d, t) => progress.update(d, t) });
+    snapshot = await readAccount(iam, { params, now: () => now, onProgress: (d, t) => progress.update(d, t) });
   } catch (err) {
     throw awsFailure("reading the account's IAM users", err);
   } finally {
@@ -140,20 +152,39 @@ async function readLive(opts: AuditOptions, io: CliIO, params: RuleParams, now: 
   if (!snapshot.listComplete || snapshot.skipped.length > 0) {
     throw new AwsError(`could not read every IAM user (${snapshot.skipped.length} left unread); the audit is incomplete`);
   }
-  for (const d of snapshot.deleted) io.stderr.write(`keyage: note: user ${d.user} was deleted during the audit and is not listed\n`);
+  const root = snapshot.root;
   const inputs: AuditInput[] = [];
-  if (snapshot.root) inputs.push({ ...snapshot.root, root: true });
+  if (root) inputs.push({ user: root.user, arn: root.arn, root: true, userCreatedAt: root.userCreationTime, keys: root.keys });
   else io.stderr.write(`keyage: note: the root user's keys were not checked (no credential report${snapshot.reportUnavailable ? `: ${snapshot.reportUnavailable}` : ""})\n`);
-  for (const u of snapshot.users) inputs.push({ user: u.user, arn: u.arn, keys: u.keys });
+  const deleted = [...snapshot.deleted];
+  // A user read from the credential report has key slots, not ids, and a slot cannot be rotated: for a
+  // NON_COMPLIANT user only (compliant users cost no call), one ListAccessKeys names the keys by id.
+  const read: (AuditInput | undefined)[] = [];
+  try {
+    await pool(snapshot.users, DEFAULT_CONCURRENCY, async (u, i) => {
+      const input: AuditInput = { user: u.user, arn: u.arn, userCreatedAt: u.createDate, keys: u.keys };
+      if (u.source !== "credential-report" || evaluateUser(input, params, now).compliance !== "NON_COMPLIANT") {
+        read[i] = input;
+        return;
+      }
+      const listed = await listAccessKeys(iam, u.user);
+      if (listed === undefined) deleted.push({ user: u.user, userId: u.userId });
+      else read[i] = { ...input, keys: nameKeysById(input.keys, listed) };
+    });
+  } catch (err) {
+    throw awsFailure("naming the non-compliant users' keys (iam:ListAccessKeys)", err);
+  }
+  for (const input of read) if (input) inputs.push(input);
+  for (const d of deleted) io.stderr.write(`keyage: note: user ${d.user} was deleted during the audit and is not listed\n`);
   const account = inputs.map((u) => accountOf(u.arn)).find((a) => a !== undefined);
   // The region the IAM client resolved (--region, environment or profile), for asff findings.
   let region: string | undefined;
   try {
-    region = await clients.iam().config.region();
+    region = await iam.config.region();
   } catch {
     region = undefined;
   }
-  return { inputs, source: account ? `account ${account}` : "the account", ...(region ? { region } : {}) };
+  return { inputs, source: account ? `account ${account}` : "the account", region };
 }
 
 /** Runs `keyage audit`. Throws {@link UsageError} / {@link AwsError} for the caller to print. */

@@ -1,6 +1,16 @@
-/** `--format json`: the object DESIGN.md's CLI contract fixes, field for field. */
-import type { Compliance, KeyCompliance } from "../shared";
-import { summarize, type Audit, type Summary } from "./model";
+/**
+ * `--format json`: one object, described field by field in docs/json-output.md and by the JSON Schema
+ * docs/schema/audit-v1.schema.json. The shape only grows: new fields are added, none is removed or changed.
+ */
+import type { Compliance, KeyCompliance, KeyReason } from "../shared";
+import { lastUsedOf, summarize, type Audit, type LastUsed, type Summary } from "./model";
+
+/**
+ * The version of the JSON document, semver: the minor part grows when fields are added, the major part
+ * (and the schema file's name, `audit-v<major>.schema.json`) would change only if a field were removed
+ * or changed meaning.
+ */
+export const JSON_SCHEMA_VERSION = "1.0.0";
 
 /** One key in the JSON output: `slot` (credential report) or `accessKeyId` (live), never both. */
 export interface JsonKey {
@@ -12,6 +22,12 @@ export interface JsonKey {
   /** Whole days, rounded down; null when undeterminable. */
   readonly ageDays: number | null;
   readonly compliance: KeyCompliance;
+  /** Why the key got its verdict. */
+  readonly reason: KeyReason;
+  /** Whole days before the key passes the limit (0 when expired, and for a root key); null when undeterminable. */
+  readonly daysLeft: number | null;
+  /** The key's last use, or null when never used or not known. */
+  readonly lastUsed: LastUsed | null;
 }
 
 export interface JsonUser {
@@ -21,33 +37,59 @@ export interface JsonUser {
   readonly annotation: string;
   /** Present, and true, only on the credential report's `<root_account>` row. */
   readonly root?: true;
+  /** True when an exemption (`--exempt`) made a violating user COMPLIANT. */
+  readonly exempt: boolean;
+  /** When that exemption ends (ISO 8601 UTC); null when not exempt or exempt without an end. */
+  readonly exemptUntil: string | null;
   readonly keys: readonly JsonKey[];
 }
 
+/** An exemption as given (`--exempt USER[:UNTIL]`). */
+export interface JsonExemption {
+  readonly user: string;
+  /** ISO 8601 UTC; null for an exemption without an end. */
+  readonly until: string | null;
+}
+
 export interface JsonAudit {
+  readonly schemaVersion: typeof JSON_SCHEMA_VERSION;
   readonly maxAgeDays: number;
+  readonly warnDays: number;
+  readonly exemptions: readonly JsonExemption[];
   readonly evaluatedAt: string;
   readonly summary: Summary;
   readonly users: readonly JsonUser[];
 }
 
-/** Builds the JSON document (property order as in DESIGN.md). Plain object literals, no spreads: this runs once per key of a 5 000-user report. */
+const iso = (ms: number | undefined): string | null => (ms === undefined ? null : new Date(ms).toISOString());
+
+/** Builds the JSON document. Plain object literals, no spreads: this runs once per key of a 5 000-user report. */
 export function toJson(audit: Audit): JsonAudit {
   const users: JsonUser[] = [];
   for (const e of audit.entries) {
     const keys: JsonKey[] = [];
     for (const k of e.verdict.keys) {
       const status = k.active ? "Active" : "Inactive";
+      const { createDate, ageDays, compliance, reason, daysLeft } = k;
+      const lastUsed = lastUsedOf(k);
       keys.push(
         k.key.accessKeyId
-          ? { accessKeyId: k.key.accessKeyId, status, createDate: k.createDate, ageDays: k.ageDays, compliance: k.compliance }
-          : { slot: k.key.slot as 1 | 2, status, createDate: k.createDate, ageDays: k.ageDays, compliance: k.compliance },
+          ? { accessKeyId: k.key.accessKeyId, status, createDate, ageDays, compliance, reason, daysLeft, lastUsed }
+          : { slot: k.key.slot as 1 | 2, status, createDate, ageDays, compliance, reason, daysLeft, lastUsed },
       );
     }
-    const { compliance, annotation } = e.verdict;
-    users.push(e.root ? { user: e.user, arn: e.arn, compliance, annotation, root: true, keys } : { user: e.user, arn: e.arn, compliance, annotation, keys });
+    const { compliance, annotation, exemption } = e.verdict;
+    const exempt = exemption !== undefined;
+    const exemptUntil = iso(exemption?.until);
+    users.push(
+      e.root
+        ? { user: e.user, arn: e.arn, compliance, annotation, root: true, exempt, exemptUntil, keys }
+        : { user: e.user, arn: e.arn, compliance, annotation, exempt, exemptUntil, keys },
+    );
   }
-  return { maxAgeDays: audit.params.maxAgeDays, evaluatedAt: new Date(audit.now).toISOString(), summary: summarize(audit), users };
+  const { maxAgeDays, warnDays } = audit.params;
+  const exemptions = audit.params.exemptions.map((x) => ({ user: x.user, until: iso(x.until) }));
+  return { schemaVersion: JSON_SCHEMA_VERSION, maxAgeDays, warnDays, exemptions, evaluatedAt: new Date(audit.now).toISOString(), summary: summarize(audit), users };
 }
 
 export function formatJson(audit: Audit): string {

@@ -2,7 +2,27 @@
  * An audit's result as every output format sees it: the rule's verdicts (from `shared/`) plus what the
  * CLI knows about each entry (ARN, root row). Pure; no I/O.
  */
-import { evaluateUser, type AccessKey, type RuleParams, type UserVerdict } from "../shared";
+import { evaluateUser, parseTimestamp, type AccessKey, type KeyVerdict, type RuleParams, type UserVerdict } from "../shared";
+
+/** A key as the CLI reads it: what the rule needs, plus its last use when the source says (credential report). */
+export interface AuditKey extends AccessKey {
+  /** Last use, RFC 3339; absent when never used or not known. */
+  readonly lastUsedDate?: string;
+  /** Region of the last use (report column `access_key_N_last_used_region`). */
+  readonly lastUsedRegion?: string;
+  /** Service of the last use (report column `access_key_N_last_used_service`). */
+  readonly lastUsedService?: string;
+}
+
+/** A key's last use, as the outputs show it: `null` when never used or not known. */
+export interface LastUsed {
+  /** ISO 8601 UTC. */
+  readonly date: string;
+  /** e.g. `s3`; null when not known (a live audit reads only the date). */
+  readonly service: string | null;
+  /** e.g. `eu-west-1`; null when not known. */
+  readonly region: string | null;
+}
 
 /** One audited entry: an IAM user, or the credential report's `<root_account>` row. */
 export interface AuditEntry {
@@ -10,6 +30,8 @@ export interface AuditEntry {
   readonly arn: string;
   /** True for the `<root_account>` row (not an IAM user, shown by the CLI only). */
   readonly root: boolean;
+  /** When the user (or the account, for root) was created, RFC 3339, when the source says. */
+  readonly userCreatedAt?: string;
   readonly verdict: UserVerdict;
 }
 
@@ -28,13 +50,57 @@ export interface AuditInput {
   readonly user: string;
   readonly arn: string;
   readonly root?: boolean;
-  readonly keys: readonly AccessKey[];
+  /** When the user was created, RFC 3339 (credential report `user_creation_time`, or ListUsers). */
+  readonly userCreatedAt?: string;
+  readonly keys: readonly AuditKey[];
 }
 
 /** Evaluates every input with the shared rule, keeping the input's order. */
 export function evaluateAll(inputs: readonly AuditInput[], params: RuleParams, now: number, source: string): Audit {
-  const entries = inputs.map((u) => ({ user: u.user, arn: u.arn, root: u.root === true, verdict: evaluateUser(u, params, now) }));
+  const entries = inputs.map((u): AuditEntry => {
+    const entry = { user: u.user, arn: u.arn, root: u.root === true, verdict: evaluateUser(u, params, now) };
+    return u.userCreatedAt === undefined ? entry : { ...entry, userCreatedAt: u.userCreatedAt };
+  });
   return { params, now, source, entries };
+}
+
+/**
+ * A key's last use. The rule keeps the key object it was given, so a verdict's `key` is the
+ * {@link AuditKey} read from the report or IAM.
+ */
+export function lastUsedOf(verdict: KeyVerdict): LastUsed | null {
+  const key = verdict.key as AuditKey;
+  const at = parseTimestamp(key.lastUsedDate);
+  if (at === undefined) return null;
+  return { date: new Date(at).toISOString(), service: key.lastUsedService ?? null, region: key.lastUsedRegion ?? null };
+}
+
+/**
+ * Names a user's credential-report keys by id: the report has slots but no ids, ListAccessKeys has ids
+ * but no last use. A slot and a listed key are the same key when `last_rotated` equals `CreateDate` to
+ * the second (the report writes whole seconds), as Cloud Custodian matches them. The result is the
+ * listed keys, as IAM holds them now, each carrying the matched slot's last use; a slot with no match
+ * is a key deleted since the report, and is dropped.
+ */
+export function nameKeysById(slots: readonly AuditKey[], listed: readonly AccessKey[]): AuditKey[] {
+  const second = (value: unknown): number | undefined => {
+    const ms = parseTimestamp(value);
+    return ms === undefined ? undefined : Math.floor(ms / 1000);
+  };
+  const unmatched = [...slots];
+  return listed.map((k) => {
+    const at = second(k.createDate);
+    const i = at === undefined ? -1 : unmatched.findIndex((s) => second(s.createDate) === at);
+    const slot = i < 0 ? undefined : unmatched.splice(i, 1)[0];
+    return {
+      accessKeyId: k.accessKeyId,
+      status: k.status,
+      createDate: k.createDate,
+      lastUsedDate: slot?.lastUsedDate,
+      lastUsedService: slot?.lastUsedService,
+      lastUsedRegion: slot?.lastUsedRegion,
+    };
+  });
 }
 
 /** Counts of the `summary` object: every entry, the root row included. */

@@ -34,6 +34,8 @@ function keyVerdict(k: KeyVerdict, exempt: boolean): Cell {
       return exempt ? { text: `over the ${k.maxAgeDays}-day limit (exempt)`, tone: "warn" } : { text: `EXPIRED: over the ${k.maxAgeDays}-day limit`, tone: "bad" };
     case "undeterminable":
       return exempt ? { text: "age unknown (exempt)", tone: "warn" } : { text: "AGE UNKNOWN: no valid creation date", tone: "bad" };
+    case "root-key":
+      return exempt ? { text: "root key (exempt)", tone: "warn" } : { text: "ROOT KEY: the root user should have none, delete it", tone: "bad" };
     default:
       return k.reason satisfies never;
   }
@@ -48,7 +50,7 @@ function rows(e: AuditEntry): Cell[][] {
   const exempt = e.verdict.exemption !== undefined;
   return e.verdict.keys.map((k, i) => [
     i === 0 ? user : blank,
-    { text: k.key.accessKeyId ?? String(k.key.slot ?? "?") },
+    { text: k.key.accessKeyId ? `…${k.key.accessKeyId.slice(-4)}` : String(k.key.slot ?? "?") },
     { text: k.active ? "Active" : "Inactive", tone: k.active ? "plain" : "dim" },
     { text: k.createDate ? k.createDate.slice(0, 10) : "unknown" },
     { text: k.ageDays === null ? "?" : days(k.ageDays) },
@@ -56,8 +58,21 @@ function rows(e: AuditEntry): Cell[][] {
   ]);
 }
 
-/** Renders the audit as an aligned table with a header line and a summary. */
-export function formatTable(audit: Audit, colour: boolean): string {
+// Control characters (C0, DEL, C1) and the bidirectional overrides: a name read from a report file could
+// otherwise move the cursor, recolour the terminal or reverse the text shown after it.
+const UNPRINTABLE = /[\p{Cc}\u200e\u200f\u202a-\u202e\u2066-\u2069]/gu;
+
+/** Removes control characters and bidirectional overrides from text shown on a terminal. */
+export function printable(text: string): string {
+  return text.replace(UNPRINTABLE, "");
+}
+
+/**
+ * Renders the audit as an aligned table with a header line and a summary. Names are shown without
+ * control characters; key ids by their last four characters.
+ */
+export function formatTable(input: Audit, colour: boolean): string {
+  const audit: Audit = { ...input, source: printable(input.source), entries: input.entries.map((e) => ({ ...e, user: printable(e.user) })) };
   const paint = (c: Cell): string => {
     const [on, off] = SGR[c.tone ?? "plain"];
     return colour && on ? `${on}${c.text}${off}` : c.text;
@@ -93,8 +108,12 @@ export function formatTable(audit: Audit, colour: boolean): string {
   }
   if (soon.length > 0) out.push(`${soon.length} ${noun(soon.length)} with keys close to the limit: ${listing(soon.map((e) => e.user))}.`);
   if (exempt.length > 0) out.push(`${exempt.length} exempt ${noun(exempt.length)} over the limit: ${listing(exempt.map((e) => e.user))}.`);
-  if (bad.length > 0 || soon.length > 0) {
+  // keyage rotate works on IAM users; the root user's keys are deleted by the root user itself.
+  if (bad.some((e) => !e.root) || soon.length > 0) {
     out.push("Rotate a user's key safely with: keyage rotate start --user NAME (a dry run until you add --apply).");
+  }
+  if (bad.some((e) => e.root)) {
+    out.push("Delete the root user's access keys: sign in as the root user, open Security credentials, and delete them.");
   }
   return `${out.join("\n")}\n`;
 }

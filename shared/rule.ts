@@ -1,6 +1,7 @@
 import { capital, days, listing, truncate } from "./annotation";
 import { show } from "./errors";
 import { findExemption, type Exemption, type ExemptionMatch, type RuleParams } from "./params";
+import { ROOT_ACCOUNT } from "./credential-report";
 import { DAY_MS, parseTimestamp, wholeDays } from "./time";
 
 /** Compliance of a user (and of an active key). Inactive keys are NOT_APPLICABLE. */
@@ -13,7 +14,8 @@ export type KeyReason =
   | "ok" // active, within the limit and outside the warning window
   | "expiring" // active, within the limit but within warnDays of it
   | "expired" // active, strictly older than maxAgeDays × 24 h
-  | "undeterminable"; // active, createDate absent or unparseable: a violation, never silently compliant
+  | "undeterminable" // active, createDate absent or unparseable: a violation, never silently compliant
+  | "root-key"; // an active key of the root user: a violation whatever its age (CIS 1.4, Security Hub IAM.4)
 
 /** An access key as every front end sees it. Only what the rule needs; never the secret. */
 export interface AccessKey {
@@ -23,7 +25,10 @@ export interface AccessKey {
   readonly slot?: 1 | 2;
   /** A caller-chosen name (e.g. a Pulumi resource name) used in messages before id or slot. */
   readonly name?: string;
-  /** `Active` or `Inactive`; absent means Active (IAM's and Pulumi's default). */
+  /**
+   * `Active` or `Inactive`; absent means Active (IAM's and Pulumi's default). Only `Inactive` (any case)
+   * makes a key inactive: any other value counts as Active.
+   */
   readonly status?: string;
   /** Creation time: RFC 3339 string with a zone, or a Date. */
   readonly createDate?: string | Date | null;
@@ -42,7 +47,7 @@ export interface KeyVerdict {
   /** Age in whole 24-hour days (rounded down; a future date is 0), or null when undeterminable. */
   readonly ageDays: number | null;
   readonly maxAgeDays: number;
-  /** Whole days left before the key expires (0 when expired), or null when undeterminable. */
+  /** Whole days left before the key expires (0 when expired, and for a root key), or null when undeterminable. */
   readonly daysLeft: number | null;
   /** One sentence about this key, naming it, its age and the limit. */
   readonly message: string;
@@ -52,6 +57,11 @@ export interface KeyVerdict {
 export interface UserKeys {
   readonly user: string;
   readonly keys: readonly AccessKey[];
+  /**
+   * True for the account's root user (the credential report's `<root_account>` row), who should have no
+   * access key at all. A user named {@link ROOT_ACCOUNT} is the root user too. Default false.
+   */
+  readonly root?: boolean;
 }
 
 /** The rule's verdict on one user. */
@@ -59,7 +69,7 @@ export interface UserVerdict {
   readonly user: string;
   readonly compliance: Compliance;
   readonly keys: readonly KeyVerdict[];
-  /** Keys that violate the limit (expired or undeterminable), whether or not the user is exempt. */
+  /** Keys that violate the rule (expired, undeterminable, or a root key), whether or not the user is exempt. */
   readonly violations: readonly KeyVerdict[];
   /** Active keys within `warnDays` of the limit. */
   readonly expiring: readonly KeyVerdict[];
@@ -77,21 +87,27 @@ export function keyLabel(key: AccessKey): string {
   return "access key";
 }
 
-/** True unless the status says otherwise: an absent status means Active. */
+/**
+ * True unless the status is `Inactive` (in any case). Fails closed: an absent status means Active (IAM's
+ * and Pulumi's default), and so does any value keyage does not recognise, since wrongly skipping a live
+ * key would hide a violation.
+ */
 export function isActive(status: string | undefined | null): boolean {
-  return status === undefined || status === null || status === "" || status.toLowerCase() === "active";
+  return typeof status !== "string" || status.toLowerCase() !== "inactive";
 }
 
 /**
  * Evaluates one key at `now` (epoch ms). A key is expired when `now − createDate > maxAgeDays × 86 400 000`
  * (exactly N days old is still compliant); expiring when, not expired, it is older than
  * `(maxAgeDays − warnDays) × 24 h`. A future createDate counts as age 0. An active key whose createDate is
- * absent or unparseable is a violation ("undeterminable").
+ * absent or unparseable is a violation ("undeterminable"). With `root` true (a key of the account's root
+ * user), any active key is a violation ("root-key") whatever its age: CIS 1.4 and Security Hub IAM.4 want
+ * the root user to have no access key at all. Default `root` false.
  *
  * @example evaluateKey({ accessKeyId: "AKIA…WXYZ", createDate: "2026-01-01T00:00:00Z" },
  *   { maxAgeDays: 30, warnDays: 7 }, Date.parse("2026-02-15T00:00:00Z")) // expired, ageDays 45
  */
-export function evaluateKey(key: AccessKey, params: Pick<RuleParams, "maxAgeDays" | "warnDays">, now: number): KeyVerdict {
+export function evaluateKey(key: AccessKey, params: Pick<RuleParams, "maxAgeDays" | "warnDays">, now: number, root = false): KeyVerdict {
   const { maxAgeDays, warnDays } = params;
   const label = keyLabel(key);
   const active = isActive(key.status);
@@ -100,17 +116,20 @@ export function evaluateKey(key: AccessKey, params: Pick<RuleParams, "maxAgeDays
   const ageMs = created === undefined ? undefined : Math.max(0, now - created);
   const ageDays = ageMs === undefined ? null : wholeDays(ageMs);
   const limitMs = maxAgeDays * DAY_MS;
-  const daysLeft = ageMs === undefined ? null : Math.max(0, Math.ceil((limitMs - ageMs) / DAY_MS));
   const reason: KeyReason = !active
     ? "inactive"
-    : ageMs === undefined
-      ? "undeterminable"
-      : ageMs > limitMs
-        ? "expired"
-        : ageMs > (maxAgeDays - warnDays) * DAY_MS
-          ? "expiring"
-          : "ok";
-  const compliance: KeyCompliance = reason === "inactive" ? "NOT_APPLICABLE" : reason === "expired" || reason === "undeterminable" ? "NON_COMPLIANT" : "COMPLIANT";
+    : root
+      ? "root-key"
+      : ageMs === undefined
+        ? "undeterminable"
+        : ageMs > limitMs
+          ? "expired"
+          : ageMs > (maxAgeDays - warnDays) * DAY_MS
+            ? "expiring"
+            : "ok";
+  // A root key is due for deletion now, whatever its age.
+  const daysLeft = ageMs === undefined ? null : reason === "root-key" ? 0 : Math.max(0, Math.ceil((limitMs - ageMs) / DAY_MS));
+  const compliance: KeyCompliance = reason === "inactive" ? "NOT_APPLICABLE" : reason === "ok" || reason === "expiring" ? "COMPLIANT" : "NON_COMPLIANT";
   // Worded eagerly: a lazy getter measured no faster for the CLI or the pack, and cost the pack memory.
   const message = keyMessage(reason, key, label, ageDays, daysLeft, maxAgeDays);
   return { key, label, active, createDate, ageDays, maxAgeDays, daysLeft, compliance, reason, message };
@@ -131,6 +150,8 @@ function keyMessage(reason: KeyReason, key: AccessKey, label: string, ageDays: n
       return `${capital(label)} is ${age} old and ${expiresIn(daysLeft ?? 0)} (limit ${days(maxAgeDays)}).`;
     case "ok":
       return `${capital(label)} is ${age} old, within the ${maxAgeDays}-day limit.`;
+    case "root-key":
+      return `${capital(label)} of the root user is active${ageDays === null ? "" : ` (${age} old)`}, and the root user should have no access keys.`;
     default:
       return reason satisfies never;
   }
@@ -141,7 +162,7 @@ function expiresIn(daysLeft: number): string {
 }
 
 function describe(v: KeyVerdict): string {
-  if (v.reason === "undeterminable") return `${v.label} (age unknown)`;
+  if (v.reason === "undeterminable" || v.ageDays === null) return `${v.label} (age unknown)`;
   return `${v.label} (${days(v.ageDays as number)})`;
 }
 
@@ -150,15 +171,19 @@ function userAnnotation(verdict: Omit<UserVerdict, "annotation">, ended: Exempti
   const endedNote = ended?.until !== undefined ? ` Exemption ended ${new Date(ended.until).toISOString().slice(0, 10)}.` : "";
   if (violations.length > 0) {
     const [first] = violations;
+    const root = violations.some((v) => v.reason === "root-key");
     const what =
       violations.length === 1 && first
         ? first.message.replace(/\.$/, "")
-        : `${capital(listing(violations.map(describe)))} are over the ${maxAgeDays}-day limit or of unknown age`;
+        : root
+          ? `${capital(listing(violations.map(describe)))} of the root user are active, and the root user should have no access keys`
+          : `${capital(listing(violations.map(describe)))} are over the ${maxAgeDays}-day limit or of unknown age`;
     if (exemption) {
       const until = exemption.until === undefined ? "" : ` until ${new Date(exemption.until).toISOString().slice(0, 10)}`;
       return truncate(`Exempt${until}: ${what}.`);
     }
-    return truncate(`${what}; rotate ${violations.length === 1 ? "it" : "them"}.${endedNote}`);
+    // A root key is deleted, never rotated: the root user should hold none.
+    return truncate(`${what}; ${root ? "delete" : "rotate"} ${violations.length === 1 ? "it" : "them"}.${endedNote}`);
   }
   const active = keys.filter((k) => k.active);
   if (active.length === 0) return "No active access keys.";
@@ -173,11 +198,13 @@ function userAnnotation(verdict: Omit<UserVerdict, "annotation">, ended: Exempti
 
 /**
  * Evaluates a user: NON_COMPLIANT if any active key is expired or of undeterminable age, else COMPLIANT
- * (also with no keys or only inactive ones). A user with an exemption holding at `now` is COMPLIANT,
- * and the annotation says so and still names the keys.
+ * (also with no keys or only inactive ones). The root user (`root: true`, or the name `<root_account>`)
+ * is NON_COMPLIANT with any active key, whatever its age. A user with an exemption holding at `now` is
+ * COMPLIANT, and the annotation says so and still names the keys.
  */
 export function evaluateUser(user: UserKeys, params: RuleParams, now: number): UserVerdict {
-  const keys = user.keys.map((k) => evaluateKey(k, params, now));
+  const root = user.root === true || user.user === ROOT_ACCOUNT;
+  const keys = user.keys.map((k) => evaluateKey(k, params, now, root));
   const violations = keys.filter((k) => k.compliance === "NON_COMPLIANT");
   const expiring = keys.filter((k) => k.reason === "expiring");
   const match: ExemptionMatch = violations.length > 0 ? findExemption(user.user, params.exemptions, now) : {};

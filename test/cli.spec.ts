@@ -9,8 +9,11 @@ import { IAMClient } from "@aws-sdk/client-iam";
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { BatchImportFindingsCommand, SecurityHubClient, type AwsSecurityFinding } from "@aws-sdk/client-securityhub";
 import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
+import Ajv2020 from "ajv/dist/2020";
+import addFormats from "ajv-formats";
 import { mockClient } from "aws-sdk-client-mock";
 import { parse } from "csv-parse/sync";
+import { ROOT_KEY_REQUIREMENTS, ROTATION_REQUIREMENTS } from "../cli/asff";
 import { run } from "../cli/main";
 import type { CliIO, ClientFactory } from "../cli/io";
 import type { JsonAudit } from "../cli/json";
@@ -136,14 +139,14 @@ describe("keyage audit of a credential report", () => {
       assert.deepEqual(byUser(doc), EXPECTED);
     });
 
-    it("evaluates a root account's access key like any other and marks the row root", async () => {
+    it("flags an active root access key and marks the row root", async () => {
       const file = reportFile("root-key.csv", [HEADER, row("<root_account>", [[true, "2025-01-01T00:00:00+00:00"]]), row("alice", [[true, "2026-11-20T00:00:00+00:00"]])].join("\n"));
       const { result, doc } = await json(["audit", "--credential-report", file, "--now", NOW]);
       assert.equal(result.status, 1);
       const root = doc.users[0];
       assert.equal(root?.root, true);
       assert.equal(root?.compliance, "NON_COMPLIANT");
-      assert.equal(root?.annotation, "Access key 1 is 697 days old, over the 30-day limit; rotate it.");
+      assert.equal(root?.annotation, "Access key 1 of the root user is active (697 days old), and the root user should have no access keys; delete it.");
       assert.equal("root" in (doc.users[1] as object), false);
       assert.deepEqual(doc.summary, { users: 2, compliant: 1, nonCompliant: 1 });
     });
@@ -152,7 +155,16 @@ describe("keyage audit of a credential report", () => {
       const file = reportFile("na.csv", [HEADER, row("alice", [[true, "N/A"]])].join("\n"));
       const { result, doc } = await json(["audit", "--credential-report", file, "--now", NOW]);
       assert.equal(result.status, 1);
-      assert.deepEqual(doc.users[0]?.keys[0], { slot: 1, status: "Active", createDate: null, ageDays: null, compliance: "NON_COMPLIANT" });
+      assert.deepEqual(doc.users[0]?.keys[0], {
+        slot: 1,
+        status: "Active",
+        createDate: null,
+        ageDays: null,
+        compliance: "NON_COMPLIANT",
+        reason: "undeterminable",
+        daysLeft: null,
+        lastUsed: null,
+      });
     });
 
     it("reads a user name with a comma in it", async () => {
@@ -245,8 +257,11 @@ describe("keyage audit of a credential report", () => {
   describe("formats", () => {
     it("prints the JSON document of the CLI contract, field for field", async () => {
       const { doc } = await json(["audit", "--credential-report", EXAMPLE, "--now", NOW]);
-      assert.deepEqual(Object.keys(doc), ["maxAgeDays", "evaluatedAt", "summary", "users"]);
+      assert.deepEqual(Object.keys(doc), ["schemaVersion", "maxAgeDays", "warnDays", "exemptions", "evaluatedAt", "summary", "users"]);
+      assert.equal(doc.schemaVersion, "1.0.0");
       assert.equal(doc.maxAgeDays, 30);
+      assert.equal(doc.warnDays, 7);
+      assert.deepEqual(doc.exemptions, []);
       assert.equal(doc.evaluatedAt, "2026-11-29T12:00:00.000Z");
       assert.deepEqual(doc.summary, { users: 9, compliant: 6, nonCompliant: 3 });
       assert.deepEqual(doc.users[0], {
@@ -255,6 +270,8 @@ describe("keyage audit of a credential report", () => {
         compliance: "COMPLIANT",
         annotation: "No active access keys.",
         root: true,
+        exempt: false,
+        exemptUntil: null,
         keys: [],
       });
       assert.deepEqual(doc.users.find((u) => u.user === "ci-deploy"), {
@@ -262,9 +279,29 @@ describe("keyage audit of a credential report", () => {
         arn: "arn:aws:iam::123456789012:user/automation/ci-deploy",
         compliance: "NON_COMPLIANT",
         annotation: "Access key 1 is 151 days old, over the 30-day limit; rotate it.",
+        exempt: false,
+        exemptUntil: null,
         keys: [
-          { slot: 1, status: "Active", createDate: "2026-07-01T00:00:00.000Z", ageDays: 151, compliance: "NON_COMPLIANT" },
-          { slot: 2, status: "Active", createDate: "2026-11-20T13:00:00.000Z", ageDays: 8, compliance: "COMPLIANT" },
+          {
+            slot: 1,
+            status: "Active",
+            createDate: "2026-07-01T00:00:00.000Z",
+            ageDays: 151,
+            compliance: "NON_COMPLIANT",
+            reason: "expired",
+            daysLeft: 0,
+            lastUsed: { date: "2026-11-29T10:40:00.000Z", service: "cloudformation", region: "us-east-1" },
+          },
+          {
+            slot: 2,
+            status: "Active",
+            createDate: "2026-11-20T13:00:00.000Z",
+            ageDays: 8,
+            compliance: "COMPLIANT",
+            reason: "ok",
+            daysLeft: 22,
+            lastUsed: { date: "2026-11-29T10:41:00.000Z", service: "cloudformation", region: "us-east-1" },
+          },
         ],
       });
       assert.deepEqual(doc.users.find((u) => u.user === "carol")?.keys[0], {
@@ -273,6 +310,9 @@ describe("keyage audit of a credential report", () => {
         createDate: "2026-04-01T10:00:00.000Z",
         ageDays: 242,
         compliance: "NOT_APPLICABLE",
+        reason: "inactive",
+        daysLeft: 0,
+        lastUsed: { date: "2026-11-25T16:00:00.000Z", service: "sts", region: "us-east-1" },
       });
     });
 
@@ -318,6 +358,16 @@ describe("keyage audit of a credential report", () => {
           age_days: "697",
           key_compliance: "NON_COMPLIANT",
           annotation: "Access key 1 is 697 days old, over the 30-day limit; rotate it.",
+          reason: "expired",
+          days_left: "0",
+          last_used_date: "",
+          last_used_service: "",
+          last_used_region: "",
+          exempt: "false",
+          exempt_until: "",
+          max_age_days: "30",
+          warn_days: "7",
+          evaluated_at: "2026-11-29T12:00:00.000Z",
         },
         {
           user: "dave",
@@ -330,6 +380,16 @@ describe("keyage audit of a credential report", () => {
           age_days: "",
           key_compliance: "",
           annotation: "No active access keys.",
+          reason: "",
+          days_left: "",
+          last_used_date: "",
+          last_used_service: "",
+          last_used_region: "",
+          exempt: "false",
+          exempt_until: "",
+          max_age_days: "30",
+          warn_days: "7",
+          evaluated_at: "2026-11-29T12:00:00.000Z",
         },
       ]);
     });
@@ -500,5 +560,256 @@ describe("keyage audit of the live account", () => {
     assert.equal(result.stdout, "");
     assert.match(result.stderr, /^keyage: .*no AWS credentials found: pass --profile, set AWS_PROFILE/);
     assert.equal(result.stderr.split("\n").length, 2);
+  });
+});
+
+describe("keyage audit: the root user's access keys (CIS 1.4, Security Hub IAM.4)", () => {
+  // A root key one day old: well within any age limit, and still a violation.
+  const file = (): string =>
+    reportFile("root-young.csv", [HEADER, row("<root_account>", [[true, "2026-11-28T12:00:00+00:00"]]), row("alice", [[true, "2026-11-20T00:00:00+00:00"]])].join("\n"));
+
+  it("reports an active root key one day old as NON_COMPLIANT in JSON, saying why", async () => {
+    const { result, doc } = await json(["audit", "--credential-report", file(), "--now", NOW, "--max-age-days", "365"]);
+    assert.equal(result.status, 1);
+    assert.equal(doc.users[0]?.compliance, "NON_COMPLIANT");
+    assert.equal(doc.users[0]?.annotation, "Access key 1 of the root user is active (1 day old), and the root user should have no access keys; delete it.");
+    assert.equal(doc.users[0]?.keys[0]?.reason, "root-key");
+    assert.deepEqual(doc.summary, { users: 2, compliant: 1, nonCompliant: 1 });
+  });
+
+  it("shows it in the table, with the root row named in the summary", async () => {
+    const result = await keyage(["audit", "--credential-report", file(), "--now", NOW]);
+    assert.equal(result.status, 1);
+    assert.match(result.stdout, /\n<root_account>\s+1\s+Active\s+2026-11-28\s+1 day\s+ROOT KEY: the root user should have none, delete it\n/);
+    assert.match(result.stdout, /\n1 of 2 users non-compliant: <root_account>\.\n/);
+    assert.match(result.stdout, /\nDelete the root user's access keys: sign in as the root user, open Security credentials, and delete them\.\n$/);
+    assert.doesNotMatch(result.stdout, /keyage rotate start/, "keyage rotate cannot rotate the root user's keys");
+  });
+
+  it("shows it in CSV", async () => {
+    const result = await keyage(["audit", "--credential-report", file(), "--now", NOW, "--format", "csv"]);
+    const rows = parse(result.stdout, { columns: true }) as Record<string, string>[];
+    assert.deepEqual(
+      [rows[0]?.user, rows[0]?.root, rows[0]?.compliance, rows[0]?.key_compliance, rows[0]?.reason],
+      ["<root_account>", "true", "NON_COMPLIANT", "NON_COMPLIANT", "root-key"],
+    );
+  });
+
+  it("files it in ASFF as a CRITICAL failure of the root-key controls, not of the rotation controls", async () => {
+    const result = await keyage(["audit", "--credential-report", file(), "--now", NOW, "--format", "asff", "--region", "eu-west-1"]);
+    const [root, alice] = JSON.parse(result.stdout) as AwsSecurityFinding[];
+    assert.equal(root?.Compliance?.Status, "FAILED");
+    assert.equal(root?.Severity?.Label, "CRITICAL");
+    assert.deepEqual(root?.Compliance?.RelatedRequirements, [...ROOT_KEY_REQUIREMENTS]);
+    assert.equal(root?.Title, "Root user of account 123456789012: no access keys");
+    assert.equal(root?.CreatedAt, "2026-11-28T12:00:00.000Z", "a root key is a violation from its creation");
+    assert.deepEqual(alice?.Compliance?.RelatedRequirements, [...ROTATION_REQUIREMENTS]);
+  });
+
+  it("reports the root row of the live account's credential report the same way", async () => {
+    const fake = await startFakeAws({ now: () => Date.parse(NOW) });
+    try {
+      fake.addUser("alice", { keys: [{ ageDays: 3 }] });
+      fake.generateReport();
+      const report = fake.report as { generatedAt: Date; csv: string };
+      fake.report = { ...report, csv: report.csv.replace(/^(<root_account>,[^,]*,[^,]*,[^,]*,[^,]*,[^,]*,[^,]*,[^,]*,)false,N\/A,/m, "$1true,2026-11-28T12:00:00+00:00,") };
+      const { result, doc } = await json(["audit", "--now", NOW], { clients: sdkClients(fake.url) });
+      assert.equal(result.status, 1, result.stderr);
+      assert.deepEqual(byUser(doc), { "<root_account>": "NON_COMPLIANT", alice: "COMPLIANT" });
+      assert.equal(doc.users[0]?.keys[0]?.reason, "root-key");
+    } finally {
+      await fake.close();
+    }
+  });
+});
+
+describe("keyage audit --format csv: safe to open in a spreadsheet", () => {
+  it("prefixes with ' every field a spreadsheet would run as a formula, and nothing else", async () => {
+    const names = ["=HYPERLINK(1)", "+SUM(1)", "-2+3", "@SUM(1)", "\tx", "\rx", "alice"];
+    const rows = names.map((n) => row(n, [[true, "2026-11-20T00:00:00+00:00"]]).replace(/^[^,]*,/, `"${n}",`));
+    const file = reportFile("formulas.csv", [HEADER, ...rows].join("\n"));
+    const result = await keyage(["audit", "--credential-report", file, "--now", NOW, "--format", "csv"]);
+    assert.equal(result.status, 0, result.stderr);
+    const parsed = parse(result.stdout, { columns: true }) as Record<string, string>[];
+    assert.deepEqual(
+      parsed.map((r) => r.user),
+      ["'=HYPERLINK(1)", "'+SUM(1)", "'-2+3", "'@SUM(1)", "'\tx", "'\rx", "alice"],
+    );
+    assert.equal(parsed[6]?.create_date, "2026-11-20T00:00:00.000Z", "ordinary fields are left alone");
+    assert.ok(result.stdout.split("\n").slice(1).every((l) => l === "" || /^['"a]/.test(l)), "no line starts with a formula character");
+  });
+});
+
+describe("keyage audit --format table: names cannot drive the terminal", () => {
+  it("strips control characters and bidirectional overrides from user names, in rows and in the summary", async () => {
+    const evil = "ev\x1b[2Jil\x07\u202e";
+    const file = reportFile("control.csv", [HEADER, row(evil, [[true, "2025-01-01T00:00:00+00:00"]])].join("\n"));
+    const result = await keyage(["audit", "--credential-report", file, "--now", NOW]);
+    assert.equal(result.status, 1);
+    assert.doesNotMatch(result.stdout, /[\x00-\x08\x0b-\x1f\x7f\u202e]/);
+    assert.match(result.stdout, /\nev\[2Jil\s+1\s+Active/);
+    assert.match(result.stdout, /non-compliant: ev\[2Jil\.\n/);
+  });
+});
+
+describe("keyage audit --format asff: claims only what is true", () => {
+  async function findings(args: string[], now = NOW): Promise<AwsSecurityFinding[]> {
+    const result = await keyage(["audit", "--credential-report", EXAMPLE, "--now", now, "--format", "asff", "--region", "eu-west-1", ...args]);
+    return JSON.parse(result.stdout) as AwsSecurityFinding[];
+  }
+  const of = (fs: AwsSecurityFinding[], user: string) => fs.find((f) => f.ProductFields?.["keyage/user"] === user) as AwsSecurityFinding;
+
+  for (const [limit, claims] of [["30", true], ["90", true], ["91", false], ["365", false]] as const) {
+    it(`${claims ? "names" : "does not name"} CIS "rotated every 90 days or less" and FSBP IAM.3 with --max-age-days ${limit}`, async () => {
+      const fs = await findings(["--max-age-days", limit]);
+      const bob = of(fs, "bob");
+      const alice = of(fs, "alice");
+      for (const f of [bob, alice]) {
+        assert.deepEqual(f.Compliance?.RelatedRequirements, claims ? [...ROTATION_REQUIREMENTS] : undefined);
+        assert.equal(f.Types?.some((t) => t.includes("CIS AWS Foundations Benchmark")), claims);
+      }
+      // The root row answers the root-key controls whatever the limit.
+      assert.deepEqual(of(fs, "<root_account>").Compliance?.RelatedRequirements, [...ROOT_KEY_REQUIREMENTS]);
+    });
+  }
+
+  it("derives CreatedAt from the data: when a key passed the limit, or the user's creation when compliant", async () => {
+    const fs = await findings([]);
+    // bob's key was created 2026-10-15T08:00:00Z: it passed the 30-day limit 30 days later.
+    assert.equal(of(fs, "bob").CreatedAt, "2026-11-14T08:00:00.000Z");
+    // ci-deploy's expired key was created 2026-07-01: the limit passed on 2026-07-31.
+    assert.equal(of(fs, "ci-deploy").CreatedAt, "2026-07-31T00:00:00.000Z");
+    assert.equal(of(fs, "alice").CreatedAt, "2021-05-10T14:02:11.000Z");
+    for (const f of fs) {
+      assert.equal(f.FirstObservedAt, f.CreatedAt);
+      assert.equal(f.UpdatedAt, "2026-11-29T12:00:00.000Z");
+      assert.equal(f.LastObservedAt, "2026-11-29T12:00:00.000Z");
+    }
+  });
+
+  it("keeps CreatedAt when the same state is imported again later, and moves UpdatedAt", async () => {
+    const first = await findings([], "2026-11-29T06:00:00Z");
+    const later = await findings([]);
+    assert.deepEqual(later.map((f) => f.Compliance?.Status), first.map((f) => f.Compliance?.Status), "same state");
+    assert.deepEqual(later.map((f) => f.CreatedAt), first.map((f) => f.CreatedAt));
+    assert.deepEqual(later.map((f) => f.FirstObservedAt), first.map((f) => f.FirstObservedAt));
+    assert.ok(first.every((f) => f.UpdatedAt === "2026-11-29T06:00:00.000Z" && f.LastObservedAt === f.UpdatedAt));
+    assert.ok(later.every((f) => f.UpdatedAt === "2026-11-29T12:00:00.000Z" && f.LastObservedAt === f.UpdatedAt));
+  });
+});
+
+describe("keyage audit of the live account: keys named by id", () => {
+  let fake: FakeAws;
+  const now = Date.parse(NOW);
+  beforeEach(async () => {
+    fake = await startFakeAws({ now: () => now });
+  });
+  afterEach(async () => fake.close());
+
+  function account() {
+    const alice = fake.addUser("alice", { keys: [{ ageDays: 10 }] });
+    const bob = fake.addUser("bob", { keys: [{ ageDays: 45, lastUsedDate: new Date(now - 3600_000) }, { ageDays: 2 }] });
+    const carol = fake.addUser("carol", { keys: [{ ageDays: 50 }] });
+    for (let i = 0; i < 20; i += 1) fake.addUser(`ok${i}`, { keys: [{ ageDays: 1 }] });
+    fake.generateReport();
+    return { alice, bob, carol };
+  }
+
+  it("gives each key of a non-compliant user its full id in JSON, with the report's last use, in one ListAccessKeys per such user", async () => {
+    const { alice, bob, carol } = account();
+    const { result, doc } = await json(["audit", "--now", NOW], { clients: sdkClients(fake.url) });
+    assert.equal(result.status, 1, result.stderr);
+    const keysOf = (name: string) => doc.users.find((u) => u.user === name)?.keys ?? [];
+    assert.deepEqual(keysOf("bob").map((k) => k.accessKeyId), bob.keys.map((k) => k.accessKeyId));
+    assert.deepEqual(keysOf("bob").map((k) => "slot" in k), [false, false]);
+    assert.deepEqual(keysOf("bob")[0]?.lastUsed, { date: new Date(Math.floor((now - 3600_000) / 1000) * 1000).toISOString(), service: null, region: null });
+    assert.deepEqual(keysOf("carol").map((k) => k.accessKeyId), carol.keys.map((k) => k.accessKeyId));
+    // Compliant users keep their report slots: naming them would cost a call each for nothing.
+    assert.deepEqual(keysOf("alice").map((k) => k.slot), [1]);
+    assert.ok(!result.stdout.includes(alice.keys[0]?.accessKeyId as string));
+    assert.equal(fake.calls.ListAccessKeys, 2, "one call per non-compliant user (bob, carol), none for the 21 compliant ones");
+  });
+
+  it("shows the last four characters of each id in the table, never the whole id", async () => {
+    const { bob } = account();
+    const result = await keyage(["audit", "--now", NOW], { clients: sdkClients(fake.url) });
+    assert.equal(result.status, 1, result.stderr);
+    const [old, fresh] = bob.keys.map((k) => k.accessKeyId);
+    assert.match(result.stdout, new RegExp(`\\nbob\\s+…${(old as string).slice(-4)}\\s+Active\\s+\\S+\\s+45 days\\s+EXPIRED`));
+    assert.match(result.stdout, new RegExp(`\\n\\s+…${(fresh as string).slice(-4)}\\s+Active\\s+\\S+\\s+2 days\\s+ok\\n`));
+    assert.ok(!result.stdout.includes(old as string) && !result.stdout.includes(fresh as string));
+  });
+});
+
+describe("keyage audit: JSON and CSV carry the facts", () => {
+  it("gives each key its reason, days left and last use, and each user whether and until when they are exempt", async () => {
+    const { doc } = await json(["audit", "--credential-report", EXAMPLE, "--now", NOW, "--exempt", "bob:2026-12-31", "--warn-days", "5"]);
+    assert.equal(doc.warnDays, 5);
+    assert.deepEqual(doc.exemptions, [{ user: "bob", until: "2026-12-31T23:59:59.999Z" }]);
+    const bob = doc.users.find((u) => u.user === "bob");
+    assert.deepEqual([bob?.compliance, bob?.exempt, bob?.exemptUntil], ["COMPLIANT", true, "2026-12-31T23:59:59.999Z"]);
+    assert.deepEqual([bob?.keys[0]?.reason, bob?.keys[0]?.daysLeft], ["expired", 0]);
+    const erin = doc.users.find((u) => u.user === "erin")?.keys[0];
+    assert.deepEqual([erin?.reason, erin?.daysLeft, erin?.lastUsed], ["expiring", 4, { date: "2026-11-29T09:00:00.000Z", service: "dynamodb", region: "eu-central-1" }]);
+    assert.deepEqual([doc.users.find((u) => u.user === "alice")?.exempt, doc.users.find((u) => u.user === "alice")?.exemptUntil], [false, null]);
+  });
+
+  it("puts the same facts, and the parameters used, in CSV columns", async () => {
+    const result = await keyage(["audit", "--credential-report", EXAMPLE, "--now", NOW, "--exempt", "bob:2026-12-31", "--format", "csv"]);
+    const rows = parse(result.stdout, { columns: true }) as Record<string, string>[];
+    const bob = rows.find((r) => r.user === "bob") as Record<string, string>;
+    assert.deepEqual(
+      [bob.reason, bob.days_left, bob.last_used_date, bob.last_used_service, bob.last_used_region, bob.exempt, bob.exempt_until, bob.max_age_days, bob.warn_days, bob.evaluated_at],
+      ["expired", "0", "2026-11-28T22:01:00.000Z", "ec2", "us-east-1", "true", "2026-12-31T23:59:59.999Z", "30", "7", "2026-11-29T12:00:00.000Z"],
+    );
+  });
+});
+
+describe("keyage audit --format json: the versioned schema", () => {
+  const schema = JSON.parse(readFileSync(path.join(__dirname, "..", "docs", "schema", "audit-v1.schema.json"), "utf8")) as object;
+  const ajv = new Ajv2020({ allErrors: true, strict: true, strictRequired: false, allowUnionTypes: true });
+  addFormats(ajv);
+  const validate = ajv.compile(schema);
+  const check = (doc: unknown): void => assert.ok(validate(doc), ajv.errorsText(validate.errors));
+
+  it("validates the output of a credential report, with an exemption and an expiring key", async () => {
+    const { doc } = await json(["audit", "--credential-report", EXAMPLE, "--now", NOW, "--exempt", "bob:2026-12-31", "--exempt", "ci-deploy"]);
+    assert.ok(doc.users.some((u) => u.exempt && u.exemptUntil === null), "an exemption without an end");
+    check(doc);
+  });
+
+  it("validates the output with an active root key and a key of undeterminable age", async () => {
+    const file = reportFile("schema-root.csv", [HEADER, row("<root_account>", [[true, "2026-11-28T12:00:00+00:00"]]), row("alice", [[true, "N/A"]]), row("dave")].join("\n"));
+    const { doc } = await json(["audit", "--credential-report", file, "--now", NOW]);
+    assert.deepEqual(doc.users.map((u) => u.keys[0]?.reason), ["root-key", "undeterminable", undefined]);
+    check(doc);
+  });
+
+  it("validates the output of a live audit, with keys named by id", async () => {
+    const fake = await startFakeAws({ now: () => Date.parse(NOW) });
+    try {
+      fake.addUser("alice", { keys: [{ ageDays: 10 }] });
+      fake.addUser("bob", { keys: [{ ageDays: 45 }, { ageDays: 2, status: "Inactive" }] });
+      fake.generateReport();
+      fake.addUser("late", { keys: [{ ageDays: 0 }] }); // not in the report: read with ListAccessKeys
+      const { doc } = await json(["audit", "--now", NOW], { clients: sdkClients(fake.url) });
+      assert.ok(doc.users.some((u) => u.keys.some((k) => k.accessKeyId !== undefined)));
+      check(doc);
+    } finally {
+      await fake.close();
+    }
+  });
+
+  it("validates the example in docs/json-output.md", () => {
+    const text = readFileSync(path.join(__dirname, "..", "docs", "json-output.md"), "utf8");
+    const example = /```json\n([\s\S]*?)\n```/.exec(text)?.[1];
+    check(JSON.parse(example as string));
+  });
+
+  it("rejects a document that lacks a field of the contract, so the check can fail", async () => {
+    const { doc } = await json(["audit", "--credential-report", EXAMPLE, "--now", NOW]);
+    const broken = JSON.parse(JSON.stringify(doc)) as { users: Record<string, unknown>[] };
+    delete broken.users[1]?.compliance;
+    assert.equal(validate(broken), false);
   });
 });

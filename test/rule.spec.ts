@@ -66,6 +66,30 @@ describe("rule: evaluateKey", () => {
     }
   });
 
+  describe("status: only Inactive (any case) makes a key inactive; anything else fails closed to Active", () => {
+    const table: [string, string | undefined, boolean][] = [
+      ["Inactive", "Inactive", false],
+      ["INACTIVE", "INACTIVE", false],
+      ["inactive", "inactive", false],
+      ["Active", "Active", true],
+      ["absent", undefined, true],
+      ["empty", "", true],
+      ["an unrecognised placeholder N/A", "N/A", true],
+      ["an unknown value Pending", "Pending", true],
+      ["Inactive with a stray blank", " Inactive", true],
+      ["Disabled (not IAM's word)", "Disabled", true],
+    ];
+    for (const [name, status, counts] of table) {
+      it(`${counts ? "counts" : "does not count"} a 40-day-old key whose status is ${name}`, () => {
+        const key: AccessKey = status === undefined ? { slot: 1, createDate: ago(40 * DAY_MS) } : { slot: 1, status, createDate: ago(40 * DAY_MS) };
+        const v = evaluateKey(key, P30, NOW);
+        assert.equal(v.active, counts);
+        assert.equal(v.reason, counts ? "expired" : "inactive");
+        assert.equal(v.compliance, counts ? "NON_COMPLIANT" : "NOT_APPLICABLE");
+      });
+    }
+  });
+
   it("applies a custom limit: 90 days (CIS) and 1 day", () => {
     const p90 = validateParams({ maxAgeDays: 90 });
     assert.equal(evaluateKey({ createDate: ago(90 * DAY_MS) }, p90, NOW).compliance, "COMPLIANT");
@@ -170,6 +194,74 @@ describe("rule: evaluateUser", () => {
     const v = evaluateUser({ user: "u", keys }, P30, NOW);
     assert.ok(v.annotation.length <= 256, `length ${v.annotation.length}`);
     assert.ok(v.annotation.endsWith(" [truncated]"));
+  });
+});
+
+describe("rule: the root user (CIS 1.4, Security Hub IAM.4)", () => {
+  const key = (days: number, extra: Partial<AccessKey> = {}): AccessKey => ({ slot: 1, createDate: ago(days * DAY_MS), ...extra });
+  const table: [string, AccessKey[], "COMPLIANT" | "NON_COMPLIANT", string][] = [
+    ["no keys", [], "COMPLIANT", "No active access keys."],
+    ["only an inactive key", [key(400, { status: "Inactive" })], "COMPLIANT", "No active access keys."],
+    [
+      "an active key one day old",
+      [key(1)],
+      "NON_COMPLIANT",
+      "Access key 1 of the root user is active (1 day old), and the root user should have no access keys; delete it.",
+    ],
+    [
+      "an active key created in the future",
+      [key(-3)],
+      "NON_COMPLIANT",
+      "Access key 1 of the root user is active (0 days old), and the root user should have no access keys; delete it.",
+    ],
+    [
+      "an active key of unknown age",
+      [{ slot: 1, createDate: "N/A" }],
+      "NON_COMPLIANT",
+      "Access key 1 of the root user is active, and the root user should have no access keys; delete it.",
+    ],
+    [
+      "two active keys",
+      [key(2), key(500, { slot: 2 })],
+      "NON_COMPLIANT",
+      "Access key 1 (2 days) and access key 2 (500 days) of the root user are active, and the root user should have no access keys; delete them.",
+    ],
+    [
+      "an active key with an unrecognised status",
+      [key(2, { status: "Pending" })],
+      "NON_COMPLIANT",
+      "Access key 1 of the root user is active (2 days old), and the root user should have no access keys; delete it.",
+    ],
+  ];
+  for (const [name, keys, compliance, annotation] of table) {
+    it(`finds the root user with ${name} ${compliance}`, () => {
+      const v = evaluateUser({ user: "<root_account>", root: true, keys }, P30, NOW);
+      assert.equal(v.compliance, compliance);
+      assert.equal(v.annotation, annotation);
+      for (const k of v.keys) assert.equal(k.reason, k.active ? "root-key" : "inactive");
+    });
+  }
+
+  it("holds a root key to no age at all, while the same key of an IAM user is compliant", () => {
+    const keys = [key(1)];
+    assert.equal(evaluateUser({ user: "alice", keys }, P30, NOW).compliance, "COMPLIANT");
+    const root = evaluateUser({ user: "<root_account>", root: true, keys }, P30, NOW);
+    assert.equal(root.compliance, "NON_COMPLIANT");
+    assert.deepEqual(
+      root.keys.map((k) => [k.compliance, k.reason, k.daysLeft, k.ageDays]),
+      [["NON_COMPLIANT", "root-key", 0, 1]],
+    );
+    assert.equal(root.violations.length, 1);
+    assert.equal(root.expiring.length, 0);
+  });
+
+  it("recognises the root user by the report's name <root_account> even without the root flag", () => {
+    assert.equal(evaluateUser({ user: "<root_account>", keys: [key(1)] }, P30, NOW).compliance, "NON_COMPLIANT");
+  });
+
+  it("keeps a root annotation within 256 characters", () => {
+    const v = evaluateUser({ user: "<root_account>", root: true, keys: [key(1, { name: "r".repeat(300) })] }, P30, NOW);
+    assert.ok(v.annotation.length <= 256);
   });
 });
 
