@@ -20,7 +20,7 @@ import { describeError, IamReadError, isNoSuchEntity } from "./errors";
 import { IAM_MAX_ITEMS, listAccessKeys } from "./iam";
 
 /** A user's keys and tags, as the rotation planner reads them. */
-export interface UserKeys {
+export interface KeysAndTags {
   readonly keys: RotationKey[];
   readonly tags: Record<string, string>;
 }
@@ -34,7 +34,7 @@ export interface UserKeys {
  * const found = await readUserKeys(new IAMClient({}), "alice");
  * if (found) planRotation("finish", { user: "alice", ...found }, {}, Date.now());
  */
-export async function readUserKeys(iam: IAMClient, userName: string, calls: CallCounter = new CallCounter()): Promise<UserKeys | undefined> {
+export async function readUserKeys(iam: IAMClient, userName: string, calls: CallCounter = new CallCounter()): Promise<KeysAndTags | undefined> {
   const [listed, tags] = await Promise.all([listAccessKeys(iam, userName, calls), listUserTags(iam, userName, calls)]);
   if (listed === undefined || tags === undefined) return undefined;
   const keys = await Promise.all(

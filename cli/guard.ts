@@ -9,18 +9,17 @@ import type { Output } from "./io";
 const SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
 type HeldSignal = (typeof SIGNALS)[number];
 
-let finishing = 0;
+let runToTheEnd = false;
 let stdoutClosed = false;
 let held: HeldSignal | undefined;
 
-/** Marks the command as one that must run to its end even when stdout is closed. Returns the release. */
-export function finishEvenIfStdoutCloses(): () => void {
-  finishing += 1;
-  let released = false;
-  return () => {
-    if (!released) finishing -= 1;
-    released = true;
-  };
+/**
+ * From now on, a closed stdout never ends the process early: the command runs to its end and its exit
+ * status stands (its output is dropped). For the rest of the process, so that no pipe error that
+ * arrives between the command's end and the exit status being set can cut in with status 0.
+ */
+export function finishEvenIfStdoutCloses(): void {
+  runToTheEnd = true;
 }
 
 /**
@@ -29,7 +28,7 @@ export function finishEvenIfStdoutCloses(): () => void {
  */
 export function stdoutFailed(): boolean {
   stdoutClosed = true;
-  return finishing === 0;
+  return !runToTheEnd;
 }
 
 /** True once a write to stdout failed: what was written since may not have reached anyone. */

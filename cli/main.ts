@@ -90,7 +90,7 @@ function buildProgram(io: CliIO, done: (status: number) => void): Command {
         "after",
         "\nExit status: 0 done (or would be done), 1 refused by a safety check, 2 bad usage, 3 AWS error.",
       );
-  phase("start", "Create a new access key and deliver its secret; the old key stays active.", "168, for --delete-inactive")
+  phase("start", "Create a new access key and deliver its secret; the old key stays active.", "168 for --delete-inactive, 24 for --replace-undelivered")
     .option("--secrets-manager <secret-id>", "store {AccessKeyId, SecretAccessKey} as the secret's new value")
     .option("--output <file>", "write {AccessKeyId, SecretAccessKey} to a new file (mode 0600, never overwritten)")
     .option("--show-secret", "also print the secret access key on stdout")

@@ -110,16 +110,12 @@ export async function runRotate(phase: Phase, opts: RotateOptions, io: CliIO): P
   }
   const policy = policyOf(opts);
   // A closed stdout (`| head`) must not cut a rotation short: it runs to its end and its status stands.
-  const release = finishEvenIfStdoutCloses();
-  try {
-    const clients = await (io.clients ?? defaultClients)({ profile: opts.profile, region: opts.region });
-    const run: Run = { phase, opts, io, clients, iam: clients.iam(), now: (io.now ?? Date.now)(), apply: opts.apply === true };
-    const observed = await observe(run);
-    for (const line of describeKeys(opts.user, observed.keys, run.now)) io.stdout.write(`${line}\n`);
-    return await execute(run, planRotation(phase, observed, policy, run.now));
-  } finally {
-    release();
-  }
+  finishEvenIfStdoutCloses();
+  const clients = await (io.clients ?? defaultClients)({ profile: opts.profile, region: opts.region });
+  const run: Run = { phase, opts, io, clients, iam: clients.iam(), now: (io.now ?? Date.now)(), apply: opts.apply === true };
+  const observed = await observe(run);
+  for (const line of describeKeys(opts.user, observed.keys, run.now)) io.stdout.write(`${line}\n`);
+  return execute(run, planRotation(phase, observed, policy, run.now));
 }
 
 // -------------------------------------------------------------------------------------------- observe

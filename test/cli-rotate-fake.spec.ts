@@ -60,7 +60,7 @@ describe("keyage rotate against the fake IAM and Secrets Manager", () => {
   const keys = (): string[] => fake.user("alice").keys.map((k) => `${k.accessKeyId} ${k.status}`);
   const tags = (): Record<string, string> => Object.fromEntries(sm.tagsOf("alice"));
   const key = (id: string, ageDays: number, usedAgo?: number, status: "Active" | "Inactive" = "Active"): void => {
-    fake.addKey("alice", { accessKeyId: id, ageDays, status, ...(usedAgo === undefined ? {} : { lastUsedDate: new Date(START - usedAgo) }) });
+    fake.addKey("alice", { accessKeyId: id, ageDays, status, lastUsedDate: usedAgo === undefined ? undefined : new Date(START - usedAgo) });
   };
   const doc = (id: string): string => JSON.stringify({ AccessKeyId: id, SecretAccessKey: "secret" });
 

@@ -135,7 +135,7 @@ export class FakeSecretsManager {
       ARN: s.arn,
       Name: s.name,
       VersionIdsToStages: Object.fromEntries(s.versions.filter((v) => v.stages.size > 0).map((v) => [v.versionId, [...v.stages]])),
-      ...(s.deletedDate ? { DeletedDate: s.deletedDate.getTime() / 1000 } : {}),
+      DeletedDate: s.deletedDate ? s.deletedDate.getTime() / 1000 : undefined,
     };
   }
 
