@@ -21,11 +21,11 @@ interface Exit {
   stderr: string;
 }
 
-/** Starts `keyage rotate start --user alice --secrets-manager app/alice --apply` against the fake. */
-function startRotation(fake: FakeAws): { child: ChildProcessWithoutNullStreams; exit: Promise<Exit>; lines: (n: number) => Promise<void> } {
+/** Starts `keyage rotate start --user alice --apply` with `delivery` (default: the secret app/alice) against the fake. */
+function startRotation(fake: FakeAws, delivery: string[] = ["--secrets-manager", "app/alice"]): { child: ChildProcessWithoutNullStreams; exit: Promise<Exit>; lines: (n: number) => Promise<void> } {
   const child = spawn(
     process.execPath,
-    ["-r", "ts-node/register/transpile-only", MAIN, "rotate", "start", "--user", "alice", "--secrets-manager", "app/alice", "--apply"],
+    ["-r", "ts-node/register/transpile-only", MAIN, "rotate", "start", "--user", "alice", ...delivery, "--apply"],
     { cwd: ROOT, env: { PATH: process.env.PATH ?? "", ...OFFLINE_AWS_ENV, TS_NODE_TRANSPILE_ONLY: "true", ...fake.env() } },
   );
   let stdout = "";
@@ -85,6 +85,19 @@ describe("keyage rotate start, as a process, never orphans a created key", funct
     assert.deepEqual(keysOfAlice(), [{ id: OLD, status: "Active" }], "the new key was deleted again");
     assert.equal(sm.currentKeyId("app/alice"), OLD);
     assert.match(result.stderr, /^keyage: delivering the new secret to Secrets Manager secret app\/alice failed, so the new key was deleted and nothing changed: .*access denied/m);
+  });
+
+  it("with --show-secret and stdout closed before the secret is printed, deletes the new key again and exits non-zero", async () => {
+    const create = sm.hold("CreateAccessKey");
+    const run = startRotation(fake, ["--show-secret"]);
+    await run.lines(2);
+    run.child.stdout.destroy();
+    await reachedOrExited(create.reached, run.exit);
+    create.release();
+    const result = await run.exit;
+    assert.equal(result.code, 3, `exit ${result.code} ${result.signal}; stderr: ${result.stderr}`);
+    assert.deepEqual(keysOfAlice(), [{ id: OLD, status: "Active" }], "nobody got the secret, so the key is gone again");
+    assert.match(result.stderr, /^keyage: delivering the new secret to stdout failed, so the new key was deleted and nothing changed: stdout is closed/m);
   });
 
   it("holds SIGTERM sent during delivery until the secret is stored, then dies of it (never exit 0)", async () => {
