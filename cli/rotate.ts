@@ -9,7 +9,7 @@
  * create-and-deliver is all or nothing: once a key exists, the process neither exits (closed stdout,
  * SIGINT/SIGTERM/SIGHUP) nor reports success until its secret is delivered or the key deleted again.
  */
-import { closeSync, constants, fsyncSync, lstatSync, openSync, readFileSync, statSync, unlinkSync, writeSync } from "node:fs";
+import { accessSync, closeSync, constants, fsyncSync, lstatSync, openSync, readFileSync, statSync, unlinkSync, writeSync } from "node:fs";
 import * as path from "node:path";
 import type { IAMClient } from "@aws-sdk/client-iam";
 import {
@@ -41,6 +41,7 @@ import { awsFailure } from "./aws";
 import { critical, finishEvenIfStdoutCloses, isStdoutClosed } from "./guard";
 import { AwsError, CliError, EXIT, RefusedError, UsageError, type CliIO, type Clients, type ExitStatus } from "./io";
 
+/** `start`, `finish` or `cleanup`. */
 export type Phase = RotationPhase;
 
 /** Options of `keyage rotate <phase>`, as commander hands them over. */
@@ -151,13 +152,11 @@ function observeFile(run: Run, output: string): RotationDestination {
     lstatSync(file);
   } catch (err) {
     if (errorCode(err) !== "ENOENT") return { kind: "file", label, unusable: `--output ${show(output)}: ${(err as Error).message}` };
-    // A probe file proves the directory takes a new file (permissions, read-only mount) before any IAM write.
-    const probe = path.join(dir, `.keyage-probe-${process.pid}-${run.now}`);
+    // access(2) answers for permissions and read-only mounts without writing anything (a dry run only reads).
     try {
-      closeSync(openSync(probe, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600));
-      unlinkSync(probe);
-    } catch (probeErr) {
-      return { kind: "file", label, unusable: `--output ${show(output)}: cannot create a file in ${dir} (${errorCode(probeErr)})` };
+      accessSync(dir, constants.W_OK | constants.X_OK);
+    } catch (accessErr) {
+      return { kind: "file", label, unusable: `--output ${show(output)}: cannot create a file in ${dir} (${errorCode(accessErr)})` };
     }
     return { kind: "file", label, exists: false };
   }

@@ -216,8 +216,7 @@ function deletion(key: RotationKey, tags: Readonly<Record<string, string>>, grac
     return { ok: false, reason: `it was last used ${utcMinute(key.lastUsed)}, within the ${graceText(graceMs)} grace period`, after: key.lastUsed + graceMs };
   }
   const used = key.lastUsed === undefined ? "never used" : `unused since ${utcMinute(key.lastUsed)}`;
-  const why = deactivated === undefined ? used : `${used}, deactivated by keyage ${utcMinute(deactivated)}`;
-  return tag === undefined ? { ok: true, why } : { ok: true, why, untag: tag };
+  return { ok: true, why: deactivated === undefined ? used : `${used}, deactivated by keyage ${utcMinute(deactivated)}`, untag: tag };
 }
 
 function grace(policy: RotationPolicy, fallbackHours: number): number {
@@ -294,8 +293,7 @@ function planStart(draft: Draft, observed: RotationObservation, keys: RotationKe
     const unusedActive = neverUsedActive(active, policy);
     if (unusedActive) return refuse(draft, switchMayHaveFailed(user, room.k, unusedActive));
     const ok = room.d as Deletion & { ok: true };
-    const why = `to make room (${ok.why.startsWith("never used") || ok.why.includes("deactivated") ? ok.why : `unused for over ${graceText(graceMs)}`})`;
-    draft.steps.push(ok.untag === undefined ? { kind: "delete", key: room.k, why } : { kind: "delete", key: room.k, why, untag: ok.untag });
+    draft.steps.push({ kind: "delete", key: room.k, why: `to make room (${ok.why})`, untag: ok.untag });
   }
   draft.steps.push({ kind: "create", destinations: dests, replacing: active.map((k) => k.id) });
   draft.next = `after --apply: switch the application to the new key, then run keyage rotate finish --user ${user} --apply`;
@@ -413,7 +411,7 @@ function planCleanup(draft: Draft, observed: RotationObservation, keys: Rotation
   for (const k of inactive) {
     const d = deletion(k, observed.tags, graceMs, now);
     if (!d.ok) refused.push(`${k.id}: ${d.reason}; delete it after ${utcMinute(d.after)}`);
-    else draft.steps.push(d.untag === undefined ? { kind: "delete", key: k, why: `(${d.why})` } : { kind: "delete", key: k, why: `(${d.why})`, untag: d.untag });
+    else draft.steps.push({ kind: "delete", key: k, why: `(${d.why})`, untag: d.untag });
   }
   if (refused.length > 0) refuse(draft, `not deleting ${refused.join("; ")}`);
 }

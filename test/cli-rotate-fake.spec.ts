@@ -1,7 +1,7 @@
 // `keyage rotate` through the real AWS SDK over HTTP, against the local fake IAM (with user tags) and
 // Secrets Manager: what a person sees and what is left in the account after each phase.
 import { strict as assert } from "node:assert";
-import { existsSync, mkdtempSync } from "node:fs";
+import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { IAMClient } from "@aws-sdk/client-iam";
@@ -108,6 +108,14 @@ describe("keyage rotate against the fake IAM and Secrets Manager", () => {
       const result = await rotate(["start", "--user", "alice", "--output", "no-such-dir/key.json", "--delete-inactive", "--apply"]);
       assert.equal(result.status, 2, result.stderr);
       assert.match(result.stderr, /^keyage: --output "no-such-dir\/key\.json": the directory .*no-such-dir does not exist\n$/);
+      assert.deepEqual(keys(), [`${SPARE} Inactive`, `${OLD} Active`]);
+    });
+
+    it("refuses an --output path under a regular file before any IAM write (exit 2)", async () => {
+      writeFileSync(path.join(dir, "plain"), "");
+      const result = await rotate(["start", "--user", "alice", "--output", "plain/key.json", "--delete-inactive", "--apply"]);
+      assert.equal(result.status, 2, result.stderr);
+      assert.match(result.stderr, /^keyage: --output "plain\/key\.json": .*plain is not a directory\n$/);
       assert.deepEqual(keys(), [`${SPARE} Inactive`, `${OLD} Active`]);
     });
 

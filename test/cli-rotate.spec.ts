@@ -186,7 +186,7 @@ describe("keyage rotate", () => {
       assert.equal(result.status, 0, result.stderr);
       assert.deepEqual(iam.commandCalls(DeleteAccessKeyCommand).map((c) => c.args[0].input.AccessKeyId), [spare]);
       assert.equal(iam.commandCalls(CreateAccessKeyCommand).length, 1);
-      assert.match(result.stdout, /Deleted the inactive key AKIASPARESPARESPARE3 to make room \(unused for over 7 days\)\./);
+      assert.match(result.stdout, /Deleted the inactive key AKIASPARESPARESPARE3 to make room \(unused since 2026-09-30 12:00 UTC\)\./);
     });
 
     it("with --delete-inactive still refuses when the inactive key was used within the grace period", async () => {

@@ -346,7 +346,7 @@ describe("rotation planner: wordPlan and describeStep", () => {
   it("words a dry run: each note and step prefixed, then the next step", () => {
     const p = plan("start", [inactive(SPARE, 100 * DAY, 60 * DAY), active(OLD, 45 * DAY, HOUR)], { destinations: [file(), secret(OLD)] }, { deleteInactive: true });
     assert.deepEqual(wordPlan(p), [
-      `[dry run] Would delete the inactive key ${SPARE} to make room (unused for over 7 days).`,
+      `[dry run] Would delete the inactive key ${SPARE} to make room (unused since 2026-09-30 12:00 UTC).`,
       "[dry run] Would create a new access key for alice and deliver it to file ./key.json and Secrets Manager secret app/alice.",
       "Next: after --apply: switch the application to the new key, then run keyage rotate finish --user alice --apply.",
     ]);
