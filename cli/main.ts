@@ -9,6 +9,7 @@
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import { Command, CommanderError, Option } from "commander";
+import { deliverHeldSignal, stdoutFailed } from "./guard";
 import { CliError, EXIT, type CliIO } from "./io";
 
 function version(): string {
@@ -42,7 +43,8 @@ const ROTATE_EPILOG = `
 Phases (each a dry run until --apply; run them days apart):
   start    create a second key and deliver its secret (--secrets-manager or --output)
   finish   deactivate the old key once it has been unused for --grace hours (default 24)
-  cleanup  delete inactive keys unused for --grace hours (default 168, a week)
+  cleanup  delete inactive keys --grace hours (default 168, a week) after keyage deactivated them
+           and after their last use
 A re-run after an interruption reads the user's keys from IAM and carries on from there.`;
 
 function buildProgram(io: CliIO, done: (status: number) => void): Command {
@@ -88,16 +90,22 @@ function buildProgram(io: CliIO, done: (status: number) => void): Command {
         "after",
         "\nExit status: 0 done (or would be done), 1 refused by a safety check, 2 bad usage, 3 AWS error.",
       );
-  phase("start", "Create a new access key and deliver its secret; the old key stays active.", "168, for --delete-inactive")
+  phase("start", "Create a new access key and deliver its secret; the old key stays active.", "168 for --delete-inactive, 24 for --replace-undelivered")
     .option("--secrets-manager <secret-id>", "store {AccessKeyId, SecretAccessKey} as the secret's new value")
     .option("--output <file>", "write {AccessKeyId, SecretAccessKey} to a new file (mode 0600, never overwritten)")
     .option("--show-secret", "also print the secret access key on stdout")
-    .option("--delete-inactive", "if the user already has two keys, first delete the inactive one (if unused for --grace hours)")
-    .option("--replace-undelivered", "delete a newer key that was never used and whose secret is not at the destination (left by an interrupted start)")
+    .option("--delete-inactive", "if the user already has two keys, first delete the inactive one (once deletable, as in cleanup)")
+    .option(
+      "--replace-undelivered",
+      "deactivate a newer key that was never used, is older than --grace hours (default 24) and whose secret the --secrets-manager secret does not hold",
+    )
+    .option("--force", "with --delete-inactive: delete even though the remaining active key was never used")
     .action(async (opts) => done(await (await import("./rotate")).runRotate("start", opts, io)));
   phase("finish", "Deactivate the old access key once it is no longer used.", "24")
+    .option("--config-rule-name <name>", "the AWS Config rule to re-evaluate afterwards (default keyage-access-key-age)")
     .action(async (opts) => done(await (await import("./rotate")).runRotate("finish", opts, io)));
   phase("cleanup", "Delete inactive access keys that have stayed unused.", "168")
+    .option("--force", "delete even though the remaining active key was never used (the switch to it may have failed)")
     .action(async (opts) => done(await (await import("./rotate")).runRotate("cleanup", opts, io)));
   return program;
 }
@@ -144,12 +152,18 @@ if (require.main === module) {
   // The SDK's multi-line "Node 20 support ends" notice would break the one-line-on-stderr promise; the
   // package declares its own engines, so keyage keeps stderr for its own messages.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
-  // `keyage audit | head` closes the pipe early: that is not an error worth a stack trace.
+  // `keyage audit | head` closes the pipe early: that is not an error worth a stack trace. A rotation
+  // runs on to its end (a created key must be delivered or deleted again), its output dropped.
   process.stdout.on("error", (err: NodeJS.ErrnoException) => {
-    if (err.code === "EPIPE") process.exit(process.exitCode ?? 0);
+    if (err.code === "EPIPE" || err.code === "ERR_STREAM_DESTROYED") {
+      if (stdoutFailed()) process.exit(process.exitCode ?? 0);
+      return;
+    }
     throw err;
   });
   run(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr }).then((status) => {
     process.exitCode = status;
+    // A signal held while a new key was being delivered ends the process now, after the last message.
+    deliverHeldSignal();
   });
 }

@@ -6,5 +6,6 @@ export * from "./annotation";
 export * from "./credential-report";
 export * from "./errors";
 export * from "./params";
+export * from "./rotation";
 export * from "./rule";
 export * from "./time";

@@ -10,6 +10,8 @@ import {
   GetAccessKeyLastUsedCommand,
   IAMClient,
   ListAccessKeysCommand,
+  TagUserCommand,
+  UntagUserCommand,
   UpdateAccessKeyCommand,
 } from "@aws-sdk/client-iam";
 import { DescribeSecretCommand, GetSecretValueCommand, PutSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
@@ -80,6 +82,8 @@ function writes(): string[] {
     ...iam.commandCalls(CreateAccessKeyCommand).map(() => "CreateAccessKey"),
     ...iam.commandCalls(UpdateAccessKeyCommand).map(() => "UpdateAccessKey"),
     ...iam.commandCalls(DeleteAccessKeyCommand).map(() => "DeleteAccessKey"),
+    ...iam.commandCalls(TagUserCommand).map(() => "TagUser"),
+    ...iam.commandCalls(UntagUserCommand).map(() => "UntagUser"),
     ...sm.commandCalls(PutSecretValueCommand).map(() => "PutSecretValue"),
   ];
   return calls;
@@ -182,7 +186,7 @@ describe("keyage rotate", () => {
       assert.equal(result.status, 0, result.stderr);
       assert.deepEqual(iam.commandCalls(DeleteAccessKeyCommand).map((c) => c.args[0].input.AccessKeyId), [spare]);
       assert.equal(iam.commandCalls(CreateAccessKeyCommand).length, 1);
-      assert.match(result.stdout, /Deleted the inactive key AKIASPARESPARESPARE3 to make room \(unused for over 7 days\)\./);
+      assert.match(result.stdout, /Deleted the inactive key AKIASPARESPARESPARE3 to make room \(unused since 2026-09-30 12:00 UTC\)\./);
     });
 
     it("with --delete-inactive still refuses when the inactive key was used within the grace period", async () => {
@@ -272,7 +276,10 @@ describe("keyage rotate", () => {
     it("keeps the new key and its secret file when it cannot tell whether Secrets Manager stored it", async () => {
       holds(oneOldKey());
       sm.on(PutSecretValueCommand).rejects(Object.assign(new Error("socket hang up"), { name: "TimeoutError" }));
-      sm.on(GetSecretValueCommand).rejects(Object.assign(new Error("socket hang up"), { name: "TimeoutError" }));
+      // Readable when start looks at it, unreachable when it reads it back after the failed put.
+      sm.on(GetSecretValueCommand)
+        .resolvesOnce({ SecretString: JSON.stringify({ AccessKeyId: OLD, SecretAccessKey: "old" }) })
+        .rejects(Object.assign(new Error("socket hang up"), { name: "TimeoutError" }));
       const file = freshPath();
       const result = await rotate(["start", "--user", "alice", "--output", file, "--secrets-manager", "app/alice", "--apply"]);
       assert.equal(result.status, 3);
@@ -291,18 +298,34 @@ describe("keyage rotate", () => {
       assert.deepEqual(writes(), []);
     });
 
-    it("after an interruption between creating and delivering, explains, and continues with --replace-undelivered", async () => {
-      holds([...oneOldKey(), { id: "AKIALOSTLOSTLOST0003", created: NOW - 5 * 60_000 }]);
-      const file = freshPath();
-      const refused = await rotate(["start", "--user", "alice", "--output", file, "--apply"]);
+    it("treats a missing --output file as unknown: it never replaces a newer never-used key on that alone", async () => {
+      holds([...oneOldKey(), { id: "AKIALOSTLOSTLOST0003", created: NOW - 2 * DAY }]);
+      const result = await rotate(["start", "--user", "alice", "--output", freshPath(), "--replace-undelivered", "--apply"]);
+      assert.equal(result.status, 1);
+      assert.match(
+        result.stderr,
+        /the newer one, AKIALOSTLOSTLOST0003, was never used; keyage cannot tell whether anything holds its secret \(a missing --output file proves nothing\)/,
+      );
+      assert.deepEqual(writes(), []);
+    });
+
+    it("after an interruption between creating and delivering, explains, and with --replace-undelivered deactivates (never deletes) the key the secret does not hold", async () => {
+      holds([...oneOldKey(), { id: "AKIALOSTLOSTLOST0003", created: NOW - 2 * DAY }]);
+      sm.on(GetSecretValueCommand).resolves({ SecretString: JSON.stringify({ AccessKeyId: OLD, SecretAccessKey: "old" }) });
+      const refused = await rotate(["start", "--user", "alice", "--secrets-manager", "app/alice", "--apply"]);
       assert.equal(refused.status, 1);
-      assert.match(refused.stderr, /the newer one, AKIALOSTLOSTLOST0003, was never used and is not in file .*: probably left by an interrupted start, its secret lost\. Re-run with --replace-undelivered/);
+      assert.match(
+        refused.stderr,
+        /the newer one, AKIALOSTLOSTLOST0003, was never used and is not in Secrets Manager secret app\/alice \(it holds AKIAOLDOLDOLDOLD0001\): probably left by an interrupted start, its secret lost\. Re-run with --replace-undelivered/,
+      );
       assert.deepEqual(writes(), []);
 
-      const resumed = await rotate(["start", "--user", "alice", "--output", file, "--replace-undelivered", "--apply"]);
+      const resumed = await rotate(["start", "--user", "alice", "--secrets-manager", "app/alice", "--replace-undelivered", "--apply"]);
       assert.equal(resumed.status, 0, resumed.stderr);
-      assert.deepEqual(iam.commandCalls(DeleteAccessKeyCommand).map((c) => c.args[0].input.AccessKeyId), ["AKIALOSTLOSTLOST0003"]);
-      assert.deepEqual(JSON.parse(readFileSync(file, "utf8")), { AccessKeyId: NEW, SecretAccessKey: SECRET });
+      assert.deepEqual(writes(), ["UpdateAccessKey", "TagUser"], "deactivated and its deactivation recorded; nothing deleted, nothing created");
+      assert.deepEqual(iam.commandCalls(UpdateAccessKeyCommand)[0]?.args[0].input, { UserName: "alice", AccessKeyId: "AKIALOSTLOSTLOST0003", Status: "Inactive" });
+      assert.deepEqual(iam.commandCalls(TagUserCommand)[0]?.args[0].input.Tags, [{ Key: "keyage:deactivated:0003", Value: new Date(NOW).toISOString() }]);
+      assert.match(resumed.stdout, /^Deactivated AKIALOSTLOSTLOST0003 \(never used, and it is not in Secrets Manager secret app\/alice/m);
     });
 
     it("refuses a user with no keys, and reports an unknown user as bad input", async () => {
@@ -395,7 +418,7 @@ describe("keyage rotate", () => {
       holds([{ id: OLD, status: "Inactive", created: NOW - 45 * DAY, lastUsed: NOW - 2 * DAY }, { id: NEW, created: NOW - 9 * DAY, lastUsed: NOW - HOUR }]);
       const result = await rotate(["cleanup", "--user", "alice", "--apply"]);
       assert.equal(result.status, 1);
-      assert.match(result.stderr, /not deleting AKIAOLDOLDOLDOLD0001 was last used 2026-11-27 12:00 UTC, within the 7 days grace period; delete it after 2026-12-04 12:00 UTC/);
+      assert.match(result.stderr, /not deleting AKIAOLDOLDOLDOLD0001: it was last used 2026-11-27 12:00 UTC, within the 7 days grace period; delete it after 2026-12-04 12:00 UTC/);
       assert.deepEqual(writes(), []);
     });
 

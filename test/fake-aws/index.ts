@@ -129,7 +129,8 @@ function sleep(ms: number): Promise<void> {
   return ms > 0 ? new Promise((resolve) => setTimeout(resolve, ms)) : Promise.resolve();
 }
 
-class AwsFault extends Error {
+/** An AWS error answer: throw it from an extension. */
+export class AwsFault extends Error {
   constructor(
     readonly code: string,
     readonly status: number,
@@ -173,8 +174,13 @@ export class FakeAws {
   report?: { generatedAt: Date; csv: string };
   /** When set, every GetCredentialReport returns this text (as bytes) instead of the real report. */
   reportOverride?: string;
-  /** Runs before every request is answered (after faults): e.g. delete a user mid-run. */
-  beforeCall?: (action: string, params: Record<string, unknown>) => void;
+  /** Runs before every request is answered (after faults): e.g. delete a user mid-run, or hold the answer. */
+  beforeCall?: (action: string, params: Record<string, unknown>) => void | Promise<void>;
+  /**
+   * More actions, by IAM action name or JSON `X-Amz-Target` (e.g. `secretsmanager.PutSecretValue`): the
+   * handler returns the XML inside `<ActionResult>` or the JSON body, or throws an {@link AwsFault}.
+   */
+  readonly extensions = new Map<string, (params: Record<string, unknown>) => unknown>();
 
   private generation?: { pollsLeft: number };
   private readonly faults = new Map<string, Fault[]>();
@@ -195,7 +201,12 @@ export class FakeAws {
 
   /** Environment variables that point the SDK's IAM, Config and STS clients here. */
   env(): Record<string, string> {
-    return { AWS_ENDPOINT_URL_IAM: this.url, AWS_ENDPOINT_URL_CONFIG_SERVICE: this.url, AWS_ENDPOINT_URL_STS: this.url };
+    return {
+      AWS_ENDPOINT_URL_IAM: this.url,
+      AWS_ENDPOINT_URL_CONFIG_SERVICE: this.url,
+      AWS_ENDPOINT_URL_STS: this.url,
+      AWS_ENDPOINT_URL_SECRETS_MANAGER: this.url,
+    };
   }
 
   /** Runs `fn` with {@link env} set in `process.env`, restoring the previous values afterwards. */
@@ -341,14 +352,19 @@ export class FakeAws {
     await sleep(this.latencyMs);
     try {
       this.applyFault(action, params);
-      this.beforeCall?.(action, params);
+      await this.beforeCall?.(action, params);
+      const extension = this.extensions.get(json ? target : action);
       if (json) {
-        const out = this.config(action, params);
+        const out = extension ? await extension(params) : this.config(action, params);
         res.writeHead(200, { "content-type": "application/x-amz-json-1.1", "x-amzn-requestid": randomId("req-", 8) });
         res.end(JSON.stringify(out));
       } else {
         const ns = action === "AssumeRole" || action === "GetCallerIdentity" ? STS_NS : IAM_NS;
-        const result = action === "AssumeRole" || action === "GetCallerIdentity" ? this.sts(action, params) : this.iam(action, params);
+        const result = extension
+          ? String(await extension(params))
+          : action === "AssumeRole" || action === "GetCallerIdentity"
+            ? this.sts(action, params)
+            : this.iam(action, params);
         res.writeHead(200, { "content-type": "text/xml" });
         res.end(
           `<${action}Response xmlns="${ns}"><${action}Result>${result}</${action}Result>` +

@@ -1,0 +1,453 @@
+/**
+ * Rotation decisions: what the next step of a user's key rotation is, or why there is none. Pure: the
+ * caller observes IAM and the destinations, hands the observation in with `now`, and executes the steps
+ * it gets back. The CLI's `keyage rotate start|finish|cleanup` and a scheduled rotator execute the same
+ * plans, so every safety promise is decided here, once:
+ * - the user always keeps an active key (only the older of two active keys is deactivated, only inactive
+ *   keys are deleted);
+ * - a key is deleted only `grace` after keyage deactivated it (a user tag records when) and after its last
+ *   use; a key deactivated outside keyage only once unused for `grace`;
+ * - an active key is never deleted: a key that looks undelivered is deactivated, and only on positive
+ *   evidence (the secret holds another key) once it is older than the grace period;
+ * - every destination problem is found before any step, so bad usage changes nothing.
+ */
+import { show } from "./errors";
+
+/** The three phases of the AWS rotation procedure, run days apart. */
+export type RotationPhase = "start" | "finish" | "cleanup";
+
+/** Default grace of `finish` (hours a key must be unused before it is deactivated): last-used dates lag by hours. */
+export const FINISH_GRACE_HOURS = 24;
+/** Default grace before deleting (cleanup, start --delete-inactive): a week to notice a broken job and reactivate. */
+export const DELETE_GRACE_HOURS = 168;
+/** Default age a never-used newer key must reach before `--replace-undelivered` deactivates it. */
+export const REPLACE_GRACE_HOURS = 24;
+/** Largest `--grace` (ten years). */
+export const MAX_GRACE_HOURS = 87_600;
+/** User tag `keyage:deactivated:<last 4 of the key id>` = ISO time keyage deactivated that key. */
+export const DEACTIVATED_TAG_PREFIX = "keyage:deactivated:";
+/** The Config rule name the deploy program creates by default. */
+export const DEFAULT_CONFIG_RULE_NAME = "keyage-access-key-age";
+/** AWS Config rule names keyage accepts: 1-64 letters, digits, hyphens or underscores. */
+export const CONFIG_RULE_NAME = /^[A-Za-z0-9_-]{1,64}$/;
+
+const HOUR_MS = 3_600_000;
+
+/** One access key of the user, as IAM reports it (ListAccessKeys + GetAccessKeyLastUsed). */
+export interface RotationKey {
+  readonly id: string;
+  readonly status: "Active" | "Inactive";
+  /** Creation time, epoch ms. */
+  readonly created: number;
+  /** Last use, epoch ms; absent when never used. */
+  readonly lastUsed?: number;
+  /** The service of the last use, e.g. `s3`. */
+  readonly lastService?: string;
+}
+
+/** Where `start` delivers the new secret, and what it holds now. */
+export interface RotationDestination {
+  /** `file` (--output), `secret` (Secrets Manager) or `stdout` (--show-secret). */
+  readonly kind: "file" | "secret" | "stdout";
+  /** How messages name it: `file ./key.json`, `Secrets Manager secret app/alice`, `stdout`. */
+  readonly label: string;
+  /** Why nothing can be delivered here (missing directory, no secret, …): bad usage, nothing is done. */
+  readonly unusable?: string;
+  /** A file: it exists already (keyage never overwrites one). */
+  readonly exists?: boolean;
+  /** The access key id of the keyage document it holds now (a secret's current version), if any. */
+  readonly holds?: string;
+}
+
+/** What the executor observed before planning. */
+export interface RotationObservation {
+  readonly user: string;
+  /** The user's keys, in any order. */
+  readonly keys: readonly RotationKey[];
+  /** The user's IAM tags (only `keyage:` ones matter). */
+  readonly tags: Readonly<Record<string, string>>;
+  /** start only: where the new secret goes. */
+  readonly destinations?: readonly RotationDestination[];
+}
+
+/** The caller's settings. */
+export interface RotationPolicy {
+  /** `--grace` in hours; default {@link FINISH_GRACE_HOURS}, {@link DELETE_GRACE_HOURS} or {@link REPLACE_GRACE_HOURS} by purpose. */
+  readonly graceHours?: number;
+  /** start: delete an inactive key to make room (when deletable). Default false. */
+  readonly deleteInactive?: boolean;
+  /** start: deactivate a newer active key that was positively not delivered. Default false. */
+  readonly replaceUndelivered?: boolean;
+  /** Delete inactive keys even though the remaining active key was never used. Default false. */
+  readonly force?: boolean;
+  /** finish: the Config rule to re-evaluate. Default {@link DEFAULT_CONFIG_RULE_NAME}. */
+  readonly configRuleName?: string;
+}
+
+/** One step for the executor, in order. */
+export type RotationStep =
+  | {
+      /** DeleteAccessKey, then remove `untag` from the user (if set). */
+      readonly kind: "delete";
+      readonly key: RotationKey;
+      /** Why it may go, e.g. `(unused since …)`. */
+      readonly why: string;
+      readonly untag?: string;
+    }
+  | {
+      /** Tag the user with `tag` first, then UpdateAccessKey Inactive (remove the tag again if that fails). */
+      readonly kind: "deactivate";
+      readonly key: RotationKey;
+      readonly why: string;
+      readonly tag: { readonly key: string; readonly value: string };
+    }
+  | {
+      /** CreateAccessKey and deliver to every destination, all or nothing. */
+      readonly kind: "create";
+      readonly destinations: readonly RotationDestination[];
+      /** Active keys the application should move away from. */
+      readonly replacing: readonly string[];
+    };
+
+/** Why a phase stops: `refused` (a safety check, exit 1) or `usage` (bad usage, exit 2). */
+export interface RotationRefusal {
+  readonly kind: "refused" | "usage";
+  readonly reason: string;
+}
+
+/** What a phase does: notes, warnings, steps, and a refusal that ends it (after the steps, if any). */
+export interface RotationPlan {
+  readonly phase: RotationPhase;
+  readonly user: string;
+  /** What was found, e.g. "The rotation is already started…". */
+  readonly notes: readonly string[];
+  /** For stderr. */
+  readonly warnings: readonly string[];
+  readonly steps: readonly RotationStep[];
+  /** Set when the phase stops: with no steps before a usage refusal, ever. */
+  readonly refusal?: RotationRefusal;
+  /** What the person does next. */
+  readonly next?: string;
+  /** finish: the command that makes AWS Config re-evaluate now. */
+  readonly reevaluate?: string;
+}
+
+/** "2026-11-29 12:00 UTC". */
+export function utcMinute(ms: number): string {
+  return `${new Date(ms).toISOString().slice(0, 16).replace("T", " ")} UTC`;
+}
+
+function ago(ms: number): string {
+  const h = Math.floor(ms / HOUR_MS);
+  return h < 48 ? `${h} hour${h === 1 ? "" : "s"} ago` : `${Math.floor(h / 24)} days ago`;
+}
+
+function graceText(ms: number): string {
+  const h = ms / HOUR_MS;
+  return h % 24 === 0 && h >= 48 ? `${h / 24} days` : `${h} hours`;
+}
+
+/** The user tag that records when keyage deactivated `keyId`. */
+export function deactivationTag(keyId: string): string {
+  return `${DEACTIVATED_TAG_PREFIX}${keyId.slice(-4)}`;
+}
+
+/**
+ * When keyage deactivated `key`, from the user's tags; undefined when it did not (or the tag is older
+ * than the key, i.e. left by an earlier key with the same last four characters).
+ */
+export function deactivatedAt(key: RotationKey, tags: Readonly<Record<string, string>>): number | undefined {
+  const value = tags[deactivationTag(key.id)];
+  const at = value === undefined ? NaN : Date.parse(value);
+  return Number.isFinite(at) && at >= key.created && key.status === "Inactive" ? at : undefined;
+}
+
+/** The secret document keyage writes: `{"AccessKeyId","SecretAccessKey"}`. */
+export function secretDocument(accessKeyId: string, secretAccessKey: string): string {
+  return JSON.stringify({ AccessKeyId: accessKeyId, SecretAccessKey: secretAccessKey });
+}
+
+/** The AccessKeyId of a keyage secret document, or undefined when `text` is not one. */
+export function documentKeyId(text: string | undefined): string | undefined {
+  if (!text) return undefined;
+  try {
+    const id = (JSON.parse(text) as { AccessKeyId?: unknown } | null)?.AccessKeyId;
+    return typeof id === "string" ? id : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** One line per key: `AKIA… (Active, created …, last used … (1 hour ago, s3))`. */
+export function describeKey(key: RotationKey, now: number): string {
+  const used =
+    key.lastUsed === undefined
+      ? "never used"
+      : `last used ${utcMinute(key.lastUsed)} (${ago(now - key.lastUsed)}${key.lastService ? `, ${key.lastService}` : ""})`;
+  return `${key.id} (${key.status}, created ${utcMinute(key.created)}, ${used})`;
+}
+
+/** The header of every phase: the user's keys. */
+export function describeKeys(user: string, keys: readonly RotationKey[], now: number): string[] {
+  const n = keys.length;
+  const head = `${user} has ${n === 0 ? "no access keys" : n === 1 ? "1 access key" : `${n} access keys`}${n ? ":" : "."}`;
+  return [head, ...byAge(keys).map((k) => `  ${describeKey(k, now)}`)];
+}
+
+function byAge(keys: readonly RotationKey[]): RotationKey[] {
+  return [...keys].sort((a, b) => a.created - b.created);
+}
+
+/** Whether an inactive key may be deleted now, and the words for either answer. */
+type Deletion = { readonly ok: true; readonly why: string; readonly untag?: string } | { readonly ok: false; readonly reason: string; readonly after: number };
+
+function deletion(key: RotationKey, tags: Readonly<Record<string, string>>, graceMs: number, now: number): Deletion {
+  const deactivated = deactivatedAt(key, tags);
+  const tag = tags[deactivationTag(key.id)] !== undefined ? deactivationTag(key.id) : undefined;
+  const usedUntil = key.lastUsed ?? -Infinity;
+  if (deactivated !== undefined && deactivated >= usedUntil && now - deactivated < graceMs) {
+    return {
+      ok: false,
+      reason: `keyage deactivated it ${utcMinute(deactivated)}, less than the ${graceText(graceMs)} grace period ago`,
+      after: deactivated + graceMs,
+    };
+  }
+  if (key.lastUsed !== undefined && now - key.lastUsed < graceMs) {
+    return { ok: false, reason: `it was last used ${utcMinute(key.lastUsed)}, within the ${graceText(graceMs)} grace period`, after: key.lastUsed + graceMs };
+  }
+  const used = key.lastUsed === undefined ? "never used" : `unused since ${utcMinute(key.lastUsed)}`;
+  return { ok: true, why: deactivated === undefined ? used : `${used}, deactivated by keyage ${utcMinute(deactivated)}`, untag: tag };
+}
+
+function grace(policy: RotationPolicy, fallbackHours: number): number {
+  return (policy.graceHours ?? fallbackHours) * HOUR_MS;
+}
+
+interface Draft {
+  notes: string[];
+  warnings: string[];
+  steps: RotationStep[];
+  refusal?: RotationRefusal;
+  next?: string;
+  reevaluate?: string;
+}
+
+/**
+ * Plans one phase for one user. Never throws: a refusal is part of the plan.
+ *
+ * @example
+ * const plan = planRotation("cleanup", { user: "alice", keys, tags: {} }, {}, Date.now());
+ * if (plan.refusal) console.error(plan.refusal.reason);
+ */
+export function planRotation(phase: RotationPhase, observed: RotationObservation, policy: RotationPolicy, now: number): RotationPlan {
+  const draft: Draft = { notes: [], warnings: [], steps: [] };
+  const keys = byAge(observed.keys);
+  if (phase === "start") planStart(draft, observed, keys, policy, now);
+  else if (phase === "finish") planFinish(draft, observed.user, keys, policy, now);
+  else planCleanup(draft, observed, keys, policy, now);
+  return { phase, user: observed.user, ...draft };
+}
+
+function refuse(draft: Draft, reason: string, kind: RotationRefusal["kind"] = "refused"): void {
+  draft.refusal = { kind, reason };
+}
+
+function planStart(draft: Draft, observed: RotationObservation, keys: RotationKey[], policy: RotationPolicy, now: number): void {
+  const user = observed.user;
+  const dests = observed.destinations ?? [];
+  const unusable = dests.find((d) => d.unusable !== undefined);
+  if (unusable) return refuse(draft, unusable.unusable as string, "usage");
+  if (dests.length === 0) {
+    return refuse(draft, "rotate start needs somewhere to put the new secret: --secrets-manager SECRET_ID, --output FILE or --show-secret", "usage");
+  }
+  if (keys.length === 0) return refuse(draft, `${user} has no access keys: there is nothing to rotate`);
+  const active = keys.filter((k) => k.status === "Active");
+  const newest = keys[keys.length - 1] as RotationKey;
+  const stored = dests.filter((d) => d.kind !== "stdout");
+  if (active.length === 2 && stored.length > 0 && stored.every((d) => d.holds === newest.id)) {
+    draft.notes.push(`The rotation is already started: ${newest.id} is active and in ${stored.map((d) => d.label).join(" and ")}.`);
+    draft.next = `switch the application to ${newest.id}; once ${(keys[0] as RotationKey).id} is no longer used, run: keyage rotate finish --user ${user} --apply`;
+    return;
+  }
+  const existing = dests.find((d) => d.kind === "file" && d.exists);
+  if (existing) {
+    return refuse(draft, `--output ${show(existing.label.replace(/^file /, ""))} already exists; keyage never overwrites a secret file: choose a new path or remove it`, "usage");
+  }
+
+  if (keys.length >= 2 && active.length === 2) return planUndelivered(draft, user, keys, stored, policy, now);
+  if (keys.length >= 2) {
+    const inactive = keys.filter((k) => k.status === "Inactive");
+    if (!policy.deleteInactive) {
+      return refuse(
+        draft,
+        `${user} already has two keys (IAM's maximum): delete the inactive ${(inactive[0] as RotationKey).id} first (keyage rotate cleanup --user ${user}), or pass --delete-inactive`,
+      );
+    }
+    const graceMs = grace(policy, DELETE_GRACE_HOURS);
+    const checked = inactive.map((k) => ({ k, d: deletion(k, observed.tags, graceMs, now) }));
+    const room = checked.find((c) => c.d.ok);
+    if (!room) {
+      const { k, d } = checked[0] as { k: RotationKey; d: Deletion & { ok: false } };
+      return refuse(draft, `not deleting ${k.id}: ${d.reason}; try again after ${utcMinute(d.after)}`);
+    }
+    const unusedActive = neverUsedActive(active, policy);
+    if (unusedActive) return refuse(draft, switchMayHaveFailed(user, room.k, unusedActive));
+    const ok = room.d as Deletion & { ok: true };
+    draft.steps.push({ kind: "delete", key: room.k, why: `to make room (${ok.why})`, untag: ok.untag });
+  }
+  draft.steps.push({ kind: "create", destinations: dests, replacing: active.map((k) => k.id) });
+  draft.next = `after --apply: switch the application to the new key, then run keyage rotate finish --user ${user} --apply`;
+}
+
+/** Two active keys already: a rotation in progress, or a newer key whose secret never arrived. */
+function planUndelivered(draft: Draft, user: string, keys: RotationKey[], stored: readonly RotationDestination[], policy: RotationPolicy, now: number): void {
+  const [older, newest] = keys.filter((k) => k.status === "Active") as [RotationKey, RotationKey];
+  if (newest.lastUsed !== undefined) {
+    return refuse(draft, `${user} already has two active keys (IAM's maximum): finish the rotation in progress first (keyage rotate finish --user ${user})`);
+  }
+  // Only a secret that holds another key proves the newer key was not delivered: a missing file proves
+  // nothing (people delete key files once installed) and a never-used key may just be waiting.
+  const proof = stored.find((d) => d.kind === "secret" && d.holds !== undefined && d.holds !== newest.id);
+  if (!proof) {
+    return refuse(
+      draft,
+      `${user} already has two active keys, and the newer one, ${newest.id}, was never used; keyage cannot tell whether anything holds its secret ` +
+        `(a missing --output file proves nothing). If nothing does, deactivate it (aws iam update-access-key --user-name ${user} --access-key-id ${newest.id} --status Inactive) ` +
+        `and run cleanup after the grace period; otherwise finish the rotation in progress (keyage rotate finish --user ${user})`,
+    );
+  }
+  const evidence = `is not in ${proof.label} (it holds ${proof.holds})`;
+  if (!policy.replaceUndelivered) {
+    return refuse(
+      draft,
+      `${user} already has two active keys, and the newer one, ${newest.id}, was never used and ${evidence}: ` +
+        `probably left by an interrupted start, its secret lost. Re-run with --replace-undelivered to deactivate it`,
+    );
+  }
+  const graceMs = grace(policy, REPLACE_GRACE_HOURS);
+  if (now - newest.created < graceMs) {
+    return refuse(
+      draft,
+      `not replacing ${newest.id}: it was created ${utcMinute(newest.created)}, less than the ${graceText(graceMs)} grace period ago, and IAM reports a key's ` +
+        `last use hours late; try again after ${utcMinute(newest.created + graceMs)}`,
+    );
+  }
+  draft.steps.push({
+    kind: "deactivate",
+    key: newest,
+    why: `(never used, and it ${evidence}); ${older.id} stays active`,
+    tag: { key: deactivationTag(newest.id), value: new Date(now).toISOString() },
+  });
+  draft.next = `after the grace period run keyage rotate cleanup --user ${user} --apply to delete ${newest.id}, then start again`;
+}
+
+/** The active key that has never been used, when every active key is such (and `--force` was not given). */
+function neverUsedActive(active: readonly RotationKey[], policy: RotationPolicy): RotationKey | undefined {
+  if (policy.force || active.length === 0 || active.some((k) => k.lastUsed !== undefined)) return undefined;
+  return active[active.length - 1];
+}
+
+function switchMayHaveFailed(user: string, victim: RotationKey, unused: RotationKey): string {
+  return (
+    `not deleting ${victim.id}: ${user}'s active key ${unused.id} has never been used, so the switch to it may have failed ` +
+    `(to undo: aws iam update-access-key --user-name ${user} --access-key-id ${victim.id} --status Active); pass --force to delete it anyway`
+  );
+}
+
+function reevaluateCommand(policy: RotationPolicy): string {
+  return `aws configservice start-config-rules-evaluation --config-rule-names ${policy.configRuleName ?? DEFAULT_CONFIG_RULE_NAME}`;
+}
+
+function planFinish(draft: Draft, user: string, keys: RotationKey[], policy: RotationPolicy, now: number): void {
+  const active = keys.filter((k) => k.status === "Active");
+  if (active.length === 0) return refuse(draft, `${user} has no active access key: there is nothing to deactivate`);
+  if (active.length === 1) {
+    const only = active[0] as RotationKey;
+    if (keys.length === 1) return refuse(draft, `${user} has only one key, ${only.id}: start a rotation first (keyage rotate start --user ${user})`);
+    draft.notes.push(`Nothing to deactivate: ${only.id} is ${user}'s only active key, and keyage never deactivates the last one.`);
+    draft.next = `once nothing broke, after the grace period run: keyage rotate cleanup --user ${user} --apply`;
+    draft.reevaluate = reevaluateCommand(policy);
+    return;
+  }
+  const [old, fresh] = active as [RotationKey, RotationKey];
+  const graceMs = grace(policy, FINISH_GRACE_HOURS);
+  if (old.lastUsed !== undefined && now - old.lastUsed < graceMs) {
+    return refuse(
+      draft,
+      `not deactivating ${old.id}: it was last used ${utcMinute(old.lastUsed)}${old.lastService ? ` (${old.lastService})` : ""}, ${ago(now - old.lastUsed)}, within the ` +
+        `${graceText(graceMs)} grace period. Switch whatever still uses it to ${fresh.id}, then run finish again after ${utcMinute(old.lastUsed + graceMs)}`,
+    );
+  }
+  if (fresh.lastUsed === undefined) {
+    draft.warnings.push(`the new key ${fresh.id} has not been used yet; anything still holding ${old.id} fails once it is inactive`);
+  }
+  draft.steps.push({
+    kind: "deactivate",
+    key: old,
+    why: `(${old.lastUsed === undefined ? "never used" : `unused since ${utcMinute(old.lastUsed)}`}); ${fresh.id} stays active`,
+    tag: { key: deactivationTag(old.id), value: new Date(now).toISOString() },
+  });
+  draft.next =
+    `check that nothing broke (to undo: aws iam update-access-key --user-name ${user} --access-key-id ${old.id} --status Active); ` +
+    `in a week run: keyage rotate cleanup --user ${user} --apply`;
+  draft.reevaluate = reevaluateCommand(policy);
+}
+
+function planCleanup(draft: Draft, observed: RotationObservation, keys: RotationKey[], policy: RotationPolicy, now: number): void {
+  const user = observed.user;
+  const inactive = keys.filter((k) => k.status === "Inactive");
+  const active = keys.filter((k) => k.status === "Active");
+  if (inactive.length === 0) {
+    draft.notes.push(`Nothing to delete: ${user} has no inactive keys.`);
+    return;
+  }
+  if (active.length === 0) {
+    return refuse(draft, `${user} has no active key: keyage does not delete the inactive ones (reactivate one instead, or delete by hand)`);
+  }
+  const unused = neverUsedActive(active, policy);
+  if (unused) return refuse(draft, switchMayHaveFailed(user, inactive[0] as RotationKey, unused));
+  const graceMs = grace(policy, DELETE_GRACE_HOURS);
+  const refused: string[] = [];
+  for (const k of inactive) {
+    const d = deletion(k, observed.tags, graceMs, now);
+    if (!d.ok) refused.push(`${k.id}: ${d.reason}; delete it after ${utcMinute(d.after)}`);
+    else draft.steps.push({ kind: "delete", key: k, why: `(${d.why})`, untag: d.untag });
+  }
+  if (refused.length > 0) refuse(draft, `not deleting ${refused.join("; ")}`);
+}
+
+/** A step as one sentence: what was done (`done`) or what would be done. */
+export function describeStep(step: RotationStep, user: string, done: boolean): string {
+  switch (step.kind) {
+    case "delete":
+      return `${done ? "Deleted" : "Would delete"} the inactive key ${step.key.id} ${step.why}.`;
+    case "deactivate":
+      return `${done ? "Deactivated" : "Would deactivate"} ${step.key.id} ${step.why}.`;
+    case "create":
+      return `${done ? "Created" : "Would create"} a new access key for ${user} and deliver it to ${step.destinations.map((d) => d.label).join(" and ")}.`;
+    default:
+      return step satisfies never;
+  }
+}
+
+/** The command line that re-runs the Config rule, as the person should read it. */
+export function reevaluateLine(command: string): string {
+  return `Re-evaluate the AWS Config rule now (a key rotation never triggers it by itself): ${command}`;
+}
+
+/**
+ * The dry run of a plan, line by line for stdout (warnings and the refusal are the caller's, on stderr):
+ * the notes and steps prefixed `[dry run] `, then the next step and the re-evaluation command.
+ */
+export function wordPlan(plan: RotationPlan): string[] {
+  const lines = [...plan.notes, ...plan.steps.map((s) => describeStep(s, plan.user, false))].map((l) => `[dry run] ${l}`);
+  if (plan.refusal) return lines;
+  if (plan.next) lines.push(`Next: ${plan.next}.`);
+  if (plan.reevaluate) lines.push(reevaluateLine(plan.reevaluate));
+  return lines;
+}
+
+/** The "Next:" text once `start` created `newId`. */
+export function nextAfterCreate(user: string, newId: string, replacing: readonly string[]): string {
+  return `switch the application to ${newId}${replacing.length ? `; once ${replacing.join(" and ")} is no longer used (check with a dry run of finish), run: keyage rotate finish --user ${user} --apply` : ""}`;
+}
