@@ -45,7 +45,8 @@ describe("names in the documentation match the code", () => {
       const raw = key === "organization" ? { organization: "%%" } : { organization: "true", [key]: "%%" };
       assert.throws(() => validateSettings(raw), (e: { key?: string }) => e.key === key, `keyage:${key} is not a setting of deploy/`);
     }
-    for (const [, key] of ALL.matchAll(/keyage:([a-zA-Z]+)/g)) assert.ok(keys.has(key!), `keyage:${key} is mentioned but not in the Config keys table`);
+    // IAM user tags keyage reads or writes (keyage:deactivated:…, keyage:rotate, keyage:owner) are not config keys.
+    for (const [, key] of ALL.matchAll(/keyage:([a-zA-Z]+)(?![a-zA-Z]*:)/g)) assert.ok(keys.has(key!), `keyage:${key} is mentioned but not in the Config keys table`);
   });
 
   it("states the deploy program's defaults", () => {
