@@ -3,15 +3,15 @@
  * rule parameters. Everything here runs before any AWS call: a malformed event or a bad parameter is an
  * error and nothing is written.
  */
-import { ParameterError, parseTimestamp, show, validateParams, type RuleParams } from "../shared";
+import { CONFIG_RESOURCE_TYPE, CONFIG_RULE_TRIGGERS, ParameterError, parseTimestamp, show, validateParams, type RuleParams } from "../shared";
 import { EventError } from "./errors";
 
-/** The message types keyage handles. */
-export const MESSAGE_TYPES = ["ScheduledNotification", "ConfigurationItemChangeNotification", "OversizedConfigurationItemChangeNotification"] as const;
+/** The message types keyage handles: exactly the triggers the deploy program registers. */
+export const MESSAGE_TYPES = CONFIG_RULE_TRIGGERS;
 export type MessageType = (typeof MESSAGE_TYPES)[number];
 
 /** The only resource type the rule evaluates. */
-export const RESOURCE_TYPE = "AWS::IAM::User";
+export const RESOURCE_TYPE = CONFIG_RESOURCE_TYPE;
 
 /** The result token AWS Config passes when the rule is tested; evaluations then go with `TestMode: true`. */
 export const TEST_MODE_TOKEN = "TESTMODE";

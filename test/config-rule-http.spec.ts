@@ -92,8 +92,8 @@ describe("config rule over HTTP: the credential report", () => {
     assert.equal(compliance(fake, "carol"), "COMPLIANT");
   });
 
-  it("confirms each violation of a stale report with one ListAccessKeys, and nothing more", async () => {
-    for (let i = 0; i < 10; i += 1) fake.addUser(`u${i}`, { keys: [{ ageDays: i < 3 ? 40 : 5 }] });
+  it("confirms each violation of a stale report with one ListAccessKeys, and nothing more for users with two active keys", async () => {
+    for (let i = 0; i < 10; i += 1) fake.addUser(`u${i}`, { keys: [{ ageDays: i < 3 ? 40 : 5 }, { ageDays: 3 }] });
     fake.generateReport(new Date(fake.now() - 3600_000));
     fake.user("u0").keys = [];
     fake.addKey("u0", { ageDays: 0 }); // u0 rotated after the report
