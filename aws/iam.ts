@@ -92,9 +92,10 @@ export interface ReadAccountOptions {
   /**
    * Orders the users read one by one with ListAccessKeys before the reads start, e.g. those whose
    * earlier result is oldest first, so that when time runs out the users left unread are not the same
-   * ones every run. Default: ListUsers order.
+   * ones every run. Called only when there are more such users than `concurrency` (otherwise every read
+   * starts at once and order cannot matter). Default: ListUsers order.
    */
-  readonly prioritize?: (users: readonly ListedUser[]) => readonly ListedUser[];
+  readonly prioritize?: (users: readonly ListedUser[]) => Promise<readonly ListedUser[]> | readonly ListedUser[];
 }
 
 /** How the credential report was used. */
@@ -434,7 +435,8 @@ export async function readAccount(iam: IAMClient, options: ReadAccountOptions = 
   const skippedSet = new Set<string>();
   const unreadable: UnreadableUser[] = [];
   const deleted: { user: string; userId: string }[] = [];
-  await pool(options.prioritize ? options.prioritize(toRead) : toRead, concurrency, async (u) => {
+  const ordered = options.prioritize && toRead.length > concurrency ? await options.prioritize(toRead) : toRead;
+  await pool(ordered, concurrency, async (u) => {
     if (!ctx.timeLeft()) {
       skippedSet.add(u.user);
       return;

@@ -302,13 +302,18 @@ async function periodic(run: RunContext): Promise<Outcome> {
   const at = event.invocation.orderingTimestamp;
   // Earlier results are read while IAM is being read: users that no longer exist get NOT_APPLICABLE, and
   // a user left unread this run is known to still show an older result.
-  let earlierKnown: EarlierResults | undefined;
   const sweep: Promise<EarlierResults | { error: string }> = event.configRuleName
-    ? previouslyEvaluated(run, event.configRuleName).then(
-        (ok) => (earlierKnown = ok),
-        (err: unknown) => ({ error: describeError(err) }),
-      )
+    ? previouslyEvaluated(run, event.configRuleName).catch((err: unknown) => ({ error: describeError(err) }))
     : Promise.resolve({ error: "the event names no configRuleName" });
+  // Reading many users one by one: wait for the earlier results to read the oldest first, but never
+  // longer than a quarter of the reading time left (then a random starting point does the rotating).
+  const prioritize = async (users: readonly ListedUser[]): Promise<readonly ListedUser[]> => {
+    let timer: NodeJS.Timeout | undefined;
+    const waitMs = Math.max(0, (run.remainingMs() - run.reserveMs) / 4);
+    const earlier = await Promise.race([sweep, new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), waitMs)))]);
+    clearTimeout(timer);
+    return readingOrder(users, earlier && !("error" in earlier) ? earlier : undefined, run.random);
+  };
   let snapshot;
   try {
     snapshot = await readAccount(run.iam, {
@@ -322,7 +327,7 @@ async function periodic(run: RunContext): Promise<Outcome> {
       sleep: run.sleep,
       log,
       onUnreadable: "skip",
-      prioritize: (users) => readingOrder(users, earlierKnown, run.random),
+      prioritize,
     });
   } catch (err) {
     await sweep; // never rejects; settle it before failing the run

@@ -396,6 +396,27 @@ describe("config rule: periodic runs", () => {
   });
 });
 
+describe("config rule: a deadline never starves the same users", () => {
+  it("starts reading at a different user each run when the earlier results cannot be read", async () => {
+    const skippedWith = async (random: number): Promise<readonly string[]> => {
+      let remaining = 60_000;
+      const t = setup({ concurrency: 1, random: () => random });
+      t.iamMock.on(ListUsersCommand).resolves({ Users: ["a", "b", "c", "d", "e"].map((n) => user(n)) });
+      t.iamMock.on(GenerateCredentialReportCommand).rejects(Object.assign(new Error("denied"), { name: "AccessDenied" }));
+      t.configMock.on(GetComplianceDetailsByConfigRuleCommand).rejects(Object.assign(new Error("denied"), { name: "AccessDeniedException" }));
+      t.iamMock.on(ListAccessKeysCommand).callsFake(async (input: { UserName: string }) => {
+        remaining -= 25_000;
+        return { AccessKeyMetadata: [key(input.UserName, DAY_MS)] };
+      });
+      const summary = await evaluate(scheduled(), { getRemainingTimeInMillis: () => remaining }, t.deps);
+      assert.equal(summary.partial, true);
+      return summary.skipped;
+    };
+    assert.deepEqual(await skippedWith(0), ["c", "d", "e"]);
+    assert.deepEqual(await skippedWith(0.4), ["a", "b", "e"], "this run started at c");
+  });
+});
+
 describe("config rule: writing evaluations", () => {
   it("retries FailedEvaluations with backoff until Config takes them, and leaves throttling to the SDK", async () => {
     const t = setup();
