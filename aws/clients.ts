@@ -51,8 +51,8 @@ export function defaultClientFactory(): ClientFactory {
     const credentials = {
       accessKeyId: creds.AccessKeyId,
       secretAccessKey: creds.SecretAccessKey,
-      ...(creds.SessionToken ? { sessionToken: creds.SessionToken } : {}),
-      ...(creds.Expiration ? { expiration: creds.Expiration } : {}),
+      sessionToken: creds.SessionToken,
+      expiration: creds.Expiration,
     };
     const iam = new IAMClient({ maxAttempts: SDK_MAX_ATTEMPTS, credentials });
     const config = new ConfigServiceClient({ maxAttempts: SDK_MAX_ATTEMPTS, credentials });

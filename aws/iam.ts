@@ -8,9 +8,13 @@
  *   with bounded backoff, then GetCredentialReport) and parsed with `shared/`.
  * - Each listed user is joined to its report row by name, ARN and creation time; a user missing from the
  *   report (created after it, or deleted and re-created under the same name) is read with ListAccessKeys.
- * - A report older than `reportFreshnessMs` that this run did not generate may miss a rotation made since:
- *   every user it makes NON_COMPLIANT is confirmed with ListAccessKeys.
- * - If the report is denied or unavailable, every user is read with ListAccessKeys, `concurrency` at once.
+ * - A report older than `reportFreshnessMs` that this run did not generate may miss a rotation or a
+ *   re-activation made since: every user it makes NON_COMPLIANT, and every user with an inactive or empty
+ *   key slot, is confirmed with ListAccessKeys (only two active, compliant keys are taken as shown).
+ * - A throttled report is tried again within its wait budget; if the report is denied or unavailable,
+ *   every user is read with ListAccessKeys, `concurrency` at once.
+ * - With `onUnreadable: "skip"`, a user whose ListAccessKeys still fails after the SDK's retries is left
+ *   out and named; every other user is still read.
  */
 import {
   GenerateCredentialReportCommand,
@@ -21,7 +25,7 @@ import {
   type User,
 } from "@aws-sdk/client-iam";
 import { evaluateUser, parseCredentialReport, parseTimestamp, validateParams, type AccessKey, type ReportUser, type RuleParams, type UserKeys } from "../shared";
-import { awsErrorName, describeError, IamReadError, isNoSuchEntity } from "./errors";
+import { awsErrorName, describeError, IamReadError, isNoSuchEntity, isThrottling } from "./errors";
 import { CallCounter, pool, sleep as timerSleep } from "./calls";
 
 /** One access key of a user: an id when read with ListAccessKeys, a slot when read from the report. */
@@ -57,7 +61,7 @@ export interface ReadAccountOptions {
   readonly now?: () => number;
   /** Rule parameters, used to find the users a stale report makes NON_COMPLIANT. Default `validateParams()`. */
   readonly params?: RuleParams;
-  /** A report generated longer ago than this (and not by this call) has its violations confirmed. Default 15 min. */
+  /** A report generated longer ago than this (and not by this call) has its users confirmed. Default 15 min. */
   readonly reportFreshnessMs?: number;
   /** Use the credential report at all. `false` reads every user with ListAccessKeys (key ids). Default true. */
   readonly useCredentialReport?: boolean;
@@ -69,12 +73,29 @@ export interface ReadAccountOptions {
   readonly remainingMs?: () => number;
   /** Stop issuing reads when `remainingMs()` falls below this. Default 10 000 ms. */
   readonly reserveMs?: number;
-  /** Waiting for the report: first pause, cap of one pause, and total bound. Default 200 ms, 3 s, 60 s. */
+  /**
+   * Waiting for the report (polling, and trying again after throttling): first pause, cap of one pause,
+   * and total bound of all pauses. Default 200 ms, 3 s, 60 s.
+   */
   readonly reportWait?: { readonly initialMs?: number; readonly maxMs?: number; readonly totalMs?: number };
   /** Sleep used between report polls (injectable for tests). Default a timer. */
   readonly sleep?: (ms: number) => Promise<void>;
   /** Structured log sink. Default: none. Never receives a full access key id or a secret. */
   readonly log?: ReaderLog;
+  /**
+   * What a user whose ListAccessKeys fails (after the SDK's retries; not NoSuchEntity) does to the read:
+   * `"throw"` fails the whole read with {@link IamReadError} (the CLI: an audit is all or nothing);
+   * `"skip"` leaves that user out, named in {@link AccountSnapshot.unreadable}, and reads every other
+   * one (the Config rule: no guessed verdict, and no blank account for one throttled user). Default `"throw"`.
+   */
+  readonly onUnreadable?: "throw" | "skip";
+  /**
+   * Orders the users read one by one with ListAccessKeys before the reads start, e.g. those whose
+   * earlier result is oldest first, so that when time runs out the users left unread are not the same
+   * ones every run. Called only when there are more such users than `concurrency` (otherwise every read
+   * starts at once and order cannot matter). Default: ListUsers order.
+   */
+  readonly prioritize?: (users: readonly ListedUser[]) => Promise<readonly ListedUser[]> | readonly ListedUser[];
 }
 
 /** How the credential report was used. */
@@ -85,6 +106,14 @@ export interface ReportInfo {
   readonly generatedThisRun: boolean;
   /** True when no confirmation was needed (generated this run, or within `reportFreshnessMs`). */
   readonly fresh: boolean;
+}
+
+/** A user whose keys could not be read (see {@link ReadAccountOptions.onUnreadable}). */
+export interface UnreadableUser {
+  readonly user: string;
+  readonly userId: string;
+  /** Why, e.g. "Throttling: Rate exceeded". */
+  readonly error: string;
 }
 
 /** What {@link readAccount} found. */
@@ -101,6 +130,8 @@ export interface AccountSnapshot {
   readonly listed: ListedUser[];
   /** User names that were not read because time ran out (never silently dropped). */
   readonly skipped: string[];
+  /** Users whose ListAccessKeys failed, with `onUnreadable: "skip"` (always empty otherwise). */
+  readonly unreadable: UnreadableUser[];
   /** Users that vanished during the run (NoSuchEntity on ListAccessKeys): name and UserId. */
   readonly deleted: { readonly user: string; readonly userId: string }[];
   /** False when ListUsers itself was cut short by the deadline: users beyond it are unknown. */
@@ -115,17 +146,39 @@ export const DEFAULT_REPORT_FRESHNESS_MS = 15 * 60_000;
 export const DEFAULT_CONCURRENCY = 8;
 /** Default {@link ReadAccountOptions.reserveMs}. */
 export const DEFAULT_RESERVE_MS = 10_000;
+/** Default {@link ReadAccountOptions.reportWait}. */
+export const DEFAULT_REPORT_WAIT = { initialMs: 200, maxMs: 3000, totalMs: 60_000 } as const;
 /** IAM's largest page for ListUsers and ListAccessKeys. */
 export const IAM_MAX_ITEMS = 1000;
 
-/** Internal state shared by the steps of one read. */
-interface Run {
+/**
+ * One read of an account: the client, the tally and every setting with its default filled in, built once
+ * by {@link readContext} and handed whole to each step.
+ */
+export interface ReadContext {
   readonly iam: IAMClient;
   readonly calls: CallCounter;
   readonly now: () => number;
   /** True while there is time to issue another read. */
   readonly timeLeft: () => boolean;
   readonly log: ReaderLog;
+  readonly sleep: (ms: number) => Promise<void>;
+  readonly wait: { readonly initialMs: number; readonly maxMs: number; readonly totalMs: number };
+}
+
+/** Fills in the defaults of `options` once, for every step of one read. */
+export function readContext(iam: IAMClient, options: ReadAccountOptions = {}, calls = new CallCounter()): ReadContext {
+  const reserveMs = options.reserveMs ?? DEFAULT_RESERVE_MS;
+  const remainingMs = options.remainingMs;
+  return {
+    iam,
+    calls,
+    now: options.now ?? Date.now,
+    timeLeft: () => remainingMs === undefined || remainingMs() > reserveMs,
+    log: options.log ?? (() => undefined),
+    sleep: options.sleep ?? timerSleep,
+    wait: { ...DEFAULT_REPORT_WAIT, ...options.reportWait },
+  };
 }
 
 /** A listed user (what ListUsers returns, with the fields keyage needs made non-optional). */
@@ -147,20 +200,15 @@ function toListed(u: User): ListedUser {
 
 /**
  * Lists every IAM user with ListUsers (MaxItems 1000, following Marker; IAM may return fewer with
- * IsTruncated). Stops early, with `complete: false`, when `timeLeft()` turns false.
+ * IsTruncated). Stops early, with `complete: false`, when `ctx.timeLeft()` turns false.
  */
-export async function listUsers(
-  iam: IAMClient,
-  options: { calls?: CallCounter; timeLeft?: () => boolean } = {},
-): Promise<{ users: ListedUser[]; complete: boolean }> {
-  const calls = options.calls ?? new CallCounter();
-  const timeLeft = options.timeLeft ?? (() => true);
+export async function listUsers(ctx: Pick<ReadContext, "iam" | "calls" | "timeLeft">): Promise<{ users: ListedUser[]; complete: boolean }> {
   const users: ListedUser[] = [];
   let marker: string | undefined;
   do {
-    if (!timeLeft()) return { users, complete: false };
-    calls.add("ListUsers");
-    const page = await iam.send(new ListUsersCommand({ MaxItems: IAM_MAX_ITEMS, ...(marker ? { Marker: marker } : {}) }));
+    if (!ctx.timeLeft()) return { users, complete: false };
+    ctx.calls.add("ListUsers");
+    const page = await ctx.iam.send(new ListUsersCommand({ MaxItems: IAM_MAX_ITEMS, Marker: marker }));
     for (const u of page.Users ?? []) users.push(toListed(u));
     marker = page.IsTruncated ? page.Marker : undefined;
   } while (marker);
@@ -178,7 +226,7 @@ export async function listAccessKeys(iam: IAMClient, userName: string, calls: Ca
     calls.add("ListAccessKeys");
     let page;
     try {
-      page = await iam.send(new ListAccessKeysCommand({ UserName: userName, MaxItems: IAM_MAX_ITEMS, ...(marker ? { Marker: marker } : {}) }));
+      page = await iam.send(new ListAccessKeysCommand({ UserName: userName, MaxItems: IAM_MAX_ITEMS, Marker: marker }));
     } catch (cause) {
       if (isNoSuchEntity(cause)) return undefined;
       throw new IamReadError(`ListAccessKeys for user ${JSON.stringify(userName)} failed: ${describeError(cause)}`, { cause });
@@ -209,32 +257,30 @@ export interface ReportUnavailable {
 
 /**
  * Fetches and parses the credential report: GenerateCredentialReport until COMPLETE (pausing
- * `initialMs`, doubling up to `maxMs`, at most `totalMs` of pauses in all), then GetCredentialReport.
- * A report that is missing or expired at Get is regenerated once. Access denied, LimitExceeded, a report
- * that never completes or does not parse: `{ unavailable: reason }` rather than an exception.
+ * `wait.initialMs`, doubling up to `wait.maxMs`, at most `wait.totalMs` of pauses in all), then
+ * GetCredentialReport. A report that is missing or expired at Get is regenerated once. A call still
+ * throttled after the SDK's own retries is tried again after the next pause of the same budget: one
+ * more report call is far cheaper for a throttled IAM than the fallback's ListAccessKeys per user.
+ * Access denied, a report that never completes, a budget spent, a report that does not parse:
+ * `{ unavailable: reason }` rather than an exception.
  */
-export async function fetchCredentialReport(
-  iam: IAMClient,
-  options: {
-    calls?: CallCounter;
-    timeLeft?: () => boolean;
-    wait?: ReadAccountOptions["reportWait"];
-    sleep?: (ms: number) => Promise<void>;
-    log?: ReaderLog;
-  } = {},
-): Promise<FetchedReport | ReportUnavailable> {
-  const calls = options.calls ?? new CallCounter();
-  const timeLeft = options.timeLeft ?? (() => true);
-  const sleep = options.sleep ?? timerSleep;
-  const initialMs = options.wait?.initialMs ?? 200;
-  const maxMs = options.wait?.maxMs ?? 3000;
-  const totalMs = options.wait?.totalMs ?? 60_000;
+export async function fetchCredentialReport(ctx: ReadContext): Promise<FetchedReport | ReportUnavailable> {
+  const { iam, calls, wait } = ctx;
   let generatedThisRun = false;
   let waited = 0;
-  let pause = initialMs;
+  let pause = wait.initialMs;
   let regenerated = false;
+  /** Pauses before the next try, or says why not (budget or deadline). */
+  const another = async (what: string): Promise<string | undefined> => {
+    if (waited + pause > wait.totalMs) return `${what} after ${waited} ms of waiting`;
+    if (!ctx.timeLeft()) return `${what} before the deadline`;
+    await ctx.sleep(pause);
+    waited += pause;
+    pause = Math.min(pause * 2, wait.maxMs);
+    return undefined;
+  };
 
-  for (;;) {
+  generate: for (;;) {
     // Generate until COMPLETE. IAM answers COMPLETE at once when a report under 4 hours old exists.
     for (;;) {
       let state: string | undefined;
@@ -242,34 +288,45 @@ export async function fetchCredentialReport(
         calls.add("GenerateCredentialReport");
         state = (await iam.send(new GenerateCredentialReportCommand({}))).State;
       } catch (cause) {
-        return { unavailable: `GenerateCredentialReport failed: ${describeError(cause)}` };
+        const reason = `GenerateCredentialReport failed: ${describeError(cause)}`;
+        if (!isThrottling(cause)) return { unavailable: reason };
+        ctx.log("warn", "credential report throttled; trying it again rather than reading every user", { error: awsErrorName(cause) });
+        const stop = await another(`${reason}, still throttled`);
+        if (stop !== undefined) return { unavailable: stop };
+        continue;
       }
       if (state === "STARTED") generatedThisRun = true;
       if (state === "COMPLETE") break;
-      if (waited + pause > totalMs) return { unavailable: `the credential report was not ready after ${waited} ms of waiting` };
-      if (!timeLeft()) return { unavailable: "the credential report was not ready before the deadline" };
-      await sleep(pause);
-      waited += pause;
-      pause = Math.min(pause * 2, maxMs);
+      const stop = await another("the credential report was not ready");
+      if (stop !== undefined) return { unavailable: stop };
     }
-    try {
-      calls.add("GetCredentialReport");
-      const out = await iam.send(new GetCredentialReportCommand({}));
+    for (;;) {
+      let out;
+      try {
+        calls.add("GetCredentialReport");
+        out = await iam.send(new GetCredentialReportCommand({}));
+      } catch (cause) {
+        const name = awsErrorName(cause);
+        const reason = `GetCredentialReport failed: ${describeError(cause)}`;
+        if (isThrottling(cause)) {
+          ctx.log("warn", "credential report throttled; trying it again rather than reading every user", { error: name });
+          const stop = await another(`${reason}, still throttled`);
+          if (stop !== undefined) return { unavailable: stop };
+          continue;
+        }
+        const retryable = /^CredentialReport(NotPresent|Expired|NotReady)Exception$|^Report(NotPresent|Expired|InProgress)$/.test(name);
+        if (!retryable || regenerated || !ctx.timeLeft()) return { unavailable: reason };
+        ctx.log("info", "credential report not available at Get; generating it again", { error: name });
+        regenerated = true;
+        continue generate;
+      }
       const text = Buffer.from(out.Content ?? new Uint8Array()).toString("utf8");
       const generatedAt = out.GeneratedTime instanceof Date ? out.GeneratedTime : new Date(String(out.GeneratedTime));
-      let rows: ReportUser[];
       try {
-        rows = parseCredentialReport(text);
+        return { rows: parseCredentialReport(text), generatedAt, generatedThisRun };
       } catch (cause) {
         return { unavailable: `the credential report could not be parsed: ${describeError(cause)}` };
       }
-      return { rows, generatedAt, generatedThisRun };
-    } catch (cause) {
-      const name = awsErrorName(cause);
-      const retryable = /^CredentialReport(NotPresent|Expired|NotReady)Exception$|^Report(NotPresent|Expired|InProgress)$/.test(name);
-      if (!retryable || regenerated || !timeLeft()) return { unavailable: `GetCredentialReport failed: ${describeError(cause)}` };
-      options.log?.("info", "credential report not available at Get; generating it again", { error: name });
-      regenerated = true;
     }
   }
 }
@@ -281,9 +338,21 @@ function sameSecond(a: string, b: string): boolean {
 }
 
 /**
+ * True when a stale report's row cannot be taken at its word: the user is NON_COMPLIANT by it (a
+ * rotation since would be missed), or a key slot is inactive or empty (the report shows no creation time
+ * for an inactive key, so a key re-activated since would be missed). Only two active, compliant keys are
+ * safe: a user holds at most two keys, and a key created since is younger than the report.
+ */
+function needsConfirmation(record: IamUserRecord, params: RuleParams, now: number): boolean {
+  if (record.keys.length < 2 || record.keys.some((k) => k.status !== "Active")) return true;
+  return evaluateUser(record, params, now).compliance === "NON_COMPLIANT";
+}
+
+/**
  * Reads every IAM user of the account and their access keys. See the module comment for the strategy.
- * Users who cannot be read in time are listed in `skipped`; users deleted meanwhile in `deleted`.
- * Throws {@link IamReadError} when ListUsers or a ListAccessKeys fails for a reason other than the user's
+ * Users who cannot be read in time are listed in `skipped`; users deleted meanwhile in `deleted`; users
+ * whose keys cannot be read in `unreadable` (with `onUnreadable: "skip"`). Throws {@link IamReadError}
+ * when ListUsers fails, or (by default) a ListAccessKeys fails for a reason other than the user's
  * deletion (after the SDK's own retries).
  *
  * @example
@@ -291,24 +360,18 @@ function sameSecond(a: string, b: string): boolean {
  * for (const u of snapshot.users) console.log(u.user, evaluateUser(u, params, Date.now()).compliance);
  */
 export async function readAccount(iam: IAMClient, options: ReadAccountOptions = {}): Promise<AccountSnapshot> {
-  const now = options.now ?? Date.now;
+  const ctx = readContext(iam, options);
+  const { calls, now, log } = ctx;
   const params = options.params ?? validateParams();
   const freshnessMs = options.reportFreshnessMs ?? DEFAULT_REPORT_FRESHNESS_MS;
   const concurrency = Math.max(1, Math.floor(options.concurrency ?? DEFAULT_CONCURRENCY));
-  const reserveMs = options.reserveMs ?? DEFAULT_RESERVE_MS;
-  const remainingMs = options.remainingMs;
-  const log: ReaderLog = options.log ?? (() => undefined);
-  const calls = new CallCounter();
-  const run: Run = { iam, calls, now, log, timeLeft: () => remainingMs === undefined || remainingMs() > reserveMs };
 
   // ListUsers and the report are independent: fetch them side by side.
   const useReport = options.useCredentialReport ?? true;
-  const reportPromise: Promise<FetchedReport | ReportUnavailable> = useReport
-    ? fetchCredentialReport(iam, { calls, timeLeft: run.timeLeft, log, ...(options.reportWait ? { wait: options.reportWait } : {}), ...(options.sleep ? { sleep: options.sleep } : {}) })
-    : Promise.resolve({ unavailable: "not requested" });
+  const reportPromise: Promise<FetchedReport | ReportUnavailable> = useReport ? fetchCredentialReport(ctx) : Promise.resolve({ unavailable: "not requested" });
   let listed: { users: ListedUser[]; complete: boolean };
   try {
-    listed = await listUsers(iam, { calls, timeLeft: run.timeLeft });
+    listed = await listUsers(ctx);
   } catch (cause) {
     await reportPromise.catch(() => undefined);
     throw new IamReadError(`ListUsers failed: ${describeError(cause)}`, { cause });
@@ -347,15 +410,10 @@ export async function readAccount(iam: IAMClient, options: ReadAccountOptions = 
       toRead.push(u);
       continue;
     }
-    const keys: IamAccessKey[] = row.keys.map((k) => ({
-      slot: k.slot,
-      status: k.status,
-      createDate: k.createDate,
-      ...(k.lastUsedDate ? { lastUsedDate: k.lastUsedDate } : {}),
-    }));
+    const keys: IamAccessKey[] = row.keys.map((k) => ({ slot: k.slot, status: k.status, createDate: k.createDate, lastUsedDate: k.lastUsedDate }));
     const record: IamUserRecord = { ...u, keys, source: "credential-report" };
-    // A stale report may still show a key that has since been rotated away: confirm before flagging.
-    if (!report.fresh && evaluateUser(record, params, now()).compliance === "NON_COMPLIANT") {
+    // A stale report may hide a rotation or a re-activation made since: confirm before trusting it.
+    if (!report.fresh && needsConfirmation(record, params, now())) {
       confirmations += 1;
       toRead.push(u);
       continue;
@@ -375,27 +433,41 @@ export async function readAccount(iam: IAMClient, options: ReadAccountOptions = 
   }
 
   const skippedSet = new Set<string>();
+  const unreadable: UnreadableUser[] = [];
   const deleted: { user: string; userId: string }[] = [];
-  await pool(toRead, concurrency, async (u) => {
-    if (!run.timeLeft()) {
+  const ordered = options.prioritize && toRead.length > concurrency ? await options.prioritize(toRead) : toRead;
+  await pool(ordered, concurrency, async (u) => {
+    if (!ctx.timeLeft()) {
       skippedSet.add(u.user);
       return;
     }
-    const keys = await listAccessKeys(iam, u.user, calls);
+    let keys: IamAccessKey[] | undefined;
+    try {
+      keys = await listAccessKeys(iam, u.user, calls);
+    } catch (err) {
+      if (options.onUnreadable !== "skip") throw err;
+      // No verdict rather than a guess: the report's row (if any) is exactly what could not be confirmed.
+      const error = describeError(err instanceof IamReadError && err.cause !== undefined ? err.cause : err);
+      unreadable.push({ user: u.user, userId: u.userId, error });
+      log("warn", "could not read a user's access keys; the user is not evaluated this run", { user: u.user, error });
+      return;
+    }
     if (keys === undefined) deleted.push({ user: u.user, userId: u.userId });
     else resolved.set(u.userId, { ...u, keys, source: "list-access-keys" });
     done += 1;
     progress();
   });
 
-  const users = listed.users.map((u) => resolved.get(u.userId)).filter((u): u is IamUserRecord => u !== undefined);
+  const order = new Map(listed.users.map((u, i) => [u.user, i]));
+  unreadable.sort((x, y) => (order.get(x.user) ?? 0) - (order.get(y.user) ?? 0));
   return {
-    users,
-    ...(root ? { root } : {}),
-    ...(report ? { report } : {}),
-    ...(reportUnavailable !== undefined ? { reportUnavailable } : {}),
+    users: listed.users.map((u) => resolved.get(u.userId)).filter((u): u is IamUserRecord => u !== undefined),
+    root,
+    report,
+    reportUnavailable,
     listed: listed.users,
     skipped: listed.users.filter((u) => skippedSet.has(u.user)).map((u) => u.user),
+    unreadable,
     deleted,
     listComplete: listed.complete,
     calls: calls.toJSON(),

@@ -1,5 +1,6 @@
 /**
  * One run of the Config rule: parse and validate, read IAM, evaluate with `shared/`, write to Config.
+ * A run returns what it found (its evaluations, and whether it is partial); one writer sends them.
  * Clients, clock, sleep and logger are injected so every path is testable; `index.ts` only wires the
  * real ones.
  */
@@ -8,12 +9,12 @@ import type { IAMClient } from "@aws-sdk/client-iam";
 import { evaluateUser, truncate, type UserVerdict } from "../shared";
 import type { ClientFactory } from "../aws/clients";
 import { describeError } from "../aws/errors";
-import { EventError } from "./errors";
+import { EventError, PutEvaluationsError } from "./errors";
 import { GONE_STATUSES, parseEvent, parseRuleParameters, RESOURCE_TYPE, type ChangeInvocation, type MessageType, type RuleEvent, type RuleSettings } from "./event";
-import { previouslyEvaluated, putEvaluations } from "./evaluations";
-import { listAccessKeys, readAccount, type ReadAccountOptions } from "../aws/iam";
+import { previouslyEvaluated, putEvaluations, WRITER_DEFAULTS, type EarlierResults, type WriteResult, type WriterContext } from "./evaluations";
+import { listAccessKeys, readAccount, type ListedUser, type ReadAccountOptions, type UnreadableUser } from "../aws/iam";
 import { jsonLogger, type Logger } from "./log";
-import { CallCounter } from "../aws/calls";
+import { CallCounter, sleep as timerSleep } from "../aws/calls";
 
 /** The part of the Lambda context the rule uses. */
 export interface LambdaContext {
@@ -31,11 +32,12 @@ export interface EvaluateDeps {
   readonly log?: Logger;
   /** Pauses for backoff and report polling. Default a timer. */
   readonly sleep?: (ms: number) => Promise<void>;
-  /** Jitter source for backoff. Default `Math.random`. */
+  /** Jitter for backoff, and where a run without earlier results starts reading users. Default `Math.random`. */
   readonly random?: () => number;
   /**
    * Stop reading when fewer than this many ms remain, keeping them for PutEvaluations. Default: a quarter
-   * of the time left at the start, between 1 s and 10 s.
+   * of the time left at the start, between 1 s and 10 s. Writes stop only at a quarter of the reserve
+   * (at most 1 s), so the reserve is there for the writes.
    */
   readonly reserveMs?: number;
   /** See {@link ReadAccountOptions.reportFreshnessMs}. Default 15 min. */
@@ -44,7 +46,7 @@ export interface EvaluateDeps {
   readonly concurrency?: number;
   /** PutEvaluations calls in flight at once. Default 4. */
   readonly putConcurrency?: number;
-  /** Tries per PutEvaluations batch. Default 5. */
+  /** Tries per PutEvaluations batch for its FailedEvaluations (throttling is the SDK's). Default 5. */
   readonly putAttempts?: number;
   /** See {@link ReadAccountOptions.reportWait}. */
   readonly reportWait?: ReadAccountOptions["reportWait"];
@@ -62,8 +64,14 @@ export interface RunSummary {
   readonly verdicts: VerdictCounts;
   /** Evaluations Config accepted. */
   readonly written: number;
+  /** Evaluations sent that Config did not accept (or that the deadline left unsent). */
+  readonly failed: number;
   /** Users not evaluated because time ran out. */
   readonly skipped: readonly string[];
+  /** Users not evaluated because their keys could not be read (after the SDK's retries). */
+  readonly unreadable: readonly string[];
+  /** Skipped or unreadable users whose earlier result (possibly out of date) still stands in Config. */
+  readonly staleResults: number;
   /** True when some users were not evaluated or earlier results could not be checked: see the warn lines. */
   readonly partial: boolean;
   /** AWS calls made, by action. */
@@ -96,35 +104,90 @@ function roleArn(event: RuleEvent, settings: RuleSettings): string | undefined {
   return `arn:${event.partition}:iam::${event.accountId}:role/${settings.executionRoleName}`;
 }
 
-interface Plan {
-  evaluations: Evaluation[];
-  skipped: string[];
-  partial: boolean;
-  users: number;
-  /** Evaluations written (periodic runs write as they go). */
-  written: number;
-  /** The first write failure of a periodic run, raised after the rest was written. */
-  failure?: unknown;
+/** One invocation: the parsed event, its clients and every dependency with its default filled in. */
+interface RunContext {
+  readonly event: RuleEvent;
+  readonly settings: RuleSettings;
+  readonly iam: IAMClient;
+  readonly config: ConfigServiceClient;
+  readonly calls: CallCounter;
+  readonly log: Logger;
+  readonly now: () => number;
+  readonly sleep: (ms: number) => Promise<void>;
+  readonly random: () => number;
+  readonly remainingMs: () => number;
+  /** Reads stop when this much time is left. */
+  readonly reserveMs: number;
+  /** True while reads may still start. */
+  readonly timeLeft: () => boolean;
+  readonly deps: EvaluateDeps;
+}
+
+/** What a run found, before anything is written. */
+interface Outcome {
+  /** Every evaluation the run has to say, in order. */
+  readonly evaluations: Evaluation[];
+  /** Users evaluated (COMPLIANT or NON_COMPLIANT). */
+  readonly users: number;
+  readonly skipped: string[];
+  readonly unreadable: UnreadableUser[];
+  /** Skipped or unreadable users whose earlier result still stands. */
+  readonly staleResults: number;
+  readonly partial: boolean;
+  /** The rule's earlier results, when the sweep read them all: what a write filter may compare against. */
+  readonly earlier?: EarlierResults;
 }
 
 /** The one evaluation of a change notification. */
-async function changed(event: RuleEvent, settings: RuleSettings, iam: IAMClient, calls: CallCounter, now: () => number): Promise<Evaluation> {
-  const invocation = event.invocation as ChangeInvocation;
+async function changed(run: RunContext): Promise<Outcome> {
+  const invocation = run.event.invocation as ChangeInvocation;
   const at = invocation.orderingTimestamp;
-  if (event.eventLeftScope) return evaluation(invocation.resourceId, "NOT_APPLICABLE", "The user left the rule's scope.", at);
+  const one = (e: Evaluation): Outcome => ({ evaluations: [e], users: e.ComplianceType === "NOT_APPLICABLE" ? 0 : 1, skipped: [], unreadable: [], staleResults: 0, partial: false });
+  if (run.event.eventLeftScope) return one(evaluation(invocation.resourceId, "NOT_APPLICABLE", "The user left the rule's scope.", at));
   if (GONE_STATUSES.includes(invocation.status)) {
-    return evaluation(invocation.resourceId, "NOT_APPLICABLE", `The user is not applicable (configuration item status ${invocation.status}).`, at);
+    return one(evaluation(invocation.resourceId, "NOT_APPLICABLE", `The user is not applicable (configuration item status ${invocation.status}).`, at));
   }
   const name = invocation.resourceName as string;
-  const keys = await listAccessKeys(iam, name, calls);
-  if (keys === undefined) return evaluation(invocation.resourceId, "NOT_APPLICABLE", "The user no longer exists.", at);
-  return fromVerdict(invocation.resourceId, evaluateUser({ user: name, keys }, settings.params, now()), at);
+  const keys = await listAccessKeys(run.iam, name, run.calls);
+  if (keys === undefined) return one(evaluation(invocation.resourceId, "NOT_APPLICABLE", "The user no longer exists.", at));
+  return one(fromVerdict(invocation.resourceId, evaluateUser({ user: name, keys }, run.settings.params, run.now()), at));
 }
 
 /**
- * Handles one Config rule invocation. Throws (and writes nothing) on a malformed event or bad rule
- * parameters; throws after writing what it could when Config rejects evaluations. Logs one summary line
- * per run, whatever the outcome.
+ * The one writer of a run: sends what the run found. This is where a filter of what is worth sending
+ * (against `outcome.earlier`) belongs; today every evaluation is sent.
+ */
+async function write(run: RunContext, outcome: Outcome): Promise<{ sent: readonly Evaluation[]; result: WriteResult; failure?: unknown }> {
+  const { deps } = run;
+  const writer: WriterContext = {
+    config: run.config,
+    resultToken: run.event.resultToken,
+    testMode: run.event.testMode,
+    calls: run.calls,
+    log: run.log,
+    concurrency: deps.putConcurrency ?? WRITER_DEFAULTS.concurrency,
+    attempts: Math.max(1, deps.putAttempts ?? WRITER_DEFAULTS.attempts),
+    backoffMs: { base: WRITER_DEFAULTS.backoffBaseMs, cap: WRITER_DEFAULTS.backoffCapMs },
+    sleep: run.sleep,
+    random: run.random,
+    remainingMs: run.remainingMs,
+    // Reads stopped with `reserveMs` left so that the writes have it: stopping the writes at the same
+    // mark would spend the reserve on nothing (a 4 s Lambda kept 1 s and then wrote nothing).
+    deadlineMarginMs: Math.min(WRITER_DEFAULTS.deadlineMarginMs, Math.floor(run.reserveMs / 4)),
+  };
+  const sent = outcome.evaluations;
+  try {
+    return { sent, result: await putEvaluations(writer, sent) };
+  } catch (failure) {
+    const counts = failure instanceof PutEvaluationsError ? { written: failure.written, failed: failure.failed } : { written: 0, failed: sent.length };
+    return { sent, result: counts, failure };
+  }
+}
+
+/**
+ * Handles one Config rule invocation. Throws (and writes nothing) on a malformed event, bad rule
+ * parameters or an IAM read that fails as a whole; throws after writing what it could when Config
+ * rejects evaluations. Logs one summary line per run, whatever the outcome.
  */
 export async function evaluate(rawEvent: unknown, context: LambdaContext, deps: EvaluateDeps): Promise<RunSummary> {
   const now = deps.now ?? Date.now;
@@ -149,103 +212,122 @@ export async function evaluate(rawEvent: unknown, context: LambdaContext, deps: 
   const base = { messageType: invocation.messageType, configRuleName: event.configRuleName, accountId: event.accountId, testMode: event.testMode };
   log("info", "run started", { ...base, maxAccessKeyAge: settings.params.maxAgeDays, warnDays: settings.params.warnDays, exemptions: settings.params.exemptions.length });
 
-  const initialRemaining = context.getRemainingTimeInMillis();
-  const reserveMs = deps.reserveMs ?? Math.min(10_000, Math.max(1000, initialRemaining / 4));
-  const timeLeft = (): boolean => context.getRemainingTimeInMillis() > reserveMs;
+  const remainingMs = (): number => context.getRemainingTimeInMillis();
+  const reserveMs = deps.reserveMs ?? Math.min(10_000, Math.max(1000, remainingMs() / 4));
 
-  let plan: Plan | undefined;
-  let written = 0;
+  let outcome: Outcome | undefined;
+  let sent: readonly Evaluation[] = [];
+  let result: WriteResult = { written: 0, failed: 0 };
   let failure: unknown;
   let dispose: (() => void) | undefined;
   try {
-    const { iam, config, ...rest } = await deps.clients(roleArn(event, settings), calls);
-    dispose = rest.dispose;
-    const put = (list: readonly Evaluation[]): Promise<{ written: number }> =>
-      putEvaluations(config, list, {
-        resultToken: event.resultToken,
-        testMode: event.testMode,
-        calls,
-        log,
-        ...(deps.putConcurrency !== undefined ? { concurrency: deps.putConcurrency } : {}),
-        ...(deps.putAttempts !== undefined ? { attempts: deps.putAttempts } : {}),
-        ...(deps.sleep ? { sleep: deps.sleep } : {}),
-        ...(deps.random ? { random: deps.random } : {}),
-        remainingMs: () => context.getRemainingTimeInMillis(),
-      });
-    if (invocation.kind === "scheduled") {
-      plan = await periodic(event, settings, config, deps, put, { iam, calls, log, timeLeft, remainingMs: () => context.getRemainingTimeInMillis(), reserveMs, now });
-      written = plan.written;
-      if (plan.failure) throw plan.failure;
-    } else {
-      const one = await changed(event, settings, iam, calls, now);
-      plan = { evaluations: [one], skipped: [], partial: false, users: one.ComplianceType === "NOT_APPLICABLE" ? 0 : 1, written: 0 };
-      written = (await put(plan.evaluations)).written;
-    }
+    const clients = await deps.clients(roleArn(event, settings), calls);
+    dispose = clients.dispose;
+    const run: RunContext = {
+      event,
+      settings,
+      iam: clients.iam,
+      config: clients.config,
+      calls,
+      log,
+      now,
+      sleep: deps.sleep ?? timerSleep,
+      random: deps.random ?? Math.random,
+      remainingMs,
+      reserveMs,
+      timeLeft: () => remainingMs() > reserveMs,
+      deps,
+    };
+    outcome = invocation.kind === "scheduled" ? await periodic(run) : await changed(run);
+    ({ sent, result, failure } = await write(run, outcome));
   } catch (err) {
     failure = err;
   } finally {
     dispose?.();
   }
 
-  const evaluations = plan?.evaluations ?? [];
   const summary: RunSummary = {
     messageType: invocation.messageType,
     testMode: event.testMode,
-    users: plan?.users ?? 0,
-    verdicts: count(evaluations),
-    written,
-    skipped: plan?.skipped ?? [],
-    partial: plan?.partial ?? false,
+    users: outcome?.users ?? 0,
+    verdicts: count(sent),
+    written: result.written,
+    failed: result.failed,
+    skipped: outcome?.skipped ?? [],
+    unreadable: outcome?.unreadable.map((u) => u.user) ?? [],
+    staleResults: outcome?.staleResults ?? 0,
+    partial: (outcome?.partial ?? false) || result.failed > 0,
     calls: calls.toJSON(),
     durationMs: now() - started,
-    evaluations,
+    evaluations: sent,
   };
   log(failure ? "error" : summary.partial ? "warn" : "info", "run summary", {
     ...base,
     users: summary.users,
     verdicts: summary.verdicts,
-    evaluations: evaluations.length,
-    written,
+    evaluations: sent.length,
+    written: summary.written,
+    failed: summary.failed,
     skipped: summary.skipped.length,
+    unreadable: summary.unreadable.length,
+    staleResults: summary.staleResults,
     partial: summary.partial,
     calls: summary.calls,
     apiCalls: calls.total(),
     durationMs: summary.durationMs,
-    ...(failure ? { error: describeError(failure) } : {}),
+    error: failure ? describeError(failure) : undefined,
   });
   if (failure) throw failure;
   return summary;
 }
 
-async function periodic(
-  event: RuleEvent,
-  settings: RuleSettings,
-  config: ConfigServiceClient,
-  deps: EvaluateDeps,
-  put: (list: readonly Evaluation[]) => Promise<{ written: number }>,
-  run: { iam: IAMClient; calls: CallCounter; log: Logger; timeLeft: () => boolean; remainingMs: () => number; reserveMs: number; now: () => number },
-): Promise<Plan> {
+/**
+ * The order in which users are read one by one, so that when time runs out the users left unread
+ * differ from run to run: those with no earlier result first, then the oldest results first, when the
+ * earlier results are already known; otherwise ListUsers order from a random starting point.
+ */
+function readingOrder(users: readonly ListedUser[], earlier: EarlierResults | undefined, random: () => number): readonly ListedUser[] {
+  if (users.length < 2) return users;
+  if (earlier?.complete) {
+    const recorded = (u: ListedUser): number => earlier.results.get(u.userId)?.recordedAt?.getTime() ?? Number.NEGATIVE_INFINITY;
+    return users.map((u, i) => ({ u, i, t: recorded(u) })).sort((a, b) => a.t - b.t || a.i - b.i).map((x) => x.u);
+  }
+  const start = Math.min(users.length - 1, Math.floor(random() * users.length));
+  return [...users.slice(start), ...users.slice(0, start)];
+}
+
+/** A scheduled run: every IAM user, plus NOT_APPLICABLE for users evaluated earlier that no longer exist. */
+async function periodic(run: RunContext): Promise<Outcome> {
+  const { event, calls, log, deps } = run;
   const at = event.invocation.orderingTimestamp;
-  const { calls, log } = run;
-  // Earlier results are read while IAM is being read: users that no longer exist get NOT_APPLICABLE.
-  const sweep = event.configRuleName
-    ? previouslyEvaluated(config, event.configRuleName, { calls, timeLeft: run.timeLeft }).then(
-        (ok) => ok,
-        (err: unknown) => ({ error: describeError(err) }),
-      )
+  // Earlier results are read while IAM is being read: users that no longer exist get NOT_APPLICABLE, and
+  // a user left unread this run is known to still show an older result.
+  const sweep: Promise<EarlierResults | { error: string }> = event.configRuleName
+    ? previouslyEvaluated(run, event.configRuleName).catch((err: unknown) => ({ error: describeError(err) }))
     : Promise.resolve({ error: "the event names no configRuleName" });
+  // Reading many users one by one: wait for the earlier results to read the oldest first, but never
+  // longer than a quarter of the reading time left (then a random starting point does the rotating).
+  const prioritize = async (users: readonly ListedUser[]): Promise<readonly ListedUser[]> => {
+    let timer: NodeJS.Timeout | undefined;
+    const waitMs = Math.max(0, (run.remainingMs() - run.reserveMs) / 4);
+    const earlier = await Promise.race([sweep, new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), waitMs)))]);
+    clearTimeout(timer);
+    return readingOrder(users, earlier && !("error" in earlier) ? earlier : undefined, run.random);
+  };
   let snapshot;
   try {
     snapshot = await readAccount(run.iam, {
       now: run.now,
-      params: settings.params,
+      params: run.settings.params,
       remainingMs: run.remainingMs,
       reserveMs: run.reserveMs,
-      ...(deps.reportFreshnessMs !== undefined ? { reportFreshnessMs: deps.reportFreshnessMs } : {}),
-      ...(deps.concurrency !== undefined ? { concurrency: deps.concurrency } : {}),
-      ...(deps.reportWait ? { reportWait: deps.reportWait } : {}),
-      ...(deps.sleep ? { sleep: deps.sleep } : {}),
+      reportFreshnessMs: deps.reportFreshnessMs,
+      concurrency: deps.concurrency,
+      reportWait: deps.reportWait,
+      sleep: run.sleep,
       log,
+      onUnreadable: "skip",
+      prioritize,
     });
   } catch (err) {
     await sweep; // never rejects; settle it before failing the run
@@ -253,19 +335,9 @@ async function periodic(
   }
   calls.merge(snapshot.calls);
   const nowMs = run.now();
-  const evaluations = snapshot.users.map((u) => fromVerdict(u.userId, evaluateUser(u, settings.params, nowMs), at));
+  const evaluations = snapshot.users.map((u) => fromVerdict(u.userId, evaluateUser(u, run.settings.params, nowMs), at));
   const users = evaluations.length;
   for (const d of snapshot.deleted) evaluations.push(evaluation(d.userId, "NOT_APPLICABLE", "The user was deleted during the evaluation.", at));
-  // Write the users' verdicts while earlier results are still being paged through; ghosts follow.
-  const writes: Promise<{ written: number }>[] = [];
-  const write = (list: readonly Evaluation[]): void => {
-    const p = put(list);
-    // Settled below with allSettled; a handler now keeps a rejection during `await sweep` from being
-    // "unhandled", which Lambda turns into Runtime.UnhandledPromiseRejection (no summary, run dropped).
-    p.catch(() => undefined);
-    writes.push(p);
-  };
-  if (evaluations.length > 0) write([...evaluations]);
 
   let partial = false;
   const earlier = await sweep;
@@ -281,31 +353,54 @@ async function periodic(
   } else {
     const present = new Set(snapshot.listed.map((u) => u.userId));
     for (const d of snapshot.deleted) present.add(d.userId);
-    const ghosts = [...earlier.resourceIds].filter((id) => !present.has(id)).map((id) => evaluation(id, "NOT_APPLICABLE", "The IAM user no longer exists.", at));
+    const ghosts = [...earlier.results.keys()].filter((id) => !present.has(id)).map((id) => evaluation(id, "NOT_APPLICABLE", "The IAM user no longer exists.", at));
     if (ghosts.length > 0) {
       log("info", "users evaluated earlier no longer exist; marking them NOT_APPLICABLE", { count: ghosts.length });
       evaluations.push(...ghosts);
-      write(ghosts);
     }
   }
-  // Config records that a run finished when it receives its result token, even with nothing to say.
-  if (writes.length === 0) write([]);
+
+  // A user not evaluated this run keeps whatever Config shows from before: say what that is.
+  const ids = new Map(snapshot.listed.map((u) => [u.user, u.userId]));
+  const results = "error" in earlier ? undefined : earlier.results;
+  const standing = (name: string): { user: string; earlier: string; recordedAt?: string } => {
+    const r = results?.get(ids.get(name) ?? "");
+    return { user: name, earlier: r?.complianceType ?? (results ? "none" : "unknown"), recordedAt: r?.recordedAt?.toISOString() };
+  };
+  let staleResults = 0;
+  const described = (names: readonly string[]): ReturnType<typeof standing>[] => {
+    const list = names.map(standing);
+    staleResults += list.filter((s) => s.earlier !== "none" && s.earlier !== "unknown").length;
+    return list.slice(0, LOGGED_NAMES);
+  };
   if (snapshot.skipped.length > 0 || !snapshot.listComplete) {
     partial = true;
     log("warn", "deadline: stopped reading; these users are not evaluated this run", {
       skipped: snapshot.skipped.length,
       users: snapshot.skipped.slice(0, LOGGED_NAMES),
-      ...(snapshot.skipped.length > LOGGED_NAMES ? { more: snapshot.skipped.length - LOGGED_NAMES } : {}),
+      earlierResults: described(snapshot.skipped),
+      more: snapshot.skipped.length > LOGGED_NAMES ? snapshot.skipped.length - LOGGED_NAMES : undefined,
       listUsersComplete: snapshot.listComplete,
     });
   }
-  if (snapshot.reportUnavailable) log("info", "keys read with ListAccessKeys", { reason: snapshot.reportUnavailable });
-  const outcomes = await Promise.allSettled(writes);
-  let written = 0;
-  let failure: unknown;
-  for (const o of outcomes) {
-    if (o.status === "fulfilled") written += o.value.written;
-    else failure ??= o.reason;
+  if (snapshot.unreadable.length > 0) {
+    partial = true;
+    const names = snapshot.unreadable.map((u) => u.user);
+    log("warn", "could not read these users' keys; they are not evaluated this run", {
+      unreadable: names.length,
+      users: snapshot.unreadable.slice(0, LOGGED_NAMES).map((u) => ({ user: u.user, error: u.error })),
+      earlierResults: described(names),
+      more: names.length > LOGGED_NAMES ? names.length - LOGGED_NAMES : undefined,
+    });
   }
-  return { evaluations, skipped: snapshot.skipped, partial, users, written, ...(failure !== undefined ? { failure } : {}) };
+  if (snapshot.reportUnavailable) log("info", "keys read with ListAccessKeys", { reason: snapshot.reportUnavailable });
+  return {
+    evaluations,
+    users,
+    skipped: snapshot.skipped,
+    unreadable: snapshot.unreadable,
+    staleResults,
+    partial,
+    earlier: "error" in earlier || !earlier.complete ? undefined : earlier,
+  };
 }

@@ -1,134 +1,144 @@
 /**
- * Writing to AWS Config: PutEvaluations in batches of at most 100 with bounded retries, and reading the
- * rule's earlier results to find users that no longer exist.
+ * Writing to AWS Config: PutEvaluations in batches of at most 100, and reading the rule's earlier results
+ * (to find users that no longer exist, and to know what a skipped user still shows).
  */
 import { GetComplianceDetailsByConfigRuleCommand, PutEvaluationsCommand, type ConfigServiceClient, type Evaluation } from "@aws-sdk/client-config-service";
-import { awsErrorName, describeError } from "../aws/errors";
+import { describeError } from "../aws/errors";
 import { PutEvaluationsError } from "./errors";
 import { RESOURCE_TYPE } from "./event";
 import type { Logger } from "./log";
-import { backoff, CallCounter, pool, sleep as timerSleep } from "../aws/calls";
+import { backoff, CallCounter, pool } from "../aws/calls";
 
 /** PutEvaluations accepts at most this many evaluations per call. */
 export const MAX_BATCH = 100;
 
-/** Error names that mean "slow down and try again". */
-const THROTTLING = new Set(["ThrottlingException", "Throttling", "TooManyRequestsException", "RequestLimitExceeded"]);
+/** Defaults of {@link WriterContext}'s tunables. */
+export const WRITER_DEFAULTS = { concurrency: 4, attempts: 5, backoffBaseMs: 200, backoffCapMs: 5000, deadlineMarginMs: 1000 } as const;
 
-/** Options of {@link putEvaluations}. */
-export interface PutOptions {
+/**
+ * Everything the one writer of a run needs, built once per run (see `evaluate`). Throttling is not here:
+ * the SDK client's retry strategy owns it (`SDK_MAX_ATTEMPTS`); this writer retries only what the SDK
+ * cannot know about, FailedEvaluations, and keeps clear of the Lambda deadline.
+ */
+export interface WriterContext {
+  readonly config: ConfigServiceClient;
   readonly resultToken: string;
   /** Sends `TestMode: true` (the TESTMODE token). */
   readonly testMode: boolean;
-  readonly calls?: CallCounter;
-  /** Batches in flight at once. Default 4. */
-  readonly concurrency?: number;
-  /** Tries per batch (first included), for throttling and FailedEvaluations. Default 5. */
-  readonly attempts?: number;
-  /** Backoff base and cap, ms. Default 200 and 5 000. */
-  readonly backoffMs?: { readonly base?: number; readonly cap?: number };
-  readonly sleep?: (ms: number) => Promise<void>;
-  readonly random?: () => number;
-  readonly log?: Logger;
-  /** Time left before the Lambda is stopped (`getRemainingTimeInMillis`). Default: unlimited. */
-  readonly remainingMs?: () => number;
-  /** No backoff pause, and no new batch, that would leave less than this before the deadline. Default 1 000 ms. */
-  readonly deadlineMarginMs?: number;
+  readonly calls: CallCounter;
+  readonly log: Logger;
+  /** Batches in flight at once (default 4). */
+  readonly concurrency: number;
+  /** Tries per batch for its FailedEvaluations, the first included (default 5). */
+  readonly attempts: number;
+  /** Backoff between FailedEvaluations retries: base and cap, ms (default 200 and 5 000). */
+  readonly backoffMs: { readonly base: number; readonly cap: number };
+  readonly sleep: (ms: number) => Promise<void>;
+  readonly random: () => number;
+  /** Time left before the Lambda is stopped (`getRemainingTimeInMillis`). */
+  readonly remainingMs: () => number;
+  /** No call or pause that would leave less than this before the deadline (default 1 000 ms). */
+  readonly deadlineMarginMs: number;
+}
+
+/** What a write achieved: every evaluation is either written or failed. */
+export interface WriteResult {
+  readonly written: number;
+  readonly failed: number;
 }
 
 /**
- * Writes `evaluations` in batches of ≤ 100. A throttled batch, and the FailedEvaluations of a batch, are
- * retried with exponential backoff up to `attempts` tries. An empty list is still sent once (as rdklib
- * does), so Config records that the run finished. With `remainingMs`, no pause or batch runs into the
- * last `deadlineMarginMs` before the Lambda deadline: what is left counts as not written. Throws
- * {@link PutEvaluationsError} after every batch has been tried if any evaluation could not be written,
- * or at once on a non-retryable error.
+ * Writes `evaluations` in batches of ≤ 100. The FailedEvaluations of a batch are retried with exponential
+ * backoff up to `attempts` tries. A batch Config rejects outright (after the SDK's own retries) is
+ * counted as failed and the other batches are still sent. An empty list is still sent once (as rdklib
+ * does), so Config records that the run finished. No call or pause runs into the last `deadlineMarginMs`
+ * before the Lambda deadline: what is left counts as failed. Throws {@link PutEvaluationsError}, with the
+ * true `written` and `failed` numbers, after every batch has been tried, if any evaluation was not written.
  */
-export async function putEvaluations(config: ConfigServiceClient, evaluations: readonly Evaluation[], options: PutOptions): Promise<{ written: number }> {
-  const calls = options.calls ?? new CallCounter();
-  const attempts = Math.max(1, options.attempts ?? 5);
-  const base = options.backoffMs?.base ?? 200;
-  const cap = options.backoffMs?.cap ?? 5000;
-  const sleep = options.sleep ?? timerSleep;
+export async function putEvaluations(ctx: WriterContext, evaluations: readonly Evaluation[]): Promise<WriteResult> {
   const batches: Evaluation[][] = [];
   for (let i = 0; i < evaluations.length; i += MAX_BATCH) batches.push(evaluations.slice(i, i + MAX_BATCH));
   if (batches.length === 0) batches.push([]);
-  const margin = options.deadlineMarginMs ?? 1000;
   let written = 0;
   let failed = 0;
-  let lastError = "";
-  let deadline = "";
+  const reasons = new Set<string>();
+  let firstCause: unknown;
 
-  await pool(batches, options.concurrency ?? 4, async (batch) => {
+  await pool(batches, ctx.concurrency, async (batch) => {
     let pending = batch;
-    for (let attempt = 0; attempt < attempts; attempt += 1) {
+    for (let attempt = 0; attempt < ctx.attempts; attempt += 1) {
       // Retries must not outlive the Lambda: a run killed mid-backoff logs nothing and says nothing.
-      const pause = attempt > 0 ? backoff(attempt, base, cap, options.random) : 0;
-      const left = options.remainingMs?.();
-      if (left !== undefined && left - pause < margin) {
-        deadline = `; stopped with ${left} ms left before the Lambda deadline`;
+      const pause = attempt > 0 ? backoff(attempt, ctx.backoffMs.base, ctx.backoffMs.cap, ctx.random) : 0;
+      const left = ctx.remainingMs();
+      if (left - pause < ctx.deadlineMarginMs) {
+        reasons.add(`stopped with ${left} ms left before the Lambda deadline`);
         break;
       }
-      if (pause > 0) await sleep(pause);
+      if (pause > 0) await ctx.sleep(pause);
+      let rejected;
       try {
-        calls.add("PutEvaluations");
-        const out = await config.send(
-          new PutEvaluationsCommand({ ResultToken: options.resultToken, Evaluations: pending, ...(options.testMode ? { TestMode: true } : {}) }),
-        );
-        const rejected = out.FailedEvaluations ?? [];
-        written += pending.length - rejected.length;
-        if (rejected.length === 0) return;
-        // Config names failed evaluations by resource; retry exactly those.
-        const ids = new Set(rejected.map((f) => `${f.ComplianceResourceType}|${f.ComplianceResourceId}`));
-        pending = pending.filter((e) => ids.has(`${e.ComplianceResourceType}|${e.ComplianceResourceId}`));
-        lastError = `${rejected.length} FailedEvaluations`;
-        options.log?.("warn", "PutEvaluations returned FailedEvaluations; retrying them", { failed: rejected.length, attempt: attempt + 1 });
+        ctx.calls.add("PutEvaluations");
+        const out = await ctx.config.send(new PutEvaluationsCommand({ ResultToken: ctx.resultToken, Evaluations: pending, TestMode: ctx.testMode || undefined }));
+        rejected = out.FailedEvaluations ?? [];
       } catch (cause) {
-        const name = awsErrorName(cause);
-        if (!THROTTLING.has(name)) {
-          throw new PutEvaluationsError(`PutEvaluations failed: ${describeError(cause)}`, pending.length, { cause });
-        }
-        lastError = describeError(cause);
-        options.log?.("warn", "PutEvaluations throttled; backing off", { attempt: attempt + 1, error: name });
+        // Already retried by the SDK if it was throttling; this batch is lost, the others still go.
+        firstCause ??= cause;
+        reasons.add(`PutEvaluations failed: ${describeError(cause)}`);
+        ctx.log("warn", "PutEvaluations rejected a batch; sending the others", { evaluations: pending.length, error: describeError(cause) });
+        break;
       }
+      written += pending.length - rejected.length;
+      if (rejected.length === 0) return;
+      // Config names failed evaluations by resource; retry exactly those.
+      const ids = new Set(rejected.map((f) => `${f.ComplianceResourceType}|${f.ComplianceResourceId}`));
+      pending = pending.filter((e) => ids.has(`${e.ComplianceResourceType}|${e.ComplianceResourceId}`));
+      reasons.add(`FailedEvaluations after ${ctx.attempts} attempts`);
+      ctx.log("warn", "PutEvaluations returned FailedEvaluations; retrying them", { failed: rejected.length, attempt: attempt + 1 });
     }
     failed += pending.length;
   });
   if (failed > 0) {
-    throw new PutEvaluationsError(`${failed} of ${evaluations.length} evaluations could not be written after ${attempts} attempts (last: ${lastError || "none"})${deadline}`, failed);
+    throw new PutEvaluationsError(`${failed} of ${evaluations.length} evaluations could not be written (${[...reasons].join("; ")})`, { written, failed }, firstCause === undefined ? undefined : { cause: firstCause });
   }
-  return { written };
+  return { written, failed };
+}
+
+/** An earlier result of this rule for one user, as Config holds it. */
+export interface EarlierResult {
+  readonly complianceType: string;
+  /** When Config recorded it (`ResultRecordedTime`), when known. */
+  readonly recordedAt?: Date;
+  readonly annotation?: string;
+}
+
+/** The rule's earlier results, by resource id (UserId); `complete` is false when the deadline cut the paging short. */
+export interface EarlierResults {
+  readonly results: Map<string, EarlierResult>;
+  readonly complete: boolean;
 }
 
 /**
- * The resource ids of IAM users this rule has a COMPLIANT or NON_COMPLIANT result for
- * (GetComplianceDetailsByConfigRule, 100 per page). `complete` is false when `timeLeft()` turned false
- * before the last page.
+ * The rule's COMPLIANT and NON_COMPLIANT results for IAM users (GetComplianceDetailsByConfigRule, 100 per
+ * page), with when each was recorded. `complete` is false when `timeLeft()` turned false before the last page.
  */
 export async function previouslyEvaluated(
-  config: ConfigServiceClient,
+  ctx: { config: ConfigServiceClient; calls: CallCounter; timeLeft: () => boolean },
   configRuleName: string,
-  options: { calls?: CallCounter; timeLeft?: () => boolean } = {},
-): Promise<{ resourceIds: Set<string>; complete: boolean }> {
-  const calls = options.calls ?? new CallCounter();
-  const resourceIds = new Set<string>();
+): Promise<EarlierResults> {
+  const results = new Map<string, EarlierResult>();
   let token: string | undefined;
   do {
-    if (options.timeLeft && !options.timeLeft()) return { resourceIds, complete: false };
-    calls.add("GetComplianceDetailsByConfigRule");
-    const page = await config.send(
-      new GetComplianceDetailsByConfigRuleCommand({
-        ConfigRuleName: configRuleName,
-        ComplianceTypes: ["COMPLIANT", "NON_COMPLIANT"],
-        Limit: 100,
-        ...(token ? { NextToken: token } : {}),
-      }),
+    if (!ctx.timeLeft()) return { results, complete: false };
+    ctx.calls.add("GetComplianceDetailsByConfigRule");
+    const page = await ctx.config.send(
+      new GetComplianceDetailsByConfigRuleCommand({ ConfigRuleName: configRuleName, ComplianceTypes: ["COMPLIANT", "NON_COMPLIANT"], Limit: 100, NextToken: token }),
     );
     for (const r of page.EvaluationResults ?? []) {
       const q = r.EvaluationResultIdentifier?.EvaluationResultQualifier;
-      if (q?.ResourceType === RESOURCE_TYPE && q.ResourceId) resourceIds.add(q.ResourceId);
+      if (q?.ResourceType !== RESOURCE_TYPE || !q.ResourceId) continue;
+      results.set(q.ResourceId, { complianceType: r.ComplianceType ?? "", recordedAt: r.ResultRecordedTime, annotation: r.Annotation });
     }
     token = page.NextToken;
   } while (token);
-  return { resourceIds, complete: true };
+  return { results, complete: true };
 }

@@ -3,15 +3,15 @@
  * rule parameters. Everything here runs before any AWS call: a malformed event or a bad parameter is an
  * error and nothing is written.
  */
-import { ParameterError, parseTimestamp, show, validateParams, type RuleParams } from "../shared";
+import { CONFIG_RESOURCE_TYPE, CONFIG_RULE_TRIGGERS, ParameterError, parseTimestamp, show, validateParams, type RuleParams } from "../shared";
 import { EventError } from "./errors";
 
-/** The message types keyage handles. */
-export const MESSAGE_TYPES = ["ScheduledNotification", "ConfigurationItemChangeNotification", "OversizedConfigurationItemChangeNotification"] as const;
+/** The message types keyage handles: exactly the triggers the deploy program registers. */
+export const MESSAGE_TYPES = CONFIG_RULE_TRIGGERS;
 export type MessageType = (typeof MESSAGE_TYPES)[number];
 
 /** The only resource type the rule evaluates. */
-export const RESOURCE_TYPE = "AWS::IAM::User";
+export const RESOURCE_TYPE = CONFIG_RESOURCE_TYPE;
 
 /** The result token AWS Config passes when the rule is tested; evaluations then go with `TestMode: true`. */
 export const TEST_MODE_TOKEN = "TESTMODE";
@@ -126,7 +126,7 @@ export function parseEvent(event: unknown): RuleEvent {
       kind: "change",
       messageType: messageType as ChangeInvocation["messageType"],
       resourceId: text(`invokingEvent.${field}.resourceId`, item.resourceId),
-      ...(typeof name === "string" && name !== "" ? { resourceName: name } : {}),
+      resourceName: typeof name === "string" && name !== "" ? name : undefined,
       status: text(`invokingEvent.${field}.configurationItemStatus`, item.configurationItemStatus),
       orderingTimestamp: timestamp(`invokingEvent.${field}.configurationItemCaptureTime`, item.configurationItemCaptureTime),
     };
@@ -137,8 +137,8 @@ export function parseEvent(event: unknown): RuleEvent {
     invocation,
     resultToken,
     testMode: resultToken === TEST_MODE_TOKEN,
-    ...(typeof e.configRuleName === "string" && e.configRuleName !== "" ? { configRuleName: e.configRuleName } : {}),
-    ...(accountId ? { accountId } : {}),
+    configRuleName: typeof e.configRuleName === "string" && e.configRuleName !== "" ? e.configRuleName : undefined,
+    accountId: accountId || undefined,
     partition: arn[0] === "arn" && arn[1] ? arn[1] : "aws",
     eventLeftScope: e.eventLeftScope === true || e.eventLeftScope === "true",
     ruleParameters,

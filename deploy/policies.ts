@@ -3,10 +3,13 @@
  * exact grants can be read (and tested) without Pulumi; `program.ts` fills in ARNs.
  */
 
-/** What the evaluator reads in IAM: the credential report, the user list, and keys per user (fallback and confirmation). */
-export const IAM_READ_ACTIONS = ["iam:GenerateCredentialReport", "iam:GetCredentialReport", "iam:ListUsers", "iam:ListAccessKeys"] as const;
-/** What the evaluator does in AWS Config: write verdicts, and read earlier ones to retire deleted users. */
-export const CONFIG_ACTIONS = ["config:PutEvaluations", "config:GetComplianceDetailsByConfigRule"] as const;
+/**
+ * Writes verdicts. PutEvaluations supports no resource-level permission (the result token in each call
+ * ties the write to the rule that invoked the function), so its resource is `*`.
+ */
+export const WRITE_EVALUATIONS_ACTIONS = ["config:PutEvaluations"] as const;
+/** Reads the rule's own earlier results (to retire deleted users): granted on the rule's ARN only. */
+export const READ_RESULTS_ACTIONS = ["config:GetComplianceDetailsByConfigRule"] as const;
 /** What the Lambda writes to its own log group (the group itself is created by the deploy, not by the Lambda). */
 export const LOG_ACTIONS = ["logs:CreateLogStream", "logs:PutLogEvents"] as const;
 /** Organization mode only: into the member role. */
@@ -47,11 +50,13 @@ export interface ExecutionPolicyInput {
 }
 
 /**
- * The Lambda execution role's only policy: write its own logs, and either read IAM keys and write
- * evaluations (one account) or, in organization mode, only assume the member role, only in accounts of
- * this organization (`aws:ResourceOrgID`). Organization rules always carry `executionRoleName`, so every
- * IAM read and Config write goes through the member role (the management account's included): direct
- * grants would be unused, and would let the function read the management account without the role.
+ * The Lambda execution role's main policy: write its own logs, and either read IAM keys and write
+ * evaluations (one account; reading the rule's earlier results is {@link readResultsPolicy}, granted once
+ * the rule, and so its ARN, exists) or, in organization mode, only assume the member role, only in
+ * accounts of this organization (`aws:ResourceOrgID`). Organization rules always carry
+ * `executionRoleName`, so every IAM read and Config call goes through the member role (the management
+ * account's included): direct grants would be unused, and would let the function read the management
+ * account without the role.
  */
 export function executionRolePolicy(input: ExecutionPolicyInput): PolicyDocument {
   const statements: Statement[] = [
@@ -71,12 +76,24 @@ export function executionRolePolicy(input: ExecutionPolicyInput): PolicyDocument
   return { Version: "2012-10-17", Statement: statements };
 }
 
+/**
+ * One account: reading the earlier results of this rule only. A policy of its own because the rule's
+ * ARN exists only once the rule does, and the rule needs the function, which needs the main policy.
+ */
+export function readResultsPolicy(ruleArn: string): PolicyDocument {
+  return { Version: "2012-10-17", Statement: [readResultsStatement(ruleArn)] };
+}
+
+function readResultsStatement(resource: Statement["Resource"]): Statement {
+  return { Sid: "ReadOwnResults", Effect: "Allow", Action: [...READ_RESULTS_ACTIONS], Resource: resource };
+}
+
 /** IAM reads and Config writes; ListAccessKeys is scoped to users of `userArnPattern`'s account. */
 function iamAndConfigStatements(userArnPattern: string): Statement[] {
   return [
     { Sid: "ReadCredentialReport", Effect: "Allow", Action: ["iam:GenerateCredentialReport", "iam:GetCredentialReport", "iam:ListUsers"], Resource: "*" },
     { Sid: "ReadAccessKeys", Effect: "Allow", Action: ["iam:ListAccessKeys"], Resource: userArnPattern },
-    { Sid: "WriteEvaluations", Effect: "Allow", Action: [...CONFIG_ACTIONS], Resource: "*" },
+    { Sid: "WriteEvaluations", Effect: "Allow", Action: [...WRITE_EVALUATIONS_ACTIONS], Resource: "*" },
   ];
 }
 
@@ -88,9 +105,16 @@ export function memberTrustPolicy(executionRoleArn: string): PolicyDocument {
   };
 }
 
-/** The member role's permissions: the same IAM reads and Config writes, in the member account. */
-export function memberRolePolicy(partition: string, accountId: string): PolicyDocument {
-  return { Version: "2012-10-17", Statement: iamAndConfigStatements(`arn:${partition}:iam::${accountId}:user/*`) };
+/**
+ * The member role's permissions: the same IAM reads and Config writes, in the member account, and the
+ * earlier results of this account's Config rules in `region` (the organization rule's member rule has an
+ * ARN made by AWS Config in each account, unknown at deploy time).
+ */
+export function memberRolePolicy(partition: string, accountId: string, region: string): PolicyDocument {
+  return {
+    Version: "2012-10-17",
+    Statement: [...iamAndConfigStatements(`arn:${partition}:iam::${accountId}:user/*`), readResultsStatement(`arn:${partition}:config:${region}:${accountId}:config-rule/*`)],
+  };
 }
 
 /**
@@ -100,9 +124,12 @@ export function memberRolePolicy(partition: string, accountId: string): PolicyDo
 export function memberRoleTemplate(memberRoleName: string): string {
   const policy = {
     Version: "2012-10-17",
-    Statement: iamAndConfigStatements("USER_ARN").map((s) =>
-      s.Resource === "USER_ARN" ? { ...s, Resource: { "Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:user/*" } } : s,
-    ),
+    Statement: [
+      ...iamAndConfigStatements("USER_ARN").map((s) =>
+        s.Resource === "USER_ARN" ? { ...s, Resource: { "Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:user/*" } } : s,
+      ),
+      { ...readResultsStatement(undefined), Resource: { "Fn::Sub": "arn:${AWS::Partition}:config:${AWS::Region}:${AWS::AccountId}:config-rule/*" } },
+    ],
   };
   const template = {
     AWSTemplateFormatVersion: "2010-09-09",

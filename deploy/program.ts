@@ -6,17 +6,27 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { executionRolePolicy, lambdaTrustPolicy, memberRolePolicy, memberRoleTemplate, memberTrustPolicy } from "./policies";
+import { CONFIG_RESOURCE_TYPE, CONFIG_RULE_TRIGGERS } from "../shared";
+import { executionRolePolicy, lambdaTrustPolicy, memberRolePolicy, memberRoleTemplate, memberTrustPolicy, readResultsPolicy } from "./policies";
 import { DeploySettings, inputParameters } from "./settings";
 
 /** The Lambda handler inside the zip: `index.js` exporting `handler`. */
 export const HANDLER = "index.handler";
 /** The newest Node.js Lambda runtime @pulumi/aws 7 knows; the bundle needs nothing newer than Node 20. */
 export const RUNTIME = aws.lambda.Runtime.NodeJS24dX;
-/** Config's resource type for IAM users; the rule's only scope. */
-export const RESOURCE_TYPE = "AWS::IAM::User";
-/** Notifications that run the rule: a periodic sweep, and every change to a user (normal and oversized). */
-export const TRIGGERS = ["ScheduledNotification", "ConfigurationItemChangeNotification", "OversizedConfigurationItemChangeNotification"] as const;
+/** Config's resource type for IAM users; the rule's only scope (the Lambda checks events against the same constant). */
+export const RESOURCE_TYPE = CONFIG_RESOURCE_TYPE;
+/** Notifications that run the rule: exactly the message types the Lambda handles. */
+export const TRIGGERS = CONFIG_RULE_TRIGGERS;
+/**
+ * Lambda's retries of a failed asynchronous invocation (AWS Config invokes the function asynchronously;
+ * Lambda's default is 2). None: a run that failed as a whole (IAM or Config refusing, throttling that
+ * outlasted the SDK's retries) would fail the same way again at once, and re-reading the account three
+ * times triples the IAM load on an account that may already be throttled. A partial run does not fail
+ * (it writes what it read and says what it skipped), and the next scheduled run comes anyway; to
+ * re-run at once: `aws configservice start-config-rules-evaluation --config-rule-names <rule>`.
+ */
+export const ASYNC_RETRY_ATTEMPTS = 0;
 /** AWS Config's service principal. */
 export const CONFIG_PRINCIPAL = "config.amazonaws.com";
 
@@ -43,6 +53,10 @@ export class KeyageConfigRule extends pulumi.ComponentResource {
   readonly executionRole: aws.iam.Role;
   readonly executionRolePolicy: aws.iam.RolePolicy;
   readonly function: aws.lambda.Function;
+  /** How Lambda handles the function's asynchronous invocations: no automatic retry (see {@link ASYNC_RETRY_ATTEMPTS}). */
+  readonly invokeConfig: aws.lambda.FunctionEventInvokeConfig;
+  /** Account mode only: reading this rule's earlier results, on the rule's ARN. */
+  readonly readResultsPolicy?: aws.iam.RolePolicy;
   /** One per invoking source: this account, plus member accounts in organization mode. */
   readonly permissions: aws.lambda.Permission[];
   /** Account mode only. */
@@ -112,6 +126,10 @@ export class KeyageConfigRule extends pulumi.ComponentResource {
       loggingConfig: { logFormat: "Text", logGroup: this.logGroup.name },
       tags,
     }, { ...child, dependsOn: [this.executionRolePolicy] });
+    this.invokeConfig = new aws.lambda.FunctionEventInvokeConfig(`${name}-async`, {
+      functionName: this.function.name,
+      maximumRetryAttempts: ASYNC_RETRY_ATTEMPTS,
+    }, child);
 
     this.permissions = [
       // Config in this account; SourceAccount keeps any other account's Config out.
@@ -140,6 +158,11 @@ export class KeyageConfigRule extends pulumi.ComponentResource {
       }, { ...child, dependsOn: this.permissions });
       this.ruleName = this.rule.name;
       this.ruleArn = this.rule.arn;
+      // Until this exists the first run cannot read earlier results: it says so and is marked partial.
+      this.readResultsPolicy = new aws.iam.RolePolicy(`${name}-read-results`, {
+        role: this.executionRole.id,
+        policy: this.rule.arn.apply((arn) => JSON.stringify(readResultsPolicy(arn))),
+      }, child);
     } else {
       // Config in member accounts invokes the function across accounts. A Lambda permission can only be
       // conditioned on SourceAccount, SourceArn or PrincipalOrgID, and PrincipalOrgID never matches a
@@ -195,7 +218,7 @@ export class KeyageConfigRule extends pulumi.ComponentResource {
         }, child);
         this.localMemberRolePolicy = new aws.iam.RolePolicy(`${name}-member-local`, {
           role: this.localMemberRole.id,
-          policy: pulumi.all([partition, accountId]).apply(([p, a]) => JSON.stringify(memberRolePolicy(p, a))),
+          policy: pulumi.all([partition, accountId, region]).apply(([p, a, r]) => JSON.stringify(memberRolePolicy(p, a, r))),
         }, child);
       }
 

@@ -4,7 +4,7 @@
  * it into {@link DeploySettings} or throws {@link DeployConfigError} naming the key, the value and what
  * is allowed, so `pulumi preview` stops before AWS sees a bad value.
  */
-import { isAbsent, KeyageError, ParameterError, parseList, show, validateParams } from "../shared";
+import { isAbsent, KeyageError, ParameterError, parseList, show, validateParams, wholeNumber } from "../shared";
 
 /** Config rule trigger frequencies accepted by AWS Config (`MaximumExecutionFrequency`). */
 export const FREQUENCIES = ["One_Hour", "Three_Hours", "Six_Hours", "Twelve_Hours", "TwentyFour_Hours"] as const;
@@ -117,8 +117,8 @@ const ORG_ID = /^o-[a-z0-9]{10,32}$/;
 
 function integer(key: string, value: unknown, fallback: number, min: number, max: number): number {
   if (isAbsent(value)) return fallback;
-  const n = typeof value === "number" ? value : typeof value === "string" && /^\s*\d{1,9}\s*$/.test(value) ? Number(value) : NaN;
-  if (!Number.isInteger(n) || n < min || n > max) {
+  const n = wholeNumber(value);
+  if (n === undefined || n < min || n > max) {
     throw new DeployConfigError(key, `${key} must be a whole number from ${min} to ${max}, got ${show(value)}`);
   }
   return n;
@@ -126,7 +126,7 @@ function integer(key: string, value: unknown, fallback: number, min: number, max
 
 function oneOf<T extends string | number>(key: string, value: unknown, fallback: T, allowed: readonly T[]): T {
   if (isAbsent(value)) return fallback;
-  const candidate = typeof fallback === "number" && typeof value === "string" && /^\s*\d+\s*$/.test(value) ? Number(value) : value;
+  const candidate = typeof fallback === "number" ? (wholeNumber(value) ?? value) : value;
   const found = allowed.find((a) => a === (typeof candidate === "string" ? candidate.trim() : candidate));
   if (found === undefined) {
     throw new DeployConfigError(key, `${key} must be one of ${allowed.join(", ")}, got ${show(value)}`);

@@ -5,7 +5,8 @@ import { strict as assert } from "node:assert";
 import { defaultClientFactory } from "../aws/clients";
 import { evaluate, type EvaluateDeps, type LambdaContext, type RunSummary } from "../config-rule/evaluate";
 import type { LogLevel } from "../config-rule/log";
-import { startFakeAws, type FakeAws } from "./fake-aws";
+import { SDK_MAX_ATTEMPTS } from "../aws/calls";
+import { startFakeAws, type FakeAws, type FakeKey } from "./fake-aws";
 
 const CONTEXT: LambdaContext = { getRemainingTimeInMillis: () => 300_000 };
 
@@ -92,8 +93,8 @@ describe("config rule over HTTP: the credential report", () => {
     assert.equal(compliance(fake, "carol"), "COMPLIANT");
   });
 
-  it("confirms each violation of a stale report with one ListAccessKeys, and nothing more", async () => {
-    for (let i = 0; i < 10; i += 1) fake.addUser(`u${i}`, { keys: [{ ageDays: i < 3 ? 40 : 5 }] });
+  it("confirms each violation of a stale report with one ListAccessKeys, and nothing more for users with two active keys", async () => {
+    for (let i = 0; i < 10; i += 1) fake.addUser(`u${i}`, { keys: [{ ageDays: i < 3 ? 40 : 5 }, { ageDays: 3 }] });
     fake.generateReport(new Date(fake.now() - 3600_000));
     fake.user("u0").keys = [];
     fake.addKey("u0", { ageDays: 0 }); // u0 rotated after the report
@@ -207,5 +208,142 @@ describe("config rule over HTTP: paging, throttling, vanishing users, the deadli
     assert.equal(fake.calls.AssumeRole, 1);
     assert.equal(summary.calls.AssumeRole, 1);
     assert.equal(compliance(fake, "alice"), "COMPLIANT");
+  });
+});
+
+describe("config rule over HTTP: partial trouble never costs the whole account", () => {
+  let fake: FakeAws;
+  beforeEach(async () => {
+    fake = await startFakeAws();
+  });
+  afterEach(async () => {
+    await fake.close();
+  });
+
+  const names = (n: number): string[] => Array.from({ length: n }, (_, i) => `u${String(i).padStart(2, "0")}`);
+
+  it("evaluates and writes every other user when one user's ListAccessKeys stays throttled and another's fails with a 5xx", async () => {
+    fake.fail("GenerateCredentialReport", { code: "AccessDenied", times: Infinity });
+    for (const name of ["alice", "bob", "carol", "dave", "erin"]) fake.addUser(name, { keys: [{ ageDays: 40 }] });
+    fake.fail("ListAccessKeys", { code: "Throttling", times: Infinity, match: (p) => p.UserName === "bob" });
+    fake.fail("ListAccessKeys", { code: "ServiceFailure", times: Infinity, match: (p) => p.UserName === "dave" });
+    const { summary, lines } = await run(fake, scheduled(fake));
+    for (const name of ["alice", "carol", "erin"]) assert.equal(compliance(fake, name), "NON_COMPLIANT", name);
+    assert.equal(compliance(fake, "bob"), undefined, "no guessed verdict for bob");
+    assert.equal(compliance(fake, "dave"), undefined, "no guessed verdict for dave");
+    assert.deepEqual(summary.unreadable, ["bob", "dave"]);
+    assert.equal(summary.written, 3);
+    assert.equal(summary.partial, true);
+    const warn = lines.find((l) => l.message === "could not read these users' keys; they are not evaluated this run");
+    assert.deepEqual((warn?.users as { user: string }[]).map((u) => u.user), ["bob", "dave"]);
+    assert.match(JSON.stringify(warn?.users), /Throttling/);
+    assert.equal(lines.at(-1)?.level, "warn");
+    assert.equal(lines.at(-1)?.unreadable, 2);
+  });
+
+  it("tries a throttled credential report again rather than reading every user one by one", async () => {
+    for (const name of names(20)) fake.addUser(name, { keys: [{ ageDays: 40 }] });
+    // More failures than the SDK's own attempts: only keyage's second try gets through.
+    fake.fail("GenerateCredentialReport", { code: "Throttling", times: 5 });
+    const { summary } = await run(fake, scheduled(fake));
+    assert.equal(fake.calls.ListAccessKeys, undefined, "no per-user fallback");
+    assert.equal(summary.calls.GenerateCredentialReport, 4, "one throttled call (the SDK's 4 attempts), one more that starts the report, a poll, COMPLETE");
+    assert.equal(summary.verdicts.NON_COMPLIANT, 20);
+  });
+
+  it("reads first, on the next run, the users a deadline left unread, and leaves the same users unread twice in a row never", async () => {
+    fake.fail("GenerateCredentialReport", { code: "AccessDenied", times: Infinity });
+    for (const name of names(30)) fake.addUser(name, { keys: [{ ageDays: 1 }] });
+    // Every request costs 2 s of the Lambda's 60: reads stop when 10 s (the reserve) are left.
+    const deadline = (): LambdaContext => {
+      const start = fake.totalCalls();
+      return { getRemainingTimeInMillis: () => 60_000 - 2_000 * (fake.totalCalls() - start) };
+    };
+    const first = await run(fake, scheduled(fake), { context: deadline(), reserveMs: 10_000, concurrency: 2 });
+    const second = await run(fake, scheduled(fake), { context: deadline(), reserveMs: 10_000, concurrency: 2 });
+    assert.ok(first.summary.skipped.length > 0, "the deadline cut the first run short");
+    assert.ok(second.summary.skipped.length > 0, "and the second");
+    const both = first.summary.skipped.filter((name) => second.summary.skipped.includes(name));
+    assert.deepEqual(both, [], "no user is skipped by both runs");
+    for (const name of first.summary.skipped) assert.ok(compliance(fake, name), `${name} evaluated by the second run`);
+  });
+
+  it("names the earlier result each skipped user still shows, and says in the summary how many stand", async () => {
+    fake.fail("GenerateCredentialReport", { code: "AccessDenied", times: Infinity });
+    for (const name of names(30)) fake.addUser(name, { keys: [{ ageDays: 1 }] });
+    for (const u of fake.users.values()) fake.seedEvaluation(u.userId, "NON_COMPLIANT");
+    const context = { getRemainingTimeInMillis: () => 60_000 - 2_000 * fake.totalCalls() };
+    const { summary, lines } = await run(fake, scheduled(fake), { context, reserveMs: 10_000, concurrency: 2 });
+    assert.ok(summary.skipped.length > 0);
+    assert.equal(summary.staleResults, summary.skipped.length);
+    const warn = lines.find((l) => l.message === "deadline: stopped reading; these users are not evaluated this run");
+    const earlier = warn?.earlierResults as { user: string; earlier: string; recordedAt?: string }[];
+    assert.deepEqual(earlier.map((e) => e.user), summary.skipped);
+    for (const e of earlier) {
+      assert.equal(e.earlier, "NON_COMPLIANT");
+      assert.match(String(e.recordedAt), /^\d{4}-\d\d-\d\dT/);
+    }
+    assert.equal(lines.at(-1)?.message, "run summary");
+    assert.equal(lines.at(-1)?.staleResults, summary.skipped.length);
+    assert.equal(lines.at(-1)?.partial, true);
+  });
+
+  it("still writes what it read when the reads ran into the reserve of a 4-second Lambda", async () => {
+    fake.fail("GenerateCredentialReport", { code: "AccessDenied", times: Infinity });
+    for (const name of names(20)) fake.addUser(name, { keys: [{ ageDays: 1 }] });
+    // 4 s to start with; each request costs 700 ms, so the last reads overshoot the 1 s reserve.
+    const context = { getRemainingTimeInMillis: () => 4_000 - 700 * fake.totalCalls() };
+    const { summary } = await run(fake, scheduled(fake), { context, concurrency: 1 });
+    assert.ok(summary.users > 0, "some users were read");
+    assert.equal(summary.written, summary.users, "and every one of them was written");
+    assert.equal(fake.evaluations.size, summary.users);
+    assert.equal(summary.partial, true);
+  });
+
+  it("keeps sending the other PutEvaluations batches when Config rejects one, and reports the true numbers", async () => {
+    for (const name of names(50)) fake.addUser(name, { keys: [{ ageDays: 40 }] });
+    for (let i = 0; i < 450; i += 1) fake.addUser(`v${String(i).padStart(3, "0")}`, { keys: [{ ageDays: 1 }] });
+    fake.fail("PutEvaluations", { code: "ValidationException", message: "1 validation error detected" });
+    const lines: { level: string; message: string; [k: string]: unknown }[] = [];
+    await assert.rejects(
+      fake.withEnv(() =>
+        evaluate(scheduled(fake), CONTEXT, { clients: defaultClientFactory(), putConcurrency: 1, log: (level, message, fields) => lines.push({ level, message, ...fields }) }),
+      ),
+      /100 of 500 evaluations could not be written \(PutEvaluations failed: ValidationException: 1 validation error detected\)/,
+    );
+    assert.equal(fake.calls.PutEvaluations, 5, "every batch was sent");
+    assert.equal(fake.evaluations.size, 400);
+    const summary = lines.at(-1);
+    assert.equal(summary?.message, "run summary");
+    assert.equal(summary?.written, 400);
+    assert.equal(summary?.failed, 100);
+    assert.equal(summary?.level, "error");
+  });
+
+  it("flags a key the stale report showed inactive and that was re-activated since", async () => {
+    fake.addUser("dana", { keys: [{ ageDays: 100, status: "Inactive" }] });
+    fake.addUser("erik", { keys: [{ ageDays: 5 }, { ageDays: 3 }] });
+    fake.generateReport(new Date(fake.now() - 3600_000));
+    (fake.user("dana").keys[0] as FakeKey).status = "Active"; // re-activated after the report
+    const { summary } = await run(fake, scheduled(fake));
+    assert.equal(compliance(fake, "dana"), "NON_COMPLIANT");
+    assert.equal(compliance(fake, "erik"), "COMPLIANT");
+    assert.equal(summary.calls.ListAccessKeys, 1, "two active, compliant keys need no confirmation");
+  });
+
+  it("leaves throttled writes to the SDK's retries: no second retry loop on top of its attempts", async () => {
+    fake.addUser("alice", { keys: [{ ageDays: 1 }] });
+    fake.fail("PutEvaluations", { code: "ThrottlingException", times: Infinity });
+    await assert.rejects(fake.withEnv(() => evaluate(scheduled(fake), CONTEXT, { clients: defaultClientFactory(), log: () => undefined })), /1 of 1 evaluations could not be written/);
+    assert.equal(fake.calls.PutEvaluations, SDK_MAX_ATTEMPTS);
+  });
+
+  it("sends a run's verdicts and its NOT_APPLICABLE results for deleted users through one writer, in full batches", async () => {
+    for (const name of names(70)) fake.addUser(name, { keys: [{ ageDays: 1 }] });
+    for (let i = 0; i < 60; i += 1) fake.seedEvaluation(`AIDAGONE${String(i).padStart(12, "0")}`, "COMPLIANT");
+    const { summary } = await run(fake, scheduled(fake));
+    assert.deepEqual(summary.verdicts, { COMPLIANT: 70, NON_COMPLIANT: 0, NOT_APPLICABLE: 60 });
+    assert.deepEqual(fake.putRequests.map((r) => r.evaluations.length), [100, 30], "⌈130 / 100⌉ calls");
+    assert.equal(summary.written, 130);
   });
 });

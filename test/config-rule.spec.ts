@@ -269,8 +269,9 @@ describe("config rule: periodic runs", () => {
     periodic(t, [user("alice"), user("bob"), user("carol")], report([{ name: "alice", keyAgeMs: 40 * DAY_MS }, { name: "bob", keyAgeMs: 50 * DAY_MS }, { name: "carol", keyAgeMs: DAY_MS }]), new Date(NOW - 3 * 3600_000));
     t.iamMock.on(ListAccessKeysCommand, { UserName: "alice" }).resolves({ AccessKeyMetadata: [key("alice", 3600_000)] }); // rotated an hour ago
     t.iamMock.on(ListAccessKeysCommand, { UserName: "bob" }).resolves({ AccessKeyMetadata: [key("bob", 50 * DAY_MS, "AKIAEXAMPLEBOBKEY123")] });
+    t.iamMock.on(ListAccessKeysCommand, { UserName: "carol" }).resolves({ AccessKeyMetadata: [key("carol", DAY_MS)] });
     const summary = await evaluate(scheduled(), CONTEXT, t.deps);
-    assert.equal(summary.calls.ListAccessKeys, 2, "one per violator, none for carol");
+    assert.equal(summary.calls.ListAccessKeys, 3, "two violators, and carol, whose empty second slot a stale report cannot vouch for");
     assert.equal(t.byId("AIDAALICE")?.ComplianceType, "COMPLIANT");
     assert.equal(t.byId("AIDABOB")?.ComplianceType, "NON_COMPLIANT");
     assert.match(String(t.byId("AIDABOB")?.Annotation), /^Access key …Y123 is 50 days old/);
@@ -395,17 +396,35 @@ describe("config rule: periodic runs", () => {
   });
 });
 
+describe("config rule: a deadline never starves the same users", () => {
+  it("starts reading at a different user each run when the earlier results cannot be read", async () => {
+    const skippedWith = async (random: number): Promise<readonly string[]> => {
+      let remaining = 60_000;
+      const t = setup({ concurrency: 1, random: () => random });
+      t.iamMock.on(ListUsersCommand).resolves({ Users: ["a", "b", "c", "d", "e"].map((n) => user(n)) });
+      t.iamMock.on(GenerateCredentialReportCommand).rejects(Object.assign(new Error("denied"), { name: "AccessDenied" }));
+      t.configMock.on(GetComplianceDetailsByConfigRuleCommand).rejects(Object.assign(new Error("denied"), { name: "AccessDeniedException" }));
+      t.iamMock.on(ListAccessKeysCommand).callsFake(async (input: { UserName: string }) => {
+        remaining -= 25_000;
+        return { AccessKeyMetadata: [key(input.UserName, DAY_MS)] };
+      });
+      const summary = await evaluate(scheduled(), { getRemainingTimeInMillis: () => remaining }, t.deps);
+      assert.equal(summary.partial, true);
+      return summary.skipped;
+    };
+    assert.deepEqual(await skippedWith(0), ["c", "d", "e"]);
+    assert.deepEqual(await skippedWith(0.4), ["a", "b", "e"], "this run started at c");
+  });
+});
+
 describe("config rule: writing evaluations", () => {
-  it("retries FailedEvaluations and throttling with backoff until Config takes them", async () => {
+  it("retries FailedEvaluations with backoff until Config takes them, and leaves throttling to the SDK", async () => {
     const t = setup();
     t.iamMock.on(ListAccessKeysCommand).resolves({ AccessKeyMetadata: [] });
     const pauses: number[] = [];
     t.deps = { ...t.deps, sleep: async (ms) => void pauses.push(ms), random: () => 1 };
-    t.configMock
-      .on(PutEvaluationsCommand)
-      .rejectsOnce(Object.assign(new Error("Rate exceeded"), { name: "ThrottlingException" }))
-      .resolvesOnce({ FailedEvaluations: [{ ComplianceResourceType: "AWS::IAM::User", ComplianceResourceId: "AIDAALICE", ComplianceType: "COMPLIANT", OrderingTimestamp: new Date() }] })
-      .resolves({ FailedEvaluations: [] });
+    const failed = { FailedEvaluations: [{ ComplianceResourceType: "AWS::IAM::User", ComplianceResourceId: "AIDAALICE", ComplianceType: "COMPLIANT" as const, OrderingTimestamp: new Date() }] };
+    t.configMock.on(PutEvaluationsCommand).resolvesOnce(failed).resolvesOnce(failed).resolves({ FailedEvaluations: [] });
     const summary = await evaluate(change(), CONTEXT, t.deps);
     assert.equal(summary.calls.PutEvaluations, 3);
     assert.equal(summary.written, 1);
@@ -416,7 +435,7 @@ describe("config rule: writing evaluations", () => {
     const t = setup({ putAttempts: 3 });
     t.iamMock.on(ListAccessKeysCommand).resolves({ AccessKeyMetadata: [] });
     t.configMock.on(PutEvaluationsCommand).callsFake(async (input: { Evaluations: Evaluation[] }) => ({ FailedEvaluations: input.Evaluations }));
-    await rejects(evaluate(change(), CONTEXT, t.deps), PutEvaluationsError, /1 of 1 evaluations could not be written after 3 attempts \(last: 1 FailedEvaluations\)/);
+    await rejects(evaluate(change(), CONTEXT, t.deps), PutEvaluationsError, /1 of 1 evaluations could not be written \(FailedEvaluations after 3 attempts\)/);
     const last = t.lines.at(-1);
     assert.equal(last?.message, "run summary");
     assert.equal(last?.level, "error");
@@ -446,7 +465,7 @@ describe("config rule: writing evaluations", () => {
     assert.equal(t.lines.at(-1)?.level, "error");
   });
 
-  it("stops retrying a throttled PutEvaluations before the Lambda's deadline and fails the run loudly", async () => {
+  it("stops retrying FailedEvaluations before the Lambda's deadline and fails the run loudly", async () => {
     let remaining = 5_000;
     const pauses: number[] = [];
     const t = setup({
@@ -457,7 +476,7 @@ describe("config rule: writing evaluations", () => {
       random: () => 1,
     });
     t.iamMock.on(ListAccessKeysCommand).resolves({ AccessKeyMetadata: [] });
-    t.configMock.on(PutEvaluationsCommand).rejects(Object.assign(new Error("Rate exceeded"), { name: "ThrottlingException" }));
+    t.configMock.on(PutEvaluationsCommand).callsFake(async (input: { Evaluations: Evaluation[] }) => ({ FailedEvaluations: input.Evaluations }));
     await rejects(evaluate(change(), { getRemainingTimeInMillis: () => remaining }, t.deps), PutEvaluationsError, /1 of 1 evaluations could not be written.*Lambda deadline/);
     assert.deepEqual(pauses, [400, 800, 1600], "the next pause (3.2 s) would run into the deadline");
     assert.ok(remaining >= 1000, `${remaining} ms left to log the summary and return`);

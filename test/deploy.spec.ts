@@ -56,7 +56,7 @@ async function deploy(raw: RawDeploySettings): Promise<{ rule: KeyageConfigRule;
   const settings = settingsModule.validateSettings(raw);
   const rule = program.createKeyageRule({ settings, code: new pulumi.asset.FileArchive("dist/config-rule.zip") }, name);
   const children = [
-    rule.logGroup, rule.executionRole, rule.executionRolePolicy, rule.function, ...rule.permissions, rule.rule, rule.organizationRule,
+    rule.logGroup, rule.executionRole, rule.executionRolePolicy, rule.function, rule.invokeConfig, rule.readResultsPolicy, ...rule.permissions, rule.rule, rule.organizationRule,
     rule.memberStackSet, rule.memberStackSetInstance, rule.localMemberRole, rule.localMemberRolePolicy,
   ].filter((r): r is NonNullable<typeof r> => r !== undefined);
   await resolve(pulumi.all([rule.ruleArn, rule.functionArn, ...children.map((c) => c.urn)]));
@@ -157,6 +157,12 @@ describe("deploy (Pulumi program under mocks)", () => {
       assert.throws(() => settingsModule.validateSettings({ lambdaTimeout: "901" }), { key: "lambdaTimeout", message: 'lambdaTimeout must be a whole number from 1 to 900, got "901"' });
     });
 
+    it("reads whole numbers the way the rule parameters do", () => {
+      const settings = settingsModule.validateSettings({ maxAccessKeyAge: "+90", lambdaTimeout: "+300", lambdaMemorySize: " 1024 ", logRetentionDays: "+30" });
+      assert.deepEqual([settings.maxAccessKeyAge, settings.lambdaTimeout, settings.lambdaMemorySize, settings.logRetentionDays], [90, 300, 1024, 30]);
+      assert.throws(() => settingsModule.validateSettings({ lambdaTimeout: "300.5" }), /lambdaTimeout must be a whole number from 1 to 900, got "300.5"/);
+    });
+
     it("rejects a log retention CloudWatch does not offer", () => {
       assert.throws(() => settingsModule.validateSettings({ logRetentionDays: "10" }), { key: "logRetentionDays", message: /logRetentionDays must be one of 0, 1, 3, 5, 7, 14, 30/ });
     });
@@ -215,8 +221,8 @@ describe("deploy (Pulumi program under mocks)", () => {
     it("grants the execution role only the IAM reads, the Config calls and its own log group", async () => {
       const { resources } = await deploy({});
       const policies = ofType(resources, "aws:iam/rolePolicy:RolePolicy");
-      assert.equal(policies.length, 1);
-      const policy = policyOf(policies[0]!);
+      assert.equal(policies.length, 2, "the main policy, and reading the rule's own results");
+      const policy = { Statement: policies.flatMap((p) => policyOf(p).Statement) };
       const granted = actions(policy);
       for (const action of granted) assert.ok(ALLOWED.has(action), `${action} is not on the allow list`);
       assert.ok(!granted.includes("sts:AssumeRole"), "sts:AssumeRole is for organization mode only");
@@ -227,6 +233,31 @@ describe("deploy (Pulumi program under mocks)", () => {
       const listKeys = policy.Statement.find((s) => actions({ Statement: [s] }).includes("iam:ListAccessKeys"));
       assert.equal(listKeys?.Resource, `arn:aws:iam::${ACCOUNT}:user/*`);
       assert.equal(ofType(resources, "aws:iam/rolePolicyAttachment:RolePolicyAttachment").length, 0, "no managed policy may widen the grant");
+    });
+
+    it("lets the Lambda read the earlier results of its own rule only, and write evaluations", async () => {
+      const { resources, rule } = await deploy({});
+      const ruleArn = await resolve(rule.ruleArn);
+      const statements = ofType(resources, "aws:iam/rolePolicy:RolePolicy").flatMap((p) => policyOf(p).Statement);
+      const reads = statements.filter((s) => actions({ Statement: [s] }).includes("config:GetComplianceDetailsByConfigRule"));
+      assert.deepEqual(reads.map((s) => s.Resource), [ruleArn]);
+      // PutEvaluations has no resource-level permission: the result token ties each write to the rule.
+      const writes = statements.filter((s) => actions({ Statement: [s] }).includes("config:PutEvaluations"));
+      assert.deepEqual(writes.map((s) => [actions({ Statement: [s] }), s.Resource]), [[["config:PutEvaluations"], "*"]]);
+    });
+
+    it("turns off Lambda's automatic retries of a failed run, so a failure never reads the account three times", async () => {
+      const { resources } = await deploy({});
+      const config = only(resources, "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig");
+      const fn = only(resources, "aws:lambda/function:Function");
+      assert.equal(config.inputs.functionName, fn.inputs.name ?? fn.name);
+      assert.equal(config.inputs.maximumRetryAttempts, 0);
+    });
+
+    it("registers the rule with exactly the resource type and triggers the Lambda handles", async () => {
+      const event = await import("../config-rule/event");
+      assert.equal(program.TRIGGERS, event.MESSAGE_TYPES, "one list, imported, not a copy");
+      assert.equal(program.RESOURCE_TYPE, event.RESOURCE_TYPE);
     });
 
     it("lets only the Lambda service assume the execution role", async () => {
@@ -325,6 +356,8 @@ describe("deploy (Pulumi program under mocks)", () => {
       assert.deepEqual(role.AssumeRolePolicyDocument.Statement.map((s) => s.Principal), [{ AWS: { Ref: "ExecutionRoleArn" } }]);
       const granted = role.Policies.flatMap((p) => actions(p.PolicyDocument));
       assert.deepEqual(new Set(granted), new Set(["iam:GenerateCredentialReport", "iam:GetCredentialReport", "iam:ListUsers", "iam:ListAccessKeys", "config:PutEvaluations", "config:GetComplianceDetailsByConfigRule"]));
+      const reads = role.Policies.flatMap((p) => p.PolicyDocument.Statement).filter((s) => actions({ Statement: [s] }).includes("config:GetComplianceDetailsByConfigRule"));
+      assert.deepEqual(reads.map((s) => s.Resource), [{ "Fn::Sub": "arn:${AWS::Partition}:config:${AWS::Region}:${AWS::AccountId}:config-rule/*" }], "only this account's rules, in this region");
     });
 
     it("lets the Lambda assume only the member role, and only in accounts of this organization", async () => {
@@ -351,6 +384,10 @@ describe("deploy (Pulumi program under mocks)", () => {
       assert.deepEqual(policyOf(local, "assumeRolePolicy").Statement.map((s) => s.Principal), [{ AWS: `arn:aws:iam::${ACCOUNT}:role/${lambdaRole.name}` }]);
       const granted = actions(policyOf(only(resources.filter((r) => r.name.endsWith("-member-local")), "aws:iam/rolePolicy:RolePolicy")));
       for (const action of granted) assert.ok(ALLOWED.has(action) && !action.startsWith("sts:") && !action.startsWith("logs:"), `${action} in the member role`);
+      const reads = policyOf(only(resources.filter((r) => r.name.endsWith("-member-local")), "aws:iam/rolePolicy:RolePolicy")).Statement.filter((s) =>
+        actions({ Statement: [s] }).includes("config:GetComplianceDetailsByConfigRule"),
+      );
+      assert.deepEqual(reads.map((s) => s.Resource), [`arn:aws:config:us-east-1:${ACCOUNT}:config-rule/*`]);
     });
 
     it("leaves the management account's role to the user when run by a delegated administrator", async () => {
