@@ -4,7 +4,7 @@
  * it into {@link DeploySettings} or throws {@link DeployConfigError} naming the key, the value and what
  * is allowed, so `pulumi preview` stops before AWS sees a bad value.
  */
-import { isAbsent, KeyageError, ParameterError, parseList, show, validateParams, wholeNumber } from "../shared";
+import { CONFIG_RULE_NAME, DEFAULT_CONFIG_RULE_NAME, isAbsent, KeyageError, ParameterError, parseList, show, validateParams, wholeNumber } from "../shared";
 
 /** Config rule trigger frequencies accepted by AWS Config (`MaximumExecutionFrequency`). */
 export const FREQUENCIES = ["One_Hour", "Three_Hours", "Six_Hours", "Twelve_Hours", "TwentyFour_Hours"] as const;
@@ -20,7 +20,7 @@ export const TIMEOUT_RANGE = { min: 1, max: 900 } as const;
 
 /** Defaults, one place: the README table is written from these. */
 export const DEFAULTS = {
-  ruleName: "keyage-access-key-age",
+  ruleName: DEFAULT_CONFIG_RULE_NAME,
   frequency: "TwentyFour_Hours" as Frequency,
   /** Sized for 5,000 users on the slowest path (see README "Sizing"). */
   lambdaMemorySize: 512,
@@ -109,7 +109,6 @@ export interface DeploySettings {
   readonly organization?: OrganizationSettings;
 }
 
-const RULE_NAME = /^[A-Za-z0-9_-]{1,64}$/;
 const ROLE_NAME = /^[\w+=,.@-]{1,64}$/;
 const ACCOUNT_ID = /^\d{12}$/;
 const ORG_TARGET = /^(r-[0-9a-z]{4,32}|ou-[0-9a-z]{4,32}-[a-z0-9]{8,32})$/;
@@ -212,7 +211,7 @@ export function validateSettings(raw: RawDeploySettings = {}): DeploySettings {
     maxAccessKeyAge: params.maxAgeDays,
     ...(isAbsent(raw.warnDays) ? {} : { warnDays: params.warnDays }),
     ...(params.exemptions.length === 0 ? {} : { exemptions: exemptionEntries(raw.exemptions).join(" ") }),
-    ruleName: pattern("ruleName", raw.ruleName, DEFAULTS.ruleName, RULE_NAME, "1-64 letters, digits, hyphens or underscores"),
+    ruleName: pattern("ruleName", raw.ruleName, DEFAULTS.ruleName, CONFIG_RULE_NAME, "1-64 letters, digits, hyphens or underscores"),
     frequency: oneOf("frequency", raw.frequency, DEFAULTS.frequency, FREQUENCIES),
     lambdaMemorySize: integer("lambdaMemorySize", raw.lambdaMemorySize, DEFAULTS.lambdaMemorySize, MEMORY_RANGE.min, MEMORY_RANGE.max),
     lambdaTimeout: integer("lambdaTimeout", raw.lambdaTimeout, DEFAULTS.lambdaTimeout, TIMEOUT_RANGE.min, TIMEOUT_RANGE.max),

@@ -15,3 +15,9 @@ export const CONFIG_RULE_TRIGGERS = ["ScheduledNotification", "ConfigurationItem
 
 /** One of {@link CONFIG_RULE_TRIGGERS}. */
 export type ConfigRuleTrigger = (typeof CONFIG_RULE_TRIGGERS)[number];
+
+/** The Config rule name the deploy program creates by default (and `rotate finish` names by default). */
+export const DEFAULT_CONFIG_RULE_NAME = "keyage-access-key-age";
+
+/** AWS Config rule names keyage accepts: 1-64 letters, digits, hyphens or underscores. */
+export const CONFIG_RULE_NAME = /^[A-Za-z0-9_-]{1,64}$/;

@@ -11,6 +11,7 @@
  *   evidence (the secret holds another key) once it is older than the grace period;
  * - every destination problem is found before any step, so bad usage changes nothing.
  */
+import { DEFAULT_CONFIG_RULE_NAME } from "./config-rule";
 import { show } from "./errors";
 
 /** The three phases of the AWS rotation procedure, run days apart. */
@@ -26,10 +27,6 @@ export const REPLACE_GRACE_HOURS = 24;
 export const MAX_GRACE_HOURS = 87_600;
 /** User tag `keyage:deactivated:<last 4 of the key id>` = ISO time keyage deactivated that key. */
 export const DEACTIVATED_TAG_PREFIX = "keyage:deactivated:";
-/** The Config rule name the deploy program creates by default. */
-export const DEFAULT_CONFIG_RULE_NAME = "keyage-access-key-age";
-/** AWS Config rule names keyage accepts: 1-64 letters, digits, hyphens or underscores. */
-export const CONFIG_RULE_NAME = /^[A-Za-z0-9_-]{1,64}$/;
 
 const HOUR_MS = 3_600_000;
 
