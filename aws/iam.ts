@@ -2,7 +2,7 @@
  * Reads every IAM user of an account with their access keys, in as few IAM calls as the answer allows.
  * Shared by the Config rule Lambda (periodic runs) and the CLI's live audit.
  *
- * Strategy (see README "config-rule"):
+ * Strategy (see docs/config-rule.md):
  * - `ListUsers` (MaxItems 1000, following `Marker`) gives every user's UserId, ARN and creation time,
  *   while, at the same time, the credential report is fetched (GenerateCredentialReport until COMPLETE
  *   with bounded backoff, then GetCredentialReport) and parsed with `shared/`.

@@ -33,7 +33,7 @@ export interface CliIO {
   readonly cwd?: string;
 }
 
-/** Exit statuses. 0–2 are the DESIGN.md contract; 3 is keyage's own addition for AWS failures. */
+/** Exit statuses. 0–2 are the documented contract (docs/cli.md); 3 is AWS failures. */
 export const EXIT = {
   /** Audit: every user compliant. Rotate: the phase did (or, in a dry run, would do) its work. */
   OK: 0,

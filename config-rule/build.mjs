@@ -4,7 +4,7 @@
 //
 // The AWS SDK v3 clients are bundled, not taken from the Lambda runtime: the runtime's SDK version
 // changes under you, the bundle stays what was tested. KEYAGE_SDK=external builds the other way (SDK
-// left out) to compare sizes; see README "config-rule" for the figures.
+// left out) to compare sizes; see docs/config-rule.md for the figures.
 import { build } from "esbuild";
 import { createWriteStream, mkdirSync, readFileSync, statSync } from "node:fs";
 import * as path from "node:path";

@@ -22,9 +22,9 @@ export const TIMEOUT_RANGE = { min: 1, max: 900 } as const;
 export const DEFAULTS = {
   ruleName: DEFAULT_CONFIG_RULE_NAME,
   frequency: "TwentyFour_Hours" as Frequency,
-  /** Sized for 5,000 users on the slowest path (see README "Sizing"). */
+  /** Sized for 5,000 users on the slowest path (see docs/deploy.md, "Sizing"). */
   lambdaMemorySize: 512,
-  /** Sized for 5,000 users on the slowest path (see README "Sizing"). */
+  /** Sized for 5,000 users on the slowest path (see docs/deploy.md, "Sizing"). */
   lambdaTimeout: 900,
   logRetentionDays: 90,
   memberRoleName: "keyage-config-rule-reader",
@@ -78,7 +78,7 @@ export interface OrganizationSettings {
   /**
    * Accounts whose AWS Config may invoke the Lambda, each as its own permission with `SourceAccount`.
    * Empty (default): any account's Config may invoke it, and the Lambda can only act through
-   * `sts:AssumeRole` into roles inside this organization (see README "Organization mode").
+   * `sts:AssumeRole` into roles inside this organization (see docs/deploy.md, "Organization mode").
    */
   readonly memberAccountIds: readonly string[];
   /** `SELF` from the management account (default), `DELEGATED_ADMIN` from a delegated administrator. */
