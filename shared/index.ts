@@ -6,5 +6,6 @@ export * from "./annotation";
 export * from "./credential-report";
 export * from "./errors";
 export * from "./params";
+export * from "./policy-config";
 export * from "./rule";
 export * from "./time";
