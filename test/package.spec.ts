@@ -146,6 +146,34 @@ describe("the npm package, packed and installed offline", function () {
     assert.match(hidden.stderr, /ERR_PACKAGE_PATH_NOT_EXPORTED/, "the server-starting pack entry must not be importable by name");
   });
 
+  it("ships type declarations a TypeScript pack compiles against, under old and new module resolution", async () => {
+    writeFileSync(
+      path.join(project, "typed.ts"),
+      [
+        'import { PolicyPack } from "@pulumi/policy";',
+        'import { keyagePolicies, type KeyagePolicyOptions } from "keyage/policies";',
+        'import { evaluateUser, validateParams, readPolicyConfig } from "keyage";',
+        'import { handler } from "keyage/config-rule";',
+        'const options: KeyagePolicyOptions = { maxAgeDays: 90, warnDays: 14, enforcementLevel: { "iam-access-key-creation": "disabled" } };',
+        'export const pack = () => new PolicyPack("acme-keys", { policies: keyagePolicies(options) });',
+        "export const verdict = evaluateUser({ user: \"a\", keys: [] }, validateParams({ maxAgeDays: 90 }), Date.now());",
+        "export const settings = readPolicyConfig({});",
+        "export const lambda: (event: never, context: never) => Promise<unknown> = handler;",
+        "",
+      ].join("\n"),
+    );
+    const tsc = path.join(REPO_ROOT, "node_modules", "typescript", "bin", "tsc");
+    const common = ["--noEmit", "--strict", "--skipLibCheck", "--typeRoots", path.join(REPO_ROOT, "node_modules", "@types"), "--types", "node", "typed.ts"];
+    // Pulumi's TypeScript templates compile as CommonJS (classic "node" resolution); newer projects use node16.
+    for (const resolution of [["--module", "commonjs"], ["--module", "node16", "--moduleResolution", "node16"]]) {
+      const result = await exec(process.execPath, [tsc, ...resolution, ...common], { cwd: project }).then(
+        () => "",
+        (err: { stdout: string }) => err.stdout,
+      );
+      assert.equal(result, "", `${resolution.join(" ")}:\n${result}`);
+    }
+  });
+
   it("builds a team's own pack with keyagePolicies: one custom limit in every message, over the Analyzer protocol", async () => {
     const pack = await PackProcess.start({ root: project, probe: true });
     try {
