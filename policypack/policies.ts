@@ -143,16 +143,10 @@ function requestOf(args: StackValidationArgs): string {
 }
 
 function checkOptions(options: KeyagePolicyOptions): { defaults: AgeDefaults; allowedUsers: readonly string[] } {
-  let params: RuleParams;
-  try {
-    // Checked now, so that a bad value fails where the pack is built, naming the option.
-    params = validateParams({ maxAgeDays: options.maxAgeDays, warnDays: options.warnDays, exemptions: options.exemptions ? [...options.exemptions] : undefined });
-  } catch (cause) {
-    if (cause instanceof KeyageError) throw new PolicyConfigError("keyagePolicies", cause.message, { cause });
-    throw cause;
-  }
+  // Checked now, so that a bad value fails where the pack is built, naming the option and the range.
+  const params = validateParams({ maxAgeDays: options.maxAgeDays, warnDays: options.warnDays, exemptions: options.exemptions ? [...options.exemptions] : undefined });
   const allowedUsers = options.allowedUsers ?? [];
-  readCreationConfig("keyagePolicies", { allowedUsers });
+  readCreationConfig(CREATION_POLICY, { allowedUsers });
   return {
     defaults: { maxAgeDays: params.maxAgeDays, warnDays: options.warnDays === undefined ? undefined : params.warnDays, exemptions: options.exemptions ?? [] },
     allowedUsers,
@@ -177,7 +171,8 @@ function checkOptions(options: KeyagePolicyOptions): { defaults: AgeDefaults; al
  *
  * Building the policies has no side effect; only `new PolicyPack` starts a server.
  *
- * @throws {@link PolicyConfigError} when an option is out of range, naming it and the range.
+ * @throws ParameterError (from the rule module) when an age option is out of range, naming it and the
+ *   range; {@link PolicyConfigError} for an `allowedUsers` entry that is not an IAM user name.
  * @example
  * import { PolicyPack } from "@pulumi/policy";
  * import { keyagePolicies } from "keyage/policies";

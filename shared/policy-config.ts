@@ -5,7 +5,8 @@
  * One limit: `iam-access-key-max-age`'s `maxAgeDays` is the limit. `iam-access-key-expiring` follows it;
  * it may repeat the value (older files do), but a different value is an error naming both, never two
  * limits that contradict each other. Exemptions follow the same way: the expiring policy uses the
- * max-age policy's list unless it has its own.
+ * max-age policy's list unless it has its own (in the pack, its own list only silences its warnings;
+ * the CLI has one list for both, so {@link readPolicyConfig} refuses two different ones).
  */
 import { ParameterError, show } from "./errors";
 import { isAbsent, parseExemptions, wholeNumber, type ParamNames, type RawRuleParams } from "./params";

@@ -374,8 +374,8 @@ describe("policy pack: keyagePolicies, the factory for a team's own pack", () =>
   });
 
   it("rejects an option out of range where the pack is built, naming it and the range", () => {
-    assert.throws(() => keyagePolicies({ maxAgeDays: 0 }), /^PolicyConfigError: policy keyagePolicies: invalid config: maxAgeDays must be a whole number of days from 1 to 3650, got 0$/);
+    assert.throws(() => keyagePolicies({ maxAgeDays: 0 }), /^ParameterError: maxAgeDays must be a whole number of days from 1 to 3650, got 0$/);
     assert.throws(() => keyagePolicies({ maxAgeDays: 10, warnDays: 10 }), /warnDays must be a whole number of days from 0 to 9 \(less than maxAgeDays = 10\), got 10/);
-    assert.throws(() => keyagePolicies({ allowedUsers: ["not a user"] }), /allowedUsers: "not a user" is not an IAM user name/);
+    assert.throws(() => keyagePolicies({ allowedUsers: ["not a user"] }), /^PolicyConfigError: policy iam-access-key-creation: invalid config: allowedUsers: "not a user" is not an IAM user name/);
   });
 });
