@@ -1,7 +1,7 @@
 // One config file for every front end: the policy pack's --policy-pack-config file, read by the shared
 // reader (shared/policy-config.ts) and by `keyage audit --policy-config FILE` in-process.
 import { strict as assert } from "node:assert";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { run } from "../cli/main";
@@ -33,6 +33,8 @@ function read(doc: unknown) {
   const { raw, names } = settingNames(readPolicyConfig(doc));
   return validateParams(raw, names);
 }
+
+after(() => rmSync(dir, { recursive: true, force: true }));
 
 describe("policy config file: the shared reader", () => {
   it("reads examples/policy-config.json as one limit, one warning window and one exemption list", () => {
