@@ -66,13 +66,15 @@ function buildProgram(io: CliIO, done: (status: number) => void): Command {
     .option("--profile <profile>", "AWS profile (live audit, --security-hub)")
     .option("--region <region>", "AWS region (live audit, --security-hub, the ProductArn of asff findings)")
     .option("--security-hub", "also import one finding per user into AWS Security Hub (BatchImportFindings)")
+    .option("--policy-config <file>", "read maxAgeDays, warnDays and exemptions from a policy pack config file (flags win)")
     .addHelpText(
       "after",
       "\nExit status: 0 all compliant, 1 violations found, 2 bad usage or input, 3 AWS error (incl. rejected Security Hub findings).",
     )
-    .action(async (opts) => {
+    .action(async (opts, cmd: Command) => {
       const { runAudit } = await import("./audit");
-      done(await runAudit(opts, io));
+      const { withPolicyConfig } = await import("./policy-config");
+      done(await runAudit(await withPolicyConfig(opts, (name) => cmd.getOptionValueSource(name), io), io));
     });
 
   const rotate = configure(program.command("rotate"), io, "keyage rotate")

@@ -7,7 +7,9 @@ import type { PolicyConfigSchema } from "@pulumi/policy";
 import {
   DEFAULT_MAX_AGE_DAYS,
   DEFAULT_WARN_DAYS,
+  EXPIRING_POLICY,
   KeyageError,
+  MAX_AGE_POLICY,
   MAX_MAX_AGE_DAYS,
   MIN_MAX_AGE_DAYS,
   USER_NAME,
@@ -30,63 +32,103 @@ export class PolicyConfigError extends KeyageError {
 // @pulumi/policy does not export its JSON Schema type by name.
 type PropertySchema = PolicyConfigSchema["properties"][string];
 
-const maxAgeDays: PropertySchema = {
-  type: "integer",
-  minimum: MIN_MAX_AGE_DAYS,
-  maximum: MAX_MAX_AGE_DAYS,
-  default: DEFAULT_MAX_AGE_DAYS,
-  description: `An active access key older than this many days (24-hour days from its createDate) violates the policy. Integer ${MIN_MAX_AGE_DAYS}-${MAX_MAX_AGE_DAYS}, default ${DEFAULT_MAX_AGE_DAYS}.`,
-};
+/** The defaults a pack's policies are built with (see `keyagePolicies`). */
+export interface AgeDefaults {
+  /** The limit when no config sets one. Default 30. */
+  readonly maxAgeDays: number;
+  /** The warning window when no config sets one; absent: 7, or maxAgeDays−1 when smaller. */
+  readonly warnDays?: number;
+  /** Exemptions when no config sets them, as the config file spells them. Default none. */
+  readonly exemptions: readonly unknown[];
+}
 
-const exemptions: PropertySchema = {
-  type: "array",
+/** keyage's own defaults: a 30-day limit, a 7-day window, no exemptions. */
+export const DEFAULT_AGE_DEFAULTS: AgeDefaults = { maxAgeDays: DEFAULT_MAX_AGE_DAYS, exemptions: [] };
+
+function maxAgeDaysSchema(description: string, fallback?: number): PropertySchema {
+  const schema: PropertySchema = { type: "integer", minimum: MIN_MAX_AGE_DAYS, maximum: MAX_MAX_AGE_DAYS, description };
+  if (fallback !== undefined) schema.default = fallback;
+  return schema;
+}
+
+const EXEMPTION_ITEMS: PropertySchema = {
   // A string "alice" / "alice:2027-01-31", or { "user": "alice", "until": "2027-01-31" }. The schema
   // dialect the CLI and the Pulumi Cloud accept has no anyOf, so both shapes share one item schema;
   // `properties` and `required` only constrain the object form.
-  items: {
-    type: ["string", "object"],
-    properties: { user: { type: "string" }, until: { type: "string" } },
-    required: ["user"],
-    additionalProperties: false,
-  },
-  default: [],
-  description:
-    'IAM users whose keys these age policies skip: "alice", "alice:2027-01-31" (through the end of that UTC day), or {"user": "alice", "until": "2027-01-31T12:00:00Z"}. Names match without regard to case. Default none.',
+  type: ["string", "object"],
+  properties: { user: { type: "string" }, until: { type: "string" } },
+  required: ["user"],
+  additionalProperties: false,
 };
 
-/** Config schema of `iam-access-key-max-age`: `maxAgeDays` (default 30) and `exemptions` (default none). */
-export const MAX_AGE_SCHEMA: PolicyConfigSchema = { properties: { maxAgeDays, exemptions } };
+const EXEMPTION_FORMS =
+  'IAM users whose keys these age policies skip: "alice", "alice:2027-01-31" (through the end of that UTC day), or {"user": "alice", "until": "2027-01-31T12:00:00Z"}. Names match without regard to case.';
 
 /**
- * Config schema of `iam-access-key-expiring`: `maxAgeDays` (default 30; keep it equal to the max-age
- * policy's), `warnDays` (default 7, or maxAgeDays−1 when smaller) and `exemptions` (default none).
+ * Config schema of `iam-access-key-max-age`: `maxAgeDays` (the limit of both age policies; default 30)
+ * and `exemptions` (default none). The CLI fills the defaults in before the pack sees the config.
  */
-export const EXPIRING_SCHEMA: PolicyConfigSchema = {
-  properties: {
-    maxAgeDays,
-    warnDays: {
-      type: "integer",
-      minimum: 0,
-      maximum: MAX_MAX_AGE_DAYS - 1,
-      // No schema default on purpose: the CLI would fill 7 in even when maxAgeDays is 7 or less and fail
-      // the preview; left absent, the shared default applies (7, or maxAgeDays-1 when that is smaller).
-      description: `Warn about active keys within this many days of maxAgeDays. Integer from 0 to maxAgeDays-1, default ${DEFAULT_WARN_DAYS} (or maxAgeDays-1 when smaller).`,
+export function maxAgeSchema(defaults: AgeDefaults = DEFAULT_AGE_DEFAULTS): PolicyConfigSchema {
+  return {
+    properties: {
+      maxAgeDays: maxAgeDaysSchema(
+        `An active access key older than this many days (24-hour days from its createDate) violates the policy; ${EXPIRING_POLICY} warns before this same limit. Integer ${MIN_MAX_AGE_DAYS}-${MAX_MAX_AGE_DAYS}, default ${defaults.maxAgeDays}.`,
+        defaults.maxAgeDays,
+      ),
+      exemptions: { type: "array", items: EXEMPTION_ITEMS, default: [...defaults.exemptions], description: `${EXEMPTION_FORMS} Default ${defaults.exemptions.length === 0 ? "none" : "as the pack was built"}.` },
     },
-    exemptions,
-  },
-};
+  };
+}
 
-/** Config schema of `iam-access-key-creation`: `allowedUsers` (default none). */
-export const CREATION_SCHEMA: PolicyConfigSchema = {
-  properties: {
-    allowedUsers: {
-      type: "array",
-      items: { type: "string", pattern: USER_NAME.source },
-      default: [],
-      description: "IAM user names whose access keys may be declared without a diagnostic (matched without regard to case). Default none.",
+/**
+ * Config schema of `iam-access-key-expiring`: `warnDays` (default 7, or maxAgeDays−1 when smaller), and,
+ * for older config files, `maxAgeDays` and `exemptions`. These two have no schema default on purpose:
+ * absent, they follow `iam-access-key-max-age`'s; present, `maxAgeDays` must equal it.
+ */
+export function expiringSchema(defaults: AgeDefaults = DEFAULT_AGE_DEFAULTS): PolicyConfigSchema {
+  const warn = defaults.warnDays;
+  const warnDays: PropertySchema = {
+    type: "integer",
+    minimum: 0,
+    maximum: MAX_MAX_AGE_DAYS - 1,
+    description: `Warn about active keys within this many days of maxAgeDays. Integer from 0 to maxAgeDays-1, default ${warn ?? `${DEFAULT_WARN_DAYS} (or maxAgeDays-1 when smaller)`}.`,
+  };
+  // No schema default unless the pack was built with one: the CLI would fill 7 in even when maxAgeDays
+  // is 7 or less and fail the preview; left absent, the shared default applies.
+  if (warn !== undefined) warnDays.default = warn;
+  return {
+    properties: {
+      maxAgeDays: maxAgeDaysSchema(
+        `Leave unset: the limit is ${MAX_AGE_POLICY}'s maxAgeDays. If set, it must equal that value (a different one fails the preview, naming both). Integer ${MIN_MAX_AGE_DAYS}-${MAX_MAX_AGE_DAYS}.`,
+      ),
+      warnDays,
+      exemptions: { type: "array", items: EXEMPTION_ITEMS, description: `${EXEMPTION_FORMS} Default: ${MAX_AGE_POLICY}'s exemptions.` },
     },
-  },
-};
+  };
+}
+
+/** Config schema of `iam-access-key-max-age` with keyage's defaults. */
+export const MAX_AGE_SCHEMA: PolicyConfigSchema = maxAgeSchema();
+
+/** Config schema of `iam-access-key-expiring` with keyage's defaults. */
+export const EXPIRING_SCHEMA: PolicyConfigSchema = expiringSchema();
+
+/** Config schema of `iam-access-key-creation`: `allowedUsers` (default none, or the pack's list). */
+export function creationSchema(allowedUsers: readonly string[] = []): PolicyConfigSchema {
+  return {
+    properties: {
+      allowedUsers: {
+        type: "array",
+        items: { type: "string", pattern: USER_NAME.source },
+        default: [...allowedUsers],
+        description: `IAM user names whose access keys may be declared without a diagnostic (matched without regard to case). Default ${allowedUsers.length === 0 ? "none" : allowedUsers.join(", ")}.`,
+      },
+    },
+  };
+}
+
+/** Config schema of `iam-access-key-creation` with keyage's defaults. */
+export const CREATION_SCHEMA: PolicyConfigSchema = creationSchema();
 
 /** Policy config as `args.getConfig()` returns it: the CLI-filled values, enforcementLevel removed. */
 export interface AgeConfig {

@@ -7,6 +7,7 @@ export * from "./config-rule";
 export * from "./credential-report";
 export * from "./errors";
 export * from "./params";
+export * from "./policy-config";
 export * from "./rotation";
 export * from "./rule";
 export * from "./time";

@@ -95,7 +95,8 @@ describe("policy pack over the Analyzer gRPC protocol", function () {
   it("gets its config defaults filled in by the CLI from its schema", async () => {
     const config = await pack.configure({});
     assert.deepEqual(config["iam-access-key-max-age"], { enforcementLevel: "mandatory", properties: { maxAgeDays: 30, exemptions: [] } });
-    assert.deepEqual(config["iam-access-key-expiring"]?.properties, { maxAgeDays: 30, exemptions: [] });
+    // The expiring policy's limit and exemptions follow the max-age policy's: no defaults of its own.
+    assert.deepEqual(config["iam-access-key-expiring"]?.properties, {});
     assert.deepEqual(config["iam-access-key-creation"]?.properties, { allowedUsers: [] });
   });
 
@@ -106,7 +107,7 @@ describe("policy pack over the Analyzer gRPC protocol", function () {
       maxAge.map((d) => [d.urn, d.enforcementLevel]),
       [[urnOf(KEY, "old"), "mandatory"]],
     );
-    assert.match(maxAge[0]?.message ?? "", /\nAccess key "old" is 30 days old, over the 30-day limit; rotate it\. Replace it now with `pulumi up --replace 'urn:pulumi:dev::keyage-test::aws:iam\/accessKey:AccessKey::old'`/);
+    assert.match(maxAge[0]?.message ?? "", /\nAccess key "old" is 30 days old, over the 30-day limit; rotate it\. The 30-day limit is iam-access-key-max-age's maxAgeDays\. Replace it now with `pulumi up --replace 'urn:pulumi:dev::keyage-test::aws:iam\/accessKey:AccessKey::old'`/);
   });
 
   it("warns (advisory) about the key that is about to expire", async () => {
@@ -209,7 +210,7 @@ describe("policy pack over the Analyzer gRPC protocol", function () {
   });
 
   it("warns 7 days ahead by default, and shrinks the window under a short limit instead of failing", async () => {
-    await pack.configure({ "iam-access-key-expiring": { maxAgeDays: 5 } });
+    await pack.configure({ "iam-access-key-max-age": { maxAgeDays: 5 } });
     const ds = record(await pack.analyzeStack(stack(key("k4", { createDate: ago(4 * DAY_MS + 60_000) }), key("k0", { createDate: ago(60_000) }))));
     assert.deepEqual(ds.map((d) => [d.policyName, d.urn.split("::").pop()]), [["iam-access-key-expiring", "k4"]]);
     await pack.configure({});
@@ -218,12 +219,31 @@ describe("policy pack over the Analyzer gRPC protocol", function () {
   });
 
   it("fails the preview with a clear error when warnDays is not below maxAgeDays", async () => {
-    await pack.configure({ "iam-access-key-expiring": { maxAgeDays: 10, warnDays: 10 } });
+    await pack.configure({ "iam-access-key-max-age": { maxAgeDays: 10 }, "iam-access-key-expiring": { warnDays: 10 } });
     await assert.rejects(pack.analyzeStack(stack(key("k", { createDate: ago(DAY_MS) }))), (err: Error) => {
       assert.match(err.message, /Error validating resource with policy 'iam-access-key-expiring' from policy pack 'keyage@v0\.1\.0'/);
       assert.match(err.message, /warnDays must be a whole number of days from 0 to 9 \(less than maxAgeDays = 10\), got 10/);
       return true;
     });
+  });
+
+  it("warns against the limit set once, on iam-access-key-max-age, and names whose limit it is", async () => {
+    await pack.configure({ "iam-access-key-max-age": { maxAgeDays: 90 } });
+    const ds = record(await pack.analyzeStack(stack(key("k86", { createDate: ago(86 * DAY_MS) }), key("k91", { createDate: ago(91 * DAY_MS) }))));
+    assert.deepEqual(
+      ds.map((d) => [d.policyName, d.urn.split("::").pop()]),
+      [
+        ["iam-access-key-max-age", "k91"],
+        ["iam-access-key-expiring", "k86"],
+      ],
+    );
+    assert.match(ds[0]?.message ?? "", /over the 90-day limit; rotate it\. The 90-day limit is iam-access-key-max-age's maxAgeDays\./);
+    assert.match(ds[1]?.message ?? "", /is 86 days old and expires within 4 days \(limit 90 days\)\. The 90-day limit is iam-access-key-max-age's maxAgeDays\./);
+  });
+
+  it("fails the preview naming both values when the two age policies are given different limits", async () => {
+    await pack.configure({ "iam-access-key-max-age": { maxAgeDays: 90 }, "iam-access-key-expiring": { maxAgeDays: 30 } });
+    await assert.rejects(pack.analyzeStack(stack(key("k", { createDate: ago(DAY_MS) }))), /iam-access-key-expiring's maxAgeDays \(30\) differs from iam-access-key-max-age's \(90\)/);
   });
 
   it("publishes a schema the CLI uses to reject out-of-range values before the pack sees them", async () => {

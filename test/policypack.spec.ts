@@ -7,7 +7,7 @@ import type { PolicyResource, ResourceValidationArgs, ResourceValidationPolicy, 
 import { DAY_MS, DEFAULT_MAX_AGE_DAYS, DEFAULT_WARN_DAYS, MAX_MAX_AGE_DAYS, MIN_MAX_AGE_DAYS } from "../shared";
 import { ACCESS_KEY_TYPE } from "../policypack/access-key";
 import { PolicyConfigError } from "../policypack/config";
-import { CREATION_POLICY, EXPIRING_POLICY, MAX_AGE_POLICY, createPolicies } from "../policypack/policies";
+import { CREATION_POLICY, EXPIRING_POLICY, MAX_AGE_POLICY, createPolicies, keyagePolicies } from "../policypack/policies";
 
 const NOW = Date.parse("2026-06-01T12:00:00Z");
 const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
@@ -213,7 +213,7 @@ describe("policy pack: iam-access-key-expiring", () => {
     ]);
     assert.deepEqual(rest, []);
     assert.equal(v?.urn, urn("soon"));
-    assert.match(v?.message ?? "", /^Access key "soon" is 25 days old and expires within 5 days \(limit 30 days\)\. Rotate it before then/);
+    assert.match(v?.message ?? "", /^Access key "soon" is 25 days old and expires within 5 days \(limit 30 days\)\. The 30-day limit is the pack's default maxAgeDays\. Rotate it before then/);
   });
 
   it("leaves expired keys to iam-access-key-max-age", async () => {
@@ -277,23 +277,105 @@ describe("policy pack: metadata", () => {
     );
   });
 
-  it("gives every policy a description, remediation steps, severity, URL and config schema with defaults", () => {
+  it("gives every policy a description, remediation steps, severity, URL and a described config schema", () => {
     for (const p of [maxAge, expiring, creation]) {
       assert.ok(p.description && p.remediationSteps && p.severity && p.url?.startsWith("https://"), p.name);
       const props = p.configSchema?.properties ?? {};
       assert.ok(Object.keys(props).length > 0, p.name);
       for (const [k, s] of Object.entries(props)) {
-        // warnDays' default depends on maxAgeDays, so the rule module supplies it (see the next test).
-        const conditional = p.name === EXPIRING_POLICY && k === "warnDays";
-        assert.ok(typeof s === "object" && ("default" in s || conditional) && s.description, `${p.name}.${k}`);
+        // The expiring policy's settings have no default: maxAgeDays and exemptions follow the max-age
+        // policy's, and warnDays' default depends on maxAgeDays (the rule module supplies it).
+        const follows = p.name === EXPIRING_POLICY;
+        assert.ok(typeof s === "object" && ("default" in s || follows) && s.description, `${p.name}.${k}`);
       }
     }
   });
 
-  it("takes the schema's bounds and defaults from the shared constants", () => {
+  it("takes the schema's bounds and defaults from the shared constants, and leaves the limit to iam-access-key-max-age", () => {
+    const own = maxAge.configSchema?.properties ?? {};
+    assert.deepEqual(own.maxAgeDays, { ...(own.maxAgeDays as object), minimum: MIN_MAX_AGE_DAYS, maximum: MAX_MAX_AGE_DAYS, default: DEFAULT_MAX_AGE_DAYS });
     const props = expiring.configSchema?.properties ?? {};
-    assert.deepEqual(props.maxAgeDays, { ...(props.maxAgeDays as object), minimum: MIN_MAX_AGE_DAYS, maximum: MAX_MAX_AGE_DAYS, default: DEFAULT_MAX_AGE_DAYS });
+    assert.equal((props.maxAgeDays as { default?: number }).default, undefined);
+    assert.match((props.maxAgeDays as { description: string }).description, /^Leave unset: the limit is iam-access-key-max-age's maxAgeDays/);
+    assert.equal((props.exemptions as { default?: unknown }).default, undefined);
     assert.equal((props.warnDays as { default?: number }).default, undefined);
     assert.match((props.warnDays as { description: string }).description, new RegExp(`default ${DEFAULT_WARN_DAYS} \\(or maxAgeDays-1 when smaller\\)`));
+  });
+});
+
+describe("policy pack: one limit for both age policies", () => {
+  // The two stack policies as @pulumi/policy's server runs them in one AnalyzeStack request: each with
+  // its own config, one after the other in the pack's order.
+  async function analyzeStack(keys: Key[], config: { maxAge?: Record<string, unknown>; expiring?: Record<string, unknown> }, policies = createPolicies({ now: () => NOW })) {
+    const [m, e] = policies;
+    return { maxAge: await runStack(m, keys, config.maxAge), expiring: await runStack(e, keys, config.expiring) };
+  }
+  const k85 = [{ name: "k85", props: { createDate: iso(85 * DAY_MS) } }];
+
+  it("warns against the limit set only on iam-access-key-max-age, and says whose limit it is", async () => {
+    const { maxAge: blocked, expiring: warned } = await analyzeStack(k85, { maxAge: { maxAgeDays: 90 } });
+    assert.deepEqual(blocked, []);
+    assert.match(warned[0]?.message ?? "", /^Access key "k85" is 85 days old and expires within 5 days \(limit 90 days\)\. The 90-day limit is iam-access-key-max-age's maxAgeDays\./);
+  });
+
+  it("accepts the same limit repeated on iam-access-key-expiring, as older config files do", async () => {
+    const { expiring: warned } = await analyzeStack(k85, { maxAge: { maxAgeDays: 90 }, expiring: { maxAgeDays: "90", warnDays: 7 } });
+    assert.equal(warned.length, 1);
+  });
+
+  it("refuses two different limits with an error naming both values", async () => {
+    await assert.rejects(analyzeStack(k85, { maxAge: { maxAgeDays: 90 }, expiring: { maxAgeDays: 30 } }), (err: Error) => {
+      assert.ok(err instanceof PolicyConfigError);
+      assert.equal(
+        err.message,
+        "policy iam-access-key-expiring: invalid config: iam-access-key-expiring's maxAgeDays (30) differs from iam-access-key-max-age's (90): " +
+          "set maxAgeDays once, under iam-access-key-max-age (iam-access-key-expiring follows it), or give both the same value",
+      );
+      return true;
+    });
+  });
+
+  it("uses its own limit, and says so, when iam-access-key-max-age did not run (disabled)", async () => {
+    const [, e] = createPolicies({ now: () => NOW });
+    const [v] = await runStack(e, k85, { maxAgeDays: 90 });
+    assert.match(v?.message ?? "", /\(limit 90 days\)\. The 90-day limit is iam-access-key-expiring's maxAgeDays\./);
+  });
+
+  it("skips the users iam-access-key-max-age exempts unless it lists its own", async () => {
+    const legacy = [{ name: "k", props: { user: "legacy", createDate: iso(25 * DAY_MS) } }];
+    assert.deepEqual((await analyzeStack(legacy, { maxAge: { exemptions: ["legacy"] } })).expiring, []);
+    assert.equal((await analyzeStack(legacy, { maxAge: { exemptions: ["legacy"] }, expiring: { exemptions: ["someone-else"] } })).expiring.length, 1);
+  });
+});
+
+describe("policy pack: keyagePolicies, the factory for a team's own pack", () => {
+  it("takes one maxAgeDays for both age policies, as their schema default", async () => {
+    const [m, e] = keyagePolicies({ maxAgeDays: 90, warnDays: 14, now: () => NOW });
+    assert.equal((m.configSchema?.properties.maxAgeDays as { default?: number }).default, 90);
+    assert.equal((e.configSchema?.properties.warnDays as { default?: number }).default, 14);
+    const keys = [{ name: "k80", props: { createDate: iso(80 * DAY_MS) } }, { name: "k95", props: { createDate: iso(95 * DAY_MS) } }];
+    const blocked = await runStack(m, keys);
+    const warned = await runStack(e, keys);
+    assert.deepEqual(blocked.map((v) => v.urn), [urn("k95")]);
+    assert.match(blocked[0]?.message ?? "", /over the 90-day limit; rotate it\. The 90-day limit is iam-access-key-max-age's maxAgeDays\./);
+    assert.deepEqual(warned.map((v) => v.urn), [urn("k80")]);
+    assert.match(warned[0]?.message ?? "", /expires within 10 days \(limit 90 days\)\. The 90-day limit is iam-access-key-max-age's maxAgeDays\./);
+  });
+
+  it("sets one level for every policy, or a level per policy", () => {
+    assert.deepEqual(keyagePolicies({ enforcementLevel: "advisory" }).map((p) => p.enforcementLevel), ["advisory", "advisory", "advisory"]);
+    assert.deepEqual(keyagePolicies({ enforcementLevel: { [EXPIRING_POLICY]: "mandatory" } }).map((p) => p.enforcementLevel), ["mandatory", "mandatory", "advisory"]);
+  });
+
+  it("passes its exemptions and allowedUsers on as defaults", async () => {
+    const [m, , c] = keyagePolicies({ exemptions: ["legacy:2099-12-31"], allowedUsers: ["legacy"], now: () => NOW });
+    assert.deepEqual(await runStack(m, [{ name: "k", props: { user: "legacy", createDate: iso(400 * DAY_MS) } }]), []);
+    assert.deepEqual(c.configSchema?.properties.allowedUsers && (c.configSchema.properties.allowedUsers as { default?: unknown }).default, ["legacy"]);
+  });
+
+  it("rejects an option out of range where the pack is built, naming it and the range", () => {
+    assert.throws(() => keyagePolicies({ maxAgeDays: 0 }), /^ParameterError: maxAgeDays must be a whole number of days from 1 to 3650, got 0$/);
+    assert.throws(() => keyagePolicies({ maxAgeDays: 10, warnDays: 10 }), /warnDays must be a whole number of days from 0 to 9 \(less than maxAgeDays = 10\), got 10/);
+    assert.throws(() => keyagePolicies({ allowedUsers: ["not a user"] }), /^PolicyConfigError: policy iam-access-key-creation: invalid config: allowedUsers: "not a user" is not an IAM user name/);
   });
 });
