@@ -211,14 +211,9 @@ function tryInstall(load: ModuleLoader | undefined): LazyPropertiesStatus {
     if (typeof Struct?.fromJavaScript !== "function") return off("google-protobuf's Struct is not as expected");
     const original = current as Deserialize;
     const lazy = lazyDeserialize(original);
-    const found = sentinelsOf(proxy);
-    const before = sentinels;
-    sentinels = found; // the self-test reads unknowns as the installed patch would
     const failure = selfTest(original, lazy, proxy, Struct);
-    if (failure !== undefined) {
-      sentinels = before;
-      return off(`self-test failed: ${failure}`);
-    }
+    if (failure !== undefined) return off(`self-test failed: ${failure}`);
+    sentinels = sentinelsOf(proxy);
     deserialize.deserializeProperties = lazy;
     return { installed: true };
   } catch (err) {
