@@ -4,14 +4,17 @@
 //   - AnalyzeStack over 10,000 resources (2,000 access keys), against the same request sent to the
 //     same pack with every policy disabled (the floor set by @pulumi/policy's own work);
 //   - 10,000 Analyze calls, same comparison;
-//   - the pack's peak memory (VmHWM) and whether it loaded any AWS SDK or tried the network.
+//   - the pack's peak memory (VmHWM) and whether it loaded any AWS SDK or tried the network;
+//   - whether the lazy-properties patch passed its start-up self-test (else the pack runs unpatched).
 // Run: npm run bench -- policypack
 import { execFileSync } from "node:child_process";
+import { createRequire } from "node:module";
 import * as pb from "@pulumi/pulumi/proto/analyzer_pb";
 import { Struct } from "google-protobuf/google/protobuf/struct_pb";
 import * as policySdk from "@pulumi/policy";
 import type { PolicyResource, StackValidationPolicy } from "@pulumi/policy";
 import { DAY_MS } from "../shared";
+import { INTERNAL_MODULES, installLazyProperties } from "../policypack/lazy-properties";
 import { createPolicies } from "../policypack/policies";
 import { PackProcess, REPO_ROOT, UNKNOWN, analyzerResource, ensureBuilt, secret, urnOf, type ResourceInput } from "../test/harness/analyzer";
 
@@ -156,6 +159,19 @@ async function ownValidateMs(resources: readonly ResourceInput[]): Promise<numbe
   return median(runs.slice(2));
 }
 
+/** What the lazy-properties self-test adds to start-up: loading the internals and the check, on a copy of the module. */
+function selfTestMs(): { ms: number; installed: boolean } {
+  const policyRequire = createRequire(require.resolve("@pulumi/policy"));
+  const runs: { ms: number; installed: boolean }[] = [];
+  for (let i = 0; i < 5; i++) {
+    const copy = { ...(policyRequire(INTERNAL_MODULES.deserialize) as object) };
+    const start = process.hrtime.bigint();
+    const status = installLazyProperties((id) => (id === INTERNAL_MODULES.deserialize ? copy : policyRequire(id)));
+    runs.push({ ms: ms(start), installed: status.installed });
+  }
+  return { ms: median(runs.map((r) => r.ms)), installed: runs.every((r) => r.installed) };
+}
+
 /** The naive start-up cost: what loading @pulumi/aws (for `validateStackResourcesOfType(aws.iam.AccessKey, …)`) adds. */
 function naiveAwsImportMs(): number {
   const script =
@@ -183,12 +199,15 @@ async function main(): Promise<void> {
   const ready = median(readies);
   row("start-up: spawn to port line (median of 5)", `${ready.toFixed(0)} ms`, `<= ${TARGET_READY_MS} ms`, ready <= TARGET_READY_MS);
   row("  naive: + require('@pulumi/aws').iam.AccessKey", `+${naiveAwsImportMs().toFixed(0)} ms`, "(avoided)");
+  const self = selfTestMs();
+  row("  lazy-properties self-test (in-process, median of 5)", `${self.ms.toFixed(1)} ms`, self.installed ? "passes" : "FAILS: pack runs unpatched");
 
   // 2. AnalyzeStack. Two packs started the same way: one as configured by default, one with every policy
   // disabled (the floor: gRPC and @pulumi/policy's own decoding). Each keeps its own configuration, so
   // each pays its own garbage-collection debt; requests alternate between them so that noise from
   // the rest of the machine falls on both alike.
-  const pack = await PackProcess.start({ probe: true });
+  // KEYAGE_DEBUG makes the pack say on stderr whether the lazy-properties patch is on (nothing else changes).
+  const pack = await PackProcess.start({ probe: true, env: { KEYAGE_DEBUG: "1" } });
   const floor = await PackProcess.start();
   await pack.configure({});
   await floor.configure({ all: "disabled" });
@@ -236,6 +255,8 @@ async function main(): Promise<void> {
   row("  disabled pack, same requests", `${floorPeak.toFixed(0)} MiB`, "baseline");
   await floor.stop();
   const report = await pack.stop();
+  const lazy = /keyage: lazy resource properties (on|off.*)$/m.exec(pack.stderr)?.[1] ?? "(no note)";
+  row("lazy-properties patch in the measured pack", lazy, "on", lazy === "on");
   const aws = report?.awsModules ?? ["(probe missing)"];
   row("AWS SDK / @pulumi/aws modules loaded by the pack", aws.length ? aws.join(", ") : "none", "none", aws.length === 0);
   const net = report?.refusedConnections ?? ["(probe missing)"];

@@ -8,7 +8,9 @@
  */
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
-import { Command, CommanderError, Option } from "commander";
+import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
+// The pure list reader only (no csv-parse, no SDK): start-up stays at commander.
+import { parseList } from "../shared/params";
 import { deliverHeldSignal, stdoutFailed } from "./guard";
 import { CliError, EXIT, type CliIO } from "./io";
 
@@ -24,18 +26,40 @@ function version(): string {
   return "0.0.0";
 }
 
-function collect(value: string, previous: string[] | undefined): string[] {
-  return [...(previous ?? []), value];
+/**
+ * `--exempt` takes what every other exemption list takes (names separated by blanks, or a JSON array),
+ * and repeats: `--exempt "alice bob" --exempt carol` exempts three users. Entries are checked later, with
+ * the other flags, by the shared validator.
+ */
+function collectExemptions(value: string, previous: unknown[] | undefined): unknown[] {
+  try {
+    return [...(previous ?? []), ...parseList(value, "--exempt", "user names")];
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message);
+  }
 }
 
-/** Commander's own errors ("unknown option") as one line, naming the command and where help is. */
+/**
+ * Commander's own errors as one line, naming the command and where help is. Commander puts its
+ * suggestion on a line of its own ("unknown option '--formt'\n(Did you mean --format?)"); it is
+ * folded into the same line so that scripts and log lines keep the whole message.
+ */
+function oneLineError(commanderMessage: string, name: string): string {
+  const text = commanderMessage
+    .replace(/^error: /, "")
+    .replace(/\s*\(Did you mean (.+?)\)\s*$/s, ", did you mean $1")
+    .replace(/\s*\n\s*/g, " ")
+    .trim();
+  return `${name}: ${text} (see \`${name} --help\`)\n`;
+}
+
 function configure(cmd: Command, io: CliIO, name: string): Command {
   return cmd
     .exitOverride()
     .configureOutput({
       writeOut: (s) => io.stdout.write(s),
       writeErr: (s) => io.stderr.write(s),
-      outputError: (s, write) => write(`${name}: ${s.replace(/^error: /, "").trim()} (see \`${name} --help\`)\n`),
+      outputError: (s, write) => write(oneLineError(s, name)),
     });
 }
 
@@ -51,7 +75,8 @@ function buildProgram(io: CliIO, done: (status: number) => void): Command {
   const program = configure(new Command("keyage"), io, "keyage")
     .description("Keep AWS IAM user access keys from living too long: audit them, rotate them safely.")
     .version(version(), "-V, --version")
-    .showSuggestionAfterError(true);
+    .showSuggestionAfterError(true)
+    .helpCommand(false); // replaced by the one at the end, which reads a whole path
 
   configure(program.command("audit"), io, "keyage audit")
     .description("Audit access key ages: of the live account, or of a credential report (offline).")
@@ -61,7 +86,12 @@ function buildProgram(io: CliIO, done: (status: number) => void): Command {
     .option("--now <iso-8601>", "evaluate at this instant instead of now, e.g. 2026-11-29T12:00:00Z")
     .addOption(new Option("--format <format>", "output format").choices(["table", "json", "csv", "asff"]).default("table"))
     .addOption(
-      new Option("--exempt <user[:YYYY-MM-DD]>", "exempt a user (until the end of that day, UTC); repeatable").argParser(collect).default([], "none"),
+      new Option(
+        "--exempt <users>",
+        'exempt users: USER or USER:YYYY-MM-DD (until the end of that day, UTC); several separated by blanks ("alice bob:2027-01-31") or as a JSON array; repeatable',
+      )
+        .argParser(collectExemptions)
+        .default([], "none"),
     )
     .option("--profile <profile>", "AWS profile (live audit, --security-hub)")
     .option("--region <region>", "AWS region (live audit, --security-hub, the ProductArn of asff findings)")
@@ -109,6 +139,23 @@ function buildProgram(io: CliIO, done: (status: number) => void): Command {
   phase("cleanup", "Delete inactive access keys that have stayed unused.", "168")
     .option("--force", "delete even though the remaining active key was never used (the switch to it may have failed)")
     .action(async (opts) => done(await (await import("./rotate")).runRotate("cleanup", opts, io)));
+  // Commander's own help command reads one name only, so `keyage help rotate start` showed rotate's help.
+  configure(program.command("help [command...]"), io, "keyage help")
+    .description("display help for a command, e.g. `keyage help rotate start`")
+    .action(async (names: string[]) => {
+      let cmd: Command = program;
+      for (const name of names) {
+        const sub = cmd.commands.find((c) => c.name() === name || c.aliases().includes(name));
+        if (sub === undefined) {
+          if (cmd.commands.length === 0) cmd.error(`unknown command '${name}' (${cmd.name()} has no commands)`, { code: "commander.unknownCommand" });
+          // Let commander report it as it reports any unknown command, with its "did you mean" suggestion.
+          await cmd.parseAsync([name], { from: "user" });
+          return;
+        }
+        cmd = sub;
+      }
+      cmd.help();
+    });
   return program;
 }
 

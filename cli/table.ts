@@ -101,13 +101,15 @@ export function formatTable(input: Audit, colour: boolean): string {
   const exempt = audit.entries.filter((e) => e.verdict.exemption !== undefined);
   const soon = audit.entries.filter((e) => e.verdict.compliance === "COMPLIANT" && !e.verdict.exemption && e.verdict.expiring.length > 0);
   const noun = (n: number): string => (n === 1 ? "user" : "users");
+  // IAM user names may contain commas: quote those, or "a, b and c" could be two users or three.
+  const names = (es: readonly AuditEntry[]): string => listing(es.map((e) => (e.user.includes(",") ? `"${e.user}"` : e.user)));
   if (bad.length === 0) {
     out.push(paint({ text: `All ${summary.users} ${noun(summary.users)} compliant.`, tone: "good" }));
   } else {
-    out.push(paint({ text: `${bad.length} of ${summary.users} ${noun(summary.users)} non-compliant: ${listing(bad.map((e) => e.user))}.`, tone: "bad" }));
+    out.push(paint({ text: `${bad.length} of ${summary.users} ${noun(summary.users)} non-compliant: ${names(bad)}.`, tone: "bad" }));
   }
-  if (soon.length > 0) out.push(`${soon.length} ${noun(soon.length)} with keys close to the limit: ${listing(soon.map((e) => e.user))}.`);
-  if (exempt.length > 0) out.push(`${exempt.length} exempt ${noun(exempt.length)} over the limit: ${listing(exempt.map((e) => e.user))}.`);
+  if (soon.length > 0) out.push(`${soon.length} ${noun(soon.length)} with keys close to the limit: ${names(soon)}.`);
+  if (exempt.length > 0) out.push(`${exempt.length} exempt ${noun(exempt.length)} over the limit: ${names(exempt)}.`);
   // keyage rotate works on IAM users; the root user's keys are deleted by the root user itself.
   if (bad.some((e) => !e.root) || soon.length > 0) {
     out.push("Rotate a user's key safely with: keyage rotate start --user NAME (a dry run until you add --apply).");

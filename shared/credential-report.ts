@@ -1,5 +1,5 @@
 import { parse } from "csv-parse/sync";
-import { CredentialReportError, show } from "./errors";
+import { CredentialReportError } from "./errors";
 import type { AccessKey } from "./rule";
 
 /** The columns of an IAM credential report, in AWS's order. Extra columns AWS may add are ignored. */
@@ -68,6 +68,25 @@ function looksBase64(text: string): boolean {
   return head.length > 0 && /^[A-Za-z0-9+/=\s]+$/.test(head) && !head.includes(",");
 }
 
+// Control characters other than tab, CR and LF, and U+FFFD (what UTF-8 decoding leaves of bytes that are
+// not text): a credential report is plain ASCII, so any of these means a binary or wrongly encoded file.
+const NOT_TEXT = /[\0-\x08\x0b\x0c\x0e-\x1f\x7f\ufffd]/;
+
+/**
+ * At most `max` characters quoting `text` for a message: JSON quotes, and every character outside
+ * printable ASCII escaped (\uXXXX), so that no file content can garble or flood a terminal or log line.
+ */
+function excerpt(text: string, max = 40): string {
+  let out = "";
+  for (const ch of text) {
+    const c = JSON.stringify(ch).slice(1, -1);
+    const safe = /^[\x20-\x7e]+$/.test(c) ? c : [...ch].map((u) => `\\u${(u.codePointAt(0) as number).toString(16).padStart(4, "0")}`).join("");
+    if (out.length + safe.length > max - 2) return `"${out}..."`;
+    out += safe;
+  }
+  return `"${out}"`;
+}
+
 /** One CSV record and the (1-based) line it ends on. */
 export interface CsvRecord {
   readonly record: string[];
@@ -96,7 +115,10 @@ export function csvRecords(text: string): CsvRecord[] {
     return parse(body, { info: true, relax_column_count: true, skip_empty_lines: true }) as unknown as CsvRecord[];
   } catch (cause) {
     const err = cause as { message?: string; lines?: number };
-    throw new CredentialReportError(`the credential report is not valid CSV: ${err.message ?? String(cause)}`, err.lines, { cause });
+    // csv-parse's message quotes the offending field in full ("..., value is ..."): keep its title only.
+    const what = (err.message ?? String(cause)).split(":")[0] as string;
+    const where = err.lines === undefined ? "" : ` (line ${err.lines})`;
+    throw new CredentialReportError(`the credential report is not valid CSV: ${excerpt(what.toLowerCase(), 60).slice(1, -1)}${where}`, err.lines, { cause });
   }
 }
 
@@ -128,6 +150,9 @@ export function parseCredentialReport(text: string): ReportUser[] {
   if (looksBase64(text.replace(/^\ufeff/, ""))) {
     throw new CredentialReportError("the credential report looks base64-encoded (as in GetCredentialReport's Content); decode it first, e.g. with `base64 -d`");
   }
+  if (NOT_TEXT.test(text.slice(0, 4096))) {
+    throw new CredentialReportError("the credential report is not text (binary data, or not UTF-8): expected the CSV starting user,arn,user_creation_time", 1);
+  }
   const [header, ...rows] = csvRecords(text);
   if (!header) throw new CredentialReportError("the credential report is empty");
   const names = header.record.map((h) => h.trim());
@@ -137,7 +162,7 @@ export function parseCredentialReport(text: string): ReportUser[] {
     // Every column missing: not a credential report at all, and listing 22 names would bury that.
     const what =
       missing.length === CREDENTIAL_REPORT_COLUMNS.length
-        ? `header ${show(names.slice(0, 3).join(","))} is not a credential report's`
+        ? `header ${excerpt(names.slice(0, 3).join(","))} is not a credential report's`
         : `missing column${missing.length === 1 ? "" : "s"} ${missing.join(", ")}`;
     throw new CredentialReportError(`line 1: ${what} (expected a header starting user,arn,user_creation_time)`, 1);
   }
@@ -159,7 +184,7 @@ export function parseCredentialReport(text: string): ReportUser[] {
     const flag = (column: Column): boolean => {
       const value = get(column);
       if (value === "true" || value === "false") return value === "true";
-      throw new CredentialReportError(`line ${line}: column ${column} must be true or false, got ${show(value)}`, line);
+      throw new CredentialReportError(`line ${line}: column ${column} must be true or false, got ${excerpt(value)}`, line);
     };
     const user = get("user");
     if (user === "") throw new CredentialReportError(`line ${line}: column user is empty`, line);

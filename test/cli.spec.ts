@@ -185,7 +185,7 @@ describe("keyage audit of a credential report", () => {
       ["a --now without a time zone", ["--now", "2026-11-29T12:00:00"], 'keyage: --now must be an RFC 3339 timestamp with a time zone, e.g. 2026-11-29T12:00:00Z, got "2026-11-29T12:00:00"'],
       ["a --now on an impossible date", ["--now", "2026-02-30T00:00:00Z"], /--now must be an RFC 3339 timestamp .* got "2026-02-30T00:00:00Z"/],
       ["an exemption with a bad date", ["--exempt", "bob:next-week"], 'keyage: --exempt: the end date for "bob" must be YYYY-MM-DD or an RFC 3339 timestamp, got "next-week"'],
-      ["an exemption that is not a user name", ["--exempt", "bob smith"], /--exempt: "bob smith" is not an IAM user name/],
+      ["an exemption that is not a user name", ["--exempt", "bob/smith"], /--exempt: "bob\/smith" is not an IAM user name/],
       ["an unknown format", ["--format", "xml"], "keyage audit: option '--format <format>' argument 'xml' is invalid. Allowed choices are table, json, csv, asff. (see `keyage audit --help`)"],
       ["an unknown option", ["--max-age", "30"], /^keyage audit: unknown option '--max-age'/],
     ];
