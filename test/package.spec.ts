@@ -96,7 +96,7 @@ describe("the npm package, packed and installed offline", function () {
   it("ships the Config rule's deployment zip and the policy pack's files", () => {
     const zip = readFileSync(path.join(installed, "dist", "config-rule.zip"));
     assert.equal(zip.subarray(0, 2).toString(), "PK");
-    for (const file of ["PulumiPolicy.yaml", "LICENSE", manifest.main, "dist/pack/index.js", "dist/pack/package.json"]) {
+    for (const file of ["PulumiPolicy.yaml", "LICENSE", manifest.main, "dist/pack/index.js", "dist/pack/package.json", "docs/cli.md", "docs/schema/audit-v1.schema.json"]) {
       assert.ok(existsSync(path.join(installed, file)), `${file} is missing from the package`);
     }
     assert.match(readFileSync(path.join(installed, "LICENSE"), "utf8"), /Apache License\s+Version 2\.0, January 2004/);
