@@ -1,6 +1,6 @@
 /**
  * Keeps the process alive through work that must not stop half-way (a created key must be delivered or
- * deleted again): a closed stdout does not end a command that asked to finish, and SIGINT, SIGTERM or
+ * deleted again): a closed stdout never ends a command early, and SIGINT, SIGTERM or
  * SIGHUP received inside a critical section are held until it ends, then delivered again so the process
  * still dies of the signal (a non-zero status) once nothing is left half-done.
  */
@@ -9,26 +9,16 @@ import type { Output } from "./io";
 const SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
 type HeldSignal = (typeof SIGNALS)[number];
 
-let runToTheEnd = false;
 let stdoutClosed = false;
 let held: HeldSignal | undefined;
 
 /**
- * From now on, a closed stdout never ends the process early: the command runs to its end and its exit
- * status stands (its output is dropped). For the rest of the process, so that no pipe error that
- * arrives between the command's end and the exit status being set can cut in with status 0.
+ * Called by the entry point when writing to stdout failed (EPIPE: `keyage … | head`). The command still
+ * runs to its end and its exit status stands (violations found, a rotation's outcome); only its output
+ * is dropped.
  */
-export function finishEvenIfStdoutCloses(): void {
-  runToTheEnd = true;
-}
-
-/**
- * Called by the entry point when writing to stdout failed (EPIPE: `keyage … | head`). Returns true when
- * the process may exit at once, false when a command asked to finish (its output is then dropped).
- */
-export function stdoutFailed(): boolean {
+export function stdoutFailed(): void {
   stdoutClosed = true;
-  return !runToTheEnd;
 }
 
 /** True once a write to stdout failed: what was written since may not have reached anyone. */

@@ -201,11 +201,12 @@ if (require.main === module) {
   // The SDK's multi-line "Node 20 support ends" notice would break the one-line-on-stderr promise; the
   // package declares its own engines, so keyage keeps stderr for its own messages.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
-  // `keyage audit | head` closes the pipe early: that is not an error worth a stack trace. A rotation
-  // runs on to its end (a created key must be delivered or deleted again), its output dropped.
+  // `keyage audit | head` closes the pipe early: that is not an error worth a stack trace, nor a reason to
+  // stop. Every command runs on to its end, its output dropped, so the exit status is always the real one
+  // (violations found; a created key delivered or deleted again), whoever stopped reading.
   process.stdout.on("error", (err: NodeJS.ErrnoException) => {
     if (err.code === "EPIPE" || err.code === "ERR_STREAM_DESTROYED") {
-      if (stdoutFailed()) process.exit(process.exitCode ?? 0);
+      stdoutFailed();
       return;
     }
     throw err;

@@ -38,7 +38,7 @@ import { createAccessKey, deleteAccessKey, readUserKeys, setAccessKeyStatus, tag
 import { defaultClients } from "../aws/lazy-clients";
 import { putKeySecret, readSecret, SecretUndecidedError } from "../aws/secrets";
 import { awsFailure } from "./aws";
-import { critical, finishEvenIfStdoutCloses, isStdoutClosed } from "./guard";
+import { critical, isStdoutClosed } from "./guard";
 import { AwsError, CliError, EXIT, RefusedError, UsageError, type CliIO, type Clients, type ExitStatus } from "./io";
 
 /** `start`, `finish` or `cleanup`. */
@@ -110,8 +110,6 @@ export async function runRotate(phase: Phase, opts: RotateOptions, io: CliIO): P
     throw new UsageError(`--user: ${show(opts.user)} is not an IAM user name (1-64 characters of letters, digits and +=,.@_-)`);
   }
   const policy = policyOf(opts);
-  // A closed stdout (`| head`) must not cut a rotation short: it runs to its end and its status stands.
-  finishEvenIfStdoutCloses();
   const clients = await (io.clients ?? defaultClients)({ profile: opts.profile, region: opts.region });
   const run: Run = { phase, opts, io, clients, iam: clients.iam(), now: (io.now ?? Date.now)(), apply: opts.apply === true };
   const observed = await observe(run);

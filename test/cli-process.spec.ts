@@ -36,6 +36,27 @@ function keyage(args: string[], env: Record<string, string> = {}, stdin?: string
 }
 
 describe("the keyage binary", () => {
+  it("keeps the real exit status (1, violations) when the reader stops early, as `keyage audit | head -n 1` does", async () => {
+    // A large report, so that the output outlives the pipe: head closes it after the first line.
+    const rows = readFileSync(EXAMPLE, "utf8").trimEnd().split("\n");
+    const body = Array.from({ length: 3000 }, (_, i) => rows[3]!.replace(/^[^,]+,arn:aws:iam::(\d+):user\/[^,]+/, `u${i},arn:aws:iam::$1:user/u${i}`));
+    const file = path.join(mkdtempSync(path.join(tmpdir(), "keyage-pipe-")), "report.csv");
+    writeFileSync(file, [...rows, ...body].join("\n") + "\n");
+    const result = await new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve, reject) => {
+      const cmd = `set -o pipefail; node -r ts-node/register/transpile-only ${JSON.stringify(MAIN)} audit --credential-report ${JSON.stringify(file)} --now ${NOW} | head -n 1`;
+      const child = spawn("bash", ["--norc", "--noprofile", "-c", cmd], { cwd: ROOT, env: BASE_ENV });
+      let stdout = "";
+      let stderr = "";
+      child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+      child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+      child.on("error", reject);
+      child.on("close", (status) => resolve({ status, stdout, stderr }));
+    });
+    assert.equal(result.stdout.split("\n").filter(Boolean).length, 1);
+    assert.equal(result.stderr, "");
+    assert.equal(result.status, 1, "pipefail reports keyage's own status: violations were found");
+  });
+
   it("starts with a node shebang", () => {
     assert.equal(readFileSync(MAIN, "utf8").split("\n")[0], "#!/usr/bin/env node");
   });
