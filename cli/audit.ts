@@ -136,7 +136,7 @@ interface ReadResult {
 async function readLive(opts: AuditOptions, io: CliIO, params: RuleParams, now: number): Promise<ReadResult> {
   const { awsFailure } = await import("./aws");
   const { defaultClients } = await import("../aws/lazy-clients");
-  const clients = await (io.clients ?? defaultClients)({ ...(opts.profile ? { profile: opts.profile } : {}), ...(opts.region ? { region: opts.region } : {}) });
+  const clients = await (io.clients ?? defaultClients)({ profile: opts.profile, region: opts.region });
   const { readAccount, listAccessKeys, DEFAULT_CONCURRENCY } = await import("../aws/iam");
   const { pool } = await import("../aws/calls");
   const iam = clients.iam();
@@ -265,7 +265,7 @@ async function prepareSecurityHub(opts: AuditOptions, io: CliIO, audit: Audit, r
   const { awsFailure } = await import("./aws");
   const { defaultClients } = await import("../aws/lazy-clients");
   const { GetCallerIdentityCommand } = await import("@aws-sdk/client-sts");
-  const clients = await (io.clients ?? defaultClients)({ ...(opts.profile ? { profile: opts.profile } : {}), ...(opts.region ? { region: opts.region } : {}) });
+  const clients = await (io.clients ?? defaultClients)({ profile: opts.profile, region: opts.region });
   const client = clients.securityHub();
   let accountId: string | undefined;
   try {
