@@ -166,8 +166,9 @@ const ROLE_NAME = /^(?:[\w+=,.@-]+\/)*[\w+=,.@-]{1,64}$/;
 /**
  * Validates `ruleParameters`: `maxAccessKeyAge` (whole days 1–3650, default 30), `warnDays` (0 to
  * maxAccessKeyAge−1, default 7), `exemptions` ("alice bob:2027-01-31" or a JSON array; default none),
- * `refreshDays` (whole days 1–80, default 30), `executionRoleName` (optional). An unknown parameter name is an error too: a typo must not silently
- * leave the default in force. Throws `ParameterError` (from `shared/`) naming the parameter, the value and what is allowed.
+ * `refreshDays` (whole days 1–80, default 30), `executionRoleName` (optional). An unknown parameter
+ * name is an error too: a typo must not silently leave the default in force. Throws `ParameterError`
+ * (from `shared/`) naming the parameter, the value and what is allowed.
  */
 export function parseRuleParameters(raw: Record<string, unknown>): RuleSettings {
   const unknown = Object.keys(raw).filter((k) => !(RULE_PARAMETERS as readonly string[]).includes(k));
