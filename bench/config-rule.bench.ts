@@ -4,8 +4,15 @@
 // same local fake IAM/Config endpoint with a fixed per-call latency, in the same run. Then the bundle's
 // zip size and cold import time (SDK bundled, as shipped, vs the SDK left to the Lambda runtime).
 //
+// Then a month of daily scheduled runs (BENCH_MONTH_USERS, default 5,000; 1 % of users rotate each day,
+// keys cross the limit, a user is deleted and one added) with an injected clock: evaluations recorded,
+// API calls by action and wall time per run and for the month, keyage's "write what changes" next to
+// "re-state everyone" (keyage before, and AWS's managed rule `access-keys-rotated`, which re-states every
+// user on every run), and every user's compliance on the fake dashboard checked after every run.
+//
 // Run: npm run bench -- config-rule   (env: BENCH_SIZES=100,1000,5000  BENCH_LATENCY_MS=20
-//   BENCH_NAIVE_CONCURRENCY=8 — 1 makes the naive approach sequential, exactly like AWS's samples)
+//   BENCH_NAIVE_CONCURRENCY=8 — 1 makes the naive approach sequential, exactly like AWS's samples;
+//   BENCH_MONTH_USERS=5000, 0 skips the month)
 import { ConfigServiceClient, PutEvaluationsCommand, type Evaluation } from "@aws-sdk/client-config-service";
 import { IAMClient, ListAccessKeysCommand, ListUsersCommand, type User } from "@aws-sdk/client-iam";
 import { spawnSync } from "node:child_process";
@@ -205,10 +212,139 @@ function benchBundle(): boolean {
   }
 }
 
+const MONTH_USERS = Number(process.env.BENCH_MONTH_USERS ?? 5000);
+const DAY_MS = 86_400_000;
+
+/** AWS Config's list price per rule evaluation recorded, per account and Region and month (USD). */
+const PRICE_TIERS: readonly [upTo: number, usd: number][] = [
+  [100_000, 0.001],
+  [500_000, 0.0008],
+  [Number.POSITIVE_INFINITY, 0.0005],
+];
+
+/** The month's bill for `n` evaluations at list price. */
+function listPrice(n: number): number {
+  let usd = 0;
+  let from = 0;
+  for (const [upTo, price] of PRICE_TIERS) {
+    usd += Math.max(0, Math.min(n, upTo) - from) * price;
+    from = upTo;
+  }
+  return usd;
+}
+
+interface MonthResult {
+  evaluations: number;
+  calls: Calls;
+  ms: number;
+  perRun: { written: number; skipped: number; ms: number; iam: number; config: number }[];
+  wrongDays: number;
+  crossings: number;
+}
+
+/**
+ * Thirty daily scheduled runs at `n` users from an empty Config (the rule's first month: day 1 writes
+ * everyone). `restate` makes every earlier result look older than refreshDays before each run, so every
+ * user is written on every run: keyage's behaviour before it compared with Config, and what AWS's
+ * managed rule records.
+ */
+async function month(n: number, restate: boolean): Promise<MonthResult> {
+  let clock = Date.parse("2026-11-01T00:05:00Z");
+  const fake = await startFakeAws({ latencyMs: LATENCY_MS, now: () => clock });
+  let seed = 2026;
+  const random = (): number => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+  // Key ages spread over 0-400 days: some cross the 30-day limit during the month, most already have.
+  for (let i = 0; i < n; i += 1) fake.addUser(`user-${String(i).padStart(5, "0")}`, { keys: [{ ageDays: ((i * 7919) % 400) + 0.5 }, ...(i % 4 === 0 ? [{ ageDays: (i % 29) + 0.25 }] : [])] });
+  const params = validateParams();
+  const result: MonthResult = { evaluations: 0, calls: {}, ms: 0, perRun: [], wrongDays: 0, crossings: 0 };
+  let yesterday = new Map<string, string>();
+  const deleted: string[] = [];
+  for (let day = 0; day < 30; day += 1) {
+    clock = Date.parse("2026-11-01T00:05:00Z") + day * DAY_MS;
+    if (day > 0) {
+      const names = [...fake.users.keys()];
+      for (let r = 0; r < Math.round(n / 100); r += 1) {
+        const user = fake.user(names[Math.floor(random() * names.length)] as string);
+        user.keys = [];
+        fake.addKey(user.name, { createDate: new Date(clock - 3 * 3600_000) });
+      }
+    }
+    if (day === 10) {
+      deleted.push(fake.user("user-00007").userId);
+      fake.deleteUser("user-00007");
+    }
+    if (day === 15) fake.addUser("newcomer", { keys: [{ ageDays: 45 }] });
+    if (restate) for (const e of fake.evaluations.values()) e.recordedAt = new Date(0);
+    fake.resetCounts();
+    const start = performance.now();
+    const summary = await fake.withEnv(() =>
+      evaluate(
+        { ...event(fake), invokingEvent: JSON.stringify({ messageType: "ScheduledNotification", notificationCreationTime: new Date(clock).toISOString() }) },
+        { getRemainingTimeInMillis: () => 900_000 },
+        { clients: defaultClientFactory(), log: () => undefined, now: () => clock },
+      ),
+    );
+    const ms = performance.now() - start;
+    const written = fake.putRequests.reduce((a, r) => a + r.evaluations.length, 0);
+    result.evaluations += written;
+    result.ms += ms;
+    for (const [a, c] of Object.entries(fake.calls)) result.calls[a] = (result.calls[a] ?? 0) + c;
+    result.perRun.push({ written, skipped: summary.skippedUnchanged, ms, iam: total(pick(fake.calls, (a) => IAM_ACTIONS.has(a))), config: total(pick(fake.calls, (a) => !IAM_ACTIONS.has(a))) });
+    // The dashboard: every user shows today's verdict, deleted users NOT_APPLICABLE.
+    const today = new Map<string, string>();
+    let wrong = 0;
+    for (const u of fake.users.values()) {
+      const want = evaluateUser({ user: u.name, keys: u.keys.map((k) => ({ status: k.status, createDate: k.createDate })) }, params, clock).compliance;
+      today.set(u.userId, want);
+      if (fake.evaluations.get(u.userId)?.complianceType !== want) wrong += 1;
+      if (yesterday.get(u.userId) === "COMPLIANT" && want === "NON_COMPLIANT") result.crossings += 1;
+    }
+    for (const id of deleted) if (fake.evaluations.get(id)?.complianceType !== "NOT_APPLICABLE") wrong += 1;
+    if (wrong > 0) result.wrongDays += 1;
+    yesterday = today;
+  }
+  await fake.close();
+  return result;
+}
+
+async function benchMonth(): Promise<boolean> {
+  if (MONTH_USERS <= 0) return true;
+  const n = MONTH_USERS;
+  console.log(`\na month of daily scheduled runs, ${n} users, ${LATENCY_MS} ms per call; 1 % of users rotate each day, a user is deleted on day 11 and one added on day 16`);
+  const ours = await month(n, false);
+  const restate = await month(n, true);
+  const usd = (x: number): string => `USD ${x.toFixed(2)}`;
+  console.log("day  written  skippedUnchanged  IAM calls  Config calls  ms   | re-state everyone: written  Config calls  ms");
+  ours.perRun.forEach((r, i) => {
+    const b = restate.perRun[i] as MonthResult["perRun"][number];
+    console.log(
+      `${String(i + 1).padStart(3)} ${String(r.written).padStart(8)} ${String(r.skipped).padStart(17)} ${String(r.iam).padStart(10)} ${String(r.config).padStart(13)} ${r.ms.toFixed(0).padStart(5)} | ${String(b.written).padStart(26)} ${String(b.config).padStart(13)} ${b.ms.toFixed(0).padStart(5)}`,
+    );
+  });
+  const share = ours.evaluations / restate.evaluations;
+  const iamOurs = total(pick(ours.calls, (a) => IAM_ACTIONS.has(a)));
+  const iamRestate = total(pick(restate.calls, (a) => IAM_ACTIONS.has(a)));
+  const iamFloor = 30 * Math.ceil(n / 1000) + 30 * 4; // ListUsers pages + Generate (STARTED, INPROGRESS, COMPLETE) + Get, every day
+  const checks = [
+    share <= 0.1 ? "≤10% of re-stating ok" : "OVER 10% OF RE-STATING",
+    iamOurs <= iamFloor ? "IAM floor ok" : "IAM OVER FLOOR",
+    ours.wrongDays === 0 && restate.wrongDays === 0 ? "dashboard right every day" : `DASHBOARD WRONG ON ${ours.wrongDays}+${restate.wrongDays} DAYS`,
+  ];
+  console.log(`month                 evaluations  cost at list price  IAM calls  Config calls  wall time  calls by action`);
+  const row = (label: string, r: MonthResult): string =>
+    `${label.padEnd(21)} ${String(r.evaluations).padStart(11)} ${usd(listPrice(r.evaluations)).padStart(19)} ${String(total(pick(r.calls, (a) => IAM_ACTIONS.has(a)))).padStart(10)} ${String(total(pick(r.calls, (a) => !IAM_ACTIONS.has(a)))).padStart(13)} ${`${(r.ms / 1000).toFixed(1)} s`.padStart(10)}  ${fmtCalls(r.calls)}`;
+  console.log(row("keyage (changes)", ours));
+  console.log(row("re-state everyone", restate));
+  console.log(`${"AWS managed rule".padEnd(21)} ${String(restate.evaluations).padStart(11)} ${usd(listPrice(restate.evaluations)).padStart(19)}  (re-states every user on every run; its IAM calls are AWS's)`);
+  console.log(`keyage records ${(share * 100).toFixed(1)} % of re-stating everyone's evaluations (IAM calls ${iamOurs} vs ${iamRestate}, floor ${iamFloor}); ${ours.crossings} users crossed the limit during the month: ${checks.join(", ")}`);
+  return !checks.some((c) => /[A-Z]{4}/.test(c));
+}
+
 async function main(): Promise<void> {
   const a = await benchCalls();
+  const c = await benchMonth();
   const b = benchBundle();
-  if (!a || !b) process.exitCode = 1;
+  if (!a || !b || !c) process.exitCode = 1;
 }
 
 void main();

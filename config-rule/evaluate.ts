@@ -6,12 +6,12 @@
  */
 import type { ConfigServiceClient, Evaluation } from "@aws-sdk/client-config-service";
 import type { IAMClient } from "@aws-sdk/client-iam";
-import { evaluateUser, truncate, type UserVerdict } from "../shared";
+import { configAnnotation, evaluateUser, truncate, type RuleParams, type UserKeys } from "../shared";
 import type { ClientFactory } from "../aws/clients";
 import { describeError } from "../aws/errors";
 import { EventError, PutEvaluationsError } from "./errors";
 import { GONE_STATUSES, parseEvent, parseRuleParameters, RESOURCE_TYPE, type ChangeInvocation, type MessageType, type RuleEvent, type RuleSettings } from "./event";
-import { previouslyEvaluated, putEvaluations, WRITER_DEFAULTS, type EarlierResults, type WriteResult, type WriterContext } from "./evaluations";
+import { previouslyEvaluated, putEvaluations, selectChanged, WRITER_DEFAULTS, type EarlierResults, type WriteResult, type WriterContext } from "./evaluations";
 import { listAccessKeys, readAccount, type ListedUser, type ReadAccountOptions, type UnreadableUser } from "../aws/iam";
 import { jsonLogger, type Logger } from "./log";
 import { CallCounter, sleep as timerSleep } from "../aws/calls";
@@ -61,11 +61,17 @@ export interface RunSummary {
   readonly testMode: boolean;
   /** Users evaluated (COMPLIANT or NON_COMPLIANT). */
   readonly users: number;
+  /** What the run found, by compliance type (sent or not). */
   readonly verdicts: VerdictCounts;
   /** Evaluations Config accepted. */
   readonly written: number;
   /** Evaluations sent that Config did not accept (or that the deadline left unsent). */
   readonly failed: number;
+  /**
+   * Evaluations not sent because Config already shows them: same ComplianceType, same annotation, and
+   * recorded less than `refreshDays` ago (scheduled runs with a complete sweep only).
+   */
+  readonly skippedUnchanged: number;
   /** Users not evaluated because time ran out. */
   readonly skipped: readonly string[];
   /** Users not evaluated because their keys could not be read (after the SDK's retries). */
@@ -87,8 +93,10 @@ function evaluation(resourceId: string, compliance: Evaluation["ComplianceType"]
   return { ComplianceResourceType: RESOURCE_TYPE, ComplianceResourceId: resourceId, ComplianceType: compliance, Annotation: truncate(annotation), OrderingTimestamp: at };
 }
 
-function fromVerdict(resourceId: string, verdict: UserVerdict, at: Date): Evaluation {
-  return evaluation(resourceId, verdict.compliance, verdict.annotation, at);
+/** A user's evaluation, worded for Config: dates rather than ages, so it stays the same while nothing changes. */
+function judged(resourceId: string, user: UserKeys, params: RuleParams, now: number, at: Date): Evaluation {
+  const verdict = evaluateUser(user, params, now);
+  return evaluation(resourceId, verdict.compliance, configAnnotation(verdict, params, now), at);
 }
 
 function count(evaluations: readonly Evaluation[]): VerdictCounts {
@@ -150,14 +158,24 @@ async function changed(run: RunContext): Promise<Outcome> {
   const name = invocation.resourceName as string;
   const keys = await listAccessKeys(run.iam, name, run.calls);
   if (keys === undefined) return one(evaluation(invocation.resourceId, "NOT_APPLICABLE", "The user no longer exists.", at));
-  return one(fromVerdict(invocation.resourceId, evaluateUser({ user: name, keys }, run.settings.params, run.now()), at));
+  return one(judged(invocation.resourceId, { user: name, keys }, run.settings.params, run.now(), at));
 }
 
 /**
- * The one writer of a run: sends what the run found. This is where a filter of what is worth sending
- * (against `outcome.earlier`) belongs; today every evaluation is sent.
+ * What a run writes. Config charges for every evaluation recorded, so a scheduled run sends only what
+ * changes what Config shows (see {@link selectChanged}), judged against the earlier results its sweep
+ * read in full. Everything is sent by a change notification (Config asked about that user), a run whose
+ * sweep was incomplete or failed (a missing result would look "new" and a stale one "fresh"), and a
+ * TESTMODE run (nothing is recorded, so nothing can be compared).
  */
-async function write(run: RunContext, outcome: Outcome): Promise<{ sent: readonly Evaluation[]; result: WriteResult; failure?: unknown }> {
+function toSend(run: RunContext, outcome: Outcome): { send: Evaluation[]; unchanged: number } {
+  if (run.event.invocation.kind !== "scheduled" || run.event.testMode || !outcome.earlier) return { send: outcome.evaluations, unchanged: 0 };
+  const { changed, unchanged } = selectChanged(outcome.evaluations, outcome.earlier, run.settings.refreshDays, run.now());
+  return { send: changed, unchanged: unchanged.length };
+}
+
+/** The one writer of a run: sends what {@link toSend} keeps. */
+async function write(run: RunContext, outcome: Outcome): Promise<{ sent: readonly Evaluation[]; skippedUnchanged: number; result: WriteResult; failure?: unknown }> {
   const { deps } = run;
   const writer: WriterContext = {
     config: run.config,
@@ -175,12 +193,12 @@ async function write(run: RunContext, outcome: Outcome): Promise<{ sent: readonl
     // mark would spend the reserve on nothing (a 4 s Lambda kept 1 s and then wrote nothing).
     deadlineMarginMs: Math.min(WRITER_DEFAULTS.deadlineMarginMs, Math.floor(run.reserveMs / 4)),
   };
-  const sent = outcome.evaluations;
+  const { send: sent, unchanged: skippedUnchanged } = toSend(run, outcome);
   try {
-    return { sent, result: await putEvaluations(writer, sent) };
+    return { sent, skippedUnchanged, result: await putEvaluations(writer, sent) };
   } catch (failure) {
     const counts = failure instanceof PutEvaluationsError ? { written: failure.written, failed: failure.failed } : { written: 0, failed: sent.length };
-    return { sent, result: counts, failure };
+    return { sent, skippedUnchanged, result: counts, failure };
   }
 }
 
@@ -210,13 +228,14 @@ export async function evaluate(rawEvent: unknown, context: LambdaContext, deps: 
 
   const { invocation } = event;
   const base = { messageType: invocation.messageType, configRuleName: event.configRuleName, accountId: event.accountId, testMode: event.testMode };
-  log("info", "run started", { ...base, maxAccessKeyAge: settings.params.maxAgeDays, warnDays: settings.params.warnDays, exemptions: settings.params.exemptions.length });
+  log("info", "run started", { ...base, maxAccessKeyAge: settings.params.maxAgeDays, warnDays: settings.params.warnDays, exemptions: settings.params.exemptions.length, refreshDays: settings.refreshDays });
 
   const remainingMs = (): number => context.getRemainingTimeInMillis();
   const reserveMs = deps.reserveMs ?? Math.min(10_000, Math.max(1000, remainingMs() / 4));
 
   let outcome: Outcome | undefined;
   let sent: readonly Evaluation[] = [];
+  let skippedUnchanged = 0;
   let result: WriteResult = { written: 0, failed: 0 };
   let failure: unknown;
   let dispose: (() => void) | undefined;
@@ -239,7 +258,7 @@ export async function evaluate(rawEvent: unknown, context: LambdaContext, deps: 
       deps,
     };
     outcome = invocation.kind === "scheduled" ? await periodic(run) : await changed(run);
-    ({ sent, result, failure } = await write(run, outcome));
+    ({ sent, skippedUnchanged, result, failure } = await write(run, outcome));
   } catch (err) {
     failure = err;
   } finally {
@@ -250,9 +269,10 @@ export async function evaluate(rawEvent: unknown, context: LambdaContext, deps: 
     messageType: invocation.messageType,
     testMode: event.testMode,
     users: outcome?.users ?? 0,
-    verdicts: count(sent),
+    verdicts: count(outcome?.evaluations ?? []),
     written: result.written,
     failed: result.failed,
+    skippedUnchanged,
     skipped: outcome?.skipped ?? [],
     unreadable: outcome?.unreadable.map((u) => u.user) ?? [],
     staleResults: outcome?.staleResults ?? 0,
@@ -268,6 +288,7 @@ export async function evaluate(rawEvent: unknown, context: LambdaContext, deps: 
     evaluations: sent.length,
     written: summary.written,
     failed: summary.failed,
+    skippedUnchanged: summary.skippedUnchanged,
     skipped: summary.skipped.length,
     unreadable: summary.unreadable.length,
     staleResults: summary.staleResults,
@@ -335,7 +356,7 @@ async function periodic(run: RunContext): Promise<Outcome> {
   }
   calls.merge(snapshot.calls);
   const nowMs = run.now();
-  const evaluations = snapshot.users.map((u) => fromVerdict(u.userId, evaluateUser(u, run.settings.params, nowMs), at));
+  const evaluations = snapshot.users.map((u) => judged(u.userId, u, run.settings.params, nowMs, at));
   const users = evaluations.length;
   for (const d of snapshot.deleted) evaluations.push(evaluation(d.userId, "NOT_APPLICABLE", "The user was deleted during the evaluation.", at));
 

@@ -3,6 +3,7 @@
  * (to find users that no longer exist, and to know what a skipped user still shows).
  */
 import { GetComplianceDetailsByConfigRuleCommand, PutEvaluationsCommand, type ConfigServiceClient, type Evaluation } from "@aws-sdk/client-config-service";
+import { DAY_MS } from "../shared";
 import { describeError } from "../aws/errors";
 import { PutEvaluationsError } from "./errors";
 import { RESOURCE_TYPE } from "./event";
@@ -141,4 +142,42 @@ export async function previouslyEvaluated(
     token = page.NextToken;
   } while (token);
   return { results, complete: true };
+}
+
+/**
+ * How much earlier than `refreshDays` a result counts as due: a daily schedule fires a little earlier or
+ * later from day to day, and a result recorded 30 days ago minus a minute must not wait a 31st day.
+ */
+export const REFRESH_SLACK_MS = 3_600_000;
+
+/** Evaluations split by whether they change what Config shows. */
+export interface WriteSelection {
+  /** New, changed (ComplianceType or annotation) or due for a refresh: to be written. */
+  readonly changed: Evaluation[];
+  /** What Config already shows, recorded recently enough: not written. */
+  readonly unchanged: Evaluation[];
+}
+
+/**
+ * Keeps the evaluations that change what Config shows: a resource with no earlier result, a different
+ * ComplianceType (NOT_APPLICABLE for a deleted user always differs: earlier results are only COMPLIANT
+ * or NON_COMPLIANT), a different annotation, or an earlier result recorded `refreshDays` days ago or more
+ * (less {@link REFRESH_SLACK_MS}), or at an unknown time. Everything else is `unchanged`.
+ * `earlier` must be complete: a missing result means "new" only when every result was read.
+ */
+export function selectChanged(evaluations: readonly Evaluation[], earlier: EarlierResults, refreshDays: number, now: number): WriteSelection {
+  const changed: Evaluation[] = [];
+  const unchanged: Evaluation[] = [];
+  const dueBefore = now - (refreshDays * DAY_MS - REFRESH_SLACK_MS);
+  for (const e of evaluations) {
+    const before = earlier.results.get(e.ComplianceResourceId ?? "");
+    const same =
+      before !== undefined &&
+      before.complianceType === e.ComplianceType &&
+      before.annotation === e.Annotation &&
+      before.recordedAt !== undefined &&
+      before.recordedAt.getTime() > dueBefore;
+    (same ? unchanged : changed).push(e);
+  }
+  return { changed, unchanged };
 }

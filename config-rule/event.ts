@@ -3,7 +3,7 @@
  * rule parameters. Everything here runs before any AWS call: a malformed event or a bad parameter is an
  * error and nothing is written.
  */
-import { CONFIG_RESOURCE_TYPE, CONFIG_RULE_TRIGGERS, ParameterError, parseTimestamp, show, validateParams, type RuleParams } from "../shared";
+import { CONFIG_RESOURCE_TYPE, CONFIG_RULE_TRIGGERS, ParameterError, parseTimestamp, show, validateParams, validateRefreshDays, type RuleParams } from "../shared";
 import { EventError } from "./errors";
 
 /** The message types keyage handles: exactly the triggers the deploy program registers. */
@@ -146,11 +146,16 @@ export function parseEvent(event: unknown): RuleEvent {
 }
 
 /** The rule parameters keyage accepts, as written in the Config rule's InputParameters. */
-export const RULE_PARAMETERS = ["maxAccessKeyAge", "warnDays", "exemptions", "executionRoleName"] as const;
+export const RULE_PARAMETERS = ["maxAccessKeyAge", "warnDays", "exemptions", "refreshDays", "executionRoleName"] as const;
 
 /** The rule's settings, validated. */
 export interface RuleSettings {
   readonly params: RuleParams;
+  /**
+   * A scheduled run writes an unchanged user's result again once it is this many days old (1–80,
+   * default 30); changed, new and deleted users are written on every run.
+   */
+  readonly refreshDays: number;
   /** Role to assume in the evaluated account (organization rules), when set. */
   readonly executionRoleName?: string;
 }
@@ -161,8 +166,9 @@ const ROLE_NAME = /^(?:[\w+=,.@-]+\/)*[\w+=,.@-]{1,64}$/;
 /**
  * Validates `ruleParameters`: `maxAccessKeyAge` (whole days 1–3650, default 30), `warnDays` (0 to
  * maxAccessKeyAge−1, default 7), `exemptions` ("alice bob:2027-01-31" or a JSON array; default none),
- * `executionRoleName` (optional). An unknown parameter name is an error too: a typo must not silently
- * leave the default in force. Throws `ParameterError` (from `shared/`) naming the parameter, the value and what is allowed.
+ * `refreshDays` (whole days 1–80, default 30), `executionRoleName` (optional). An unknown parameter
+ * name is an error too: a typo must not silently leave the default in force. Throws `ParameterError`
+ * (from `shared/`) naming the parameter, the value and what is allowed.
  */
 export function parseRuleParameters(raw: Record<string, unknown>): RuleSettings {
   const unknown = Object.keys(raw).filter((k) => !(RULE_PARAMETERS as readonly string[]).includes(k));
@@ -174,10 +180,11 @@ export function parseRuleParameters(raw: Record<string, unknown>): RuleSettings 
     { maxAgeDays: raw.maxAccessKeyAge, warnDays: raw.warnDays, exemptions: raw.exemptions },
     { maxAgeDays: "maxAccessKeyAge", warnDays: "warnDays", exemptions: "exemptions" },
   );
+  const refreshDays = validateRefreshDays(raw.refreshDays, "refreshDays");
   const role = raw.executionRoleName;
-  if (role === undefined || role === null || role === "") return { params };
+  if (role === undefined || role === null || role === "") return { params, refreshDays };
   if (typeof role !== "string" || !ROLE_NAME.test(role.trim())) {
     throw new ParameterError("executionRoleName", role, `executionRoleName must be an IAM role name (letters, digits and +=,.@_-, up to 64), got ${show(role)}`);
   }
-  return { params, executionRoleName: role.trim() };
+  return { params, refreshDays, executionRoleName: role.trim() };
 }

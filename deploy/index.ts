@@ -13,7 +13,7 @@ import { DeployConfigError, RawDeploySettings, validateSettings } from "./settin
 const ZIP = path.resolve(__dirname, "..", "dist", "config-rule.zip");
 
 const KEYS: readonly (keyof RawDeploySettings)[] = [
-  "maxAccessKeyAge", "warnDays", "exemptions", "ruleName", "frequency", "lambdaMemorySize", "lambdaTimeout", "logRetentionDays",
+  "maxAccessKeyAge", "warnDays", "exemptions", "refreshDays", "ruleName", "frequency", "lambdaMemorySize", "lambdaTimeout", "logRetentionDays",
   "organization", "organizationTargets", "excludedAccounts", "memberRoleName", "memberAccountIds", "callAs", "organizationId",
 ];
 

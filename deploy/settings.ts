@@ -4,7 +4,7 @@
  * it into {@link DeploySettings} or throws {@link DeployConfigError} naming the key, the value and what
  * is allowed, so `pulumi preview` stops before AWS sees a bad value.
  */
-import { CONFIG_RULE_NAME, DEFAULT_CONFIG_RULE_NAME, isAbsent, KeyageError, ParameterError, parseList, show, validateParams, wholeNumber } from "../shared";
+import { CONFIG_RULE_NAME, DEFAULT_CONFIG_RULE_NAME, isAbsent, KeyageError, ParameterError, parseList, show, validateParams, validateRefreshDays, wholeNumber } from "../shared";
 
 /** Config rule trigger frequencies accepted by AWS Config (`MaximumExecutionFrequency`). */
 export const FREQUENCIES = ["One_Hour", "Three_Hours", "Six_Hours", "Twelve_Hours", "TwentyFour_Hours"] as const;
@@ -53,6 +53,7 @@ export interface RawDeploySettings {
   maxAccessKeyAge?: unknown;
   warnDays?: unknown;
   exemptions?: unknown;
+  refreshDays?: unknown;
   ruleName?: unknown;
   frequency?: unknown;
   lambdaMemorySize?: unknown;
@@ -95,6 +96,11 @@ export interface DeploySettings {
   readonly warnDays?: number;
   /** Exemptions in the rule-parameter form the Lambda parses (`user` or `user:YYYY-MM-DD`, space separated); absent when none. */
   readonly exemptions?: string;
+  /**
+   * Passed to the Lambda only when set (the Lambda's own default is 30): days after which a scheduled run
+   * writes an unchanged user's result again; 1–80.
+   */
+  readonly refreshDays?: number;
   /** Config rule name (organization rule name in organization mode); default `keyage-access-key-age`. */
   readonly ruleName: string;
   /** Periodic evaluation frequency; default `TwentyFour_Hours`. */
@@ -188,11 +194,13 @@ function exemptionEntries(value: unknown): string[] {
  */
 export function validateSettings(raw: RawDeploySettings = {}): DeploySettings {
   let params;
+  let refreshDays;
   try {
     params = validateParams(
       { maxAgeDays: raw.maxAccessKeyAge, warnDays: raw.warnDays, exemptions: raw.exemptions },
       { maxAgeDays: "maxAccessKeyAge", warnDays: "warnDays", exemptions: "exemptions" },
     );
+    refreshDays = validateRefreshDays(raw.refreshDays, "refreshDays");
   } catch (cause) {
     if (cause instanceof ParameterError) throw new DeployConfigError(cause.parameter, cause.message, { cause });
     throw cause;
@@ -211,6 +219,7 @@ export function validateSettings(raw: RawDeploySettings = {}): DeploySettings {
     maxAccessKeyAge: params.maxAgeDays,
     ...(isAbsent(raw.warnDays) ? {} : { warnDays: params.warnDays }),
     ...(params.exemptions.length === 0 ? {} : { exemptions: exemptionEntries(raw.exemptions).join(" ") }),
+    ...(isAbsent(raw.refreshDays) ? {} : { refreshDays }),
     ruleName: pattern("ruleName", raw.ruleName, DEFAULTS.ruleName, CONFIG_RULE_NAME, "1-64 letters, digits, hyphens or underscores"),
     frequency: oneOf("frequency", raw.frequency, DEFAULTS.frequency, FREQUENCIES),
     lambdaMemorySize: integer("lambdaMemorySize", raw.lambdaMemorySize, DEFAULTS.lambdaMemorySize, MEMORY_RANGE.min, MEMORY_RANGE.max),
@@ -227,7 +236,7 @@ export function validateSettings(raw: RawDeploySettings = {}): DeploySettings {
 }
 
 /**
- * The rule's `InputParameters` JSON: `maxAccessKeyAge` always; `warnDays` and `exemptions` when set;
+ * The rule's `InputParameters` JSON: `maxAccessKeyAge` always; `warnDays`, `exemptions` and `refreshDays` when set;
  * `executionRoleName` in organization mode. Values are strings, as AWS Config's console and managed
  * rules use them.
  */
@@ -235,6 +244,7 @@ export function inputParameters(settings: DeploySettings): string {
   const params: Record<string, string> = { maxAccessKeyAge: String(settings.maxAccessKeyAge) };
   if (settings.warnDays !== undefined) params.warnDays = String(settings.warnDays);
   if (settings.exemptions !== undefined) params.exemptions = settings.exemptions;
+  if (settings.refreshDays !== undefined) params.refreshDays = String(settings.refreshDays);
   if (settings.organization) params.executionRoleName = settings.organization.memberRoleName;
   return JSON.stringify(params);
 }

@@ -3,6 +3,7 @@
  * Pulumi, no I/O; `now` is always a parameter.
  */
 export * from "./annotation";
+export * from "./config-annotation";
 export * from "./config-rule";
 export * from "./credential-report";
 export * from "./errors";

@@ -10,6 +10,13 @@ export const DEFAULT_MAX_AGE_DAYS = 30;
 /** Default warning window before the limit. */
 export const DEFAULT_WARN_DAYS = 7;
 
+/**
+ * The Config rule's `refreshDays`: a scheduled run writes an unchanged result again once it is this many
+ * days old. Security Hub deletes a finding not updated within 90 days, so the largest value leaves ten
+ * days for failed runs; the default re-states each user about once a month (see docs/config-rule.md).
+ */
+export const REFRESH_DAYS = { min: 1, max: 80, default: 30 } as const;
+
 /** IAM user names: 1–64 characters of letters, digits and `+=,.@_-` (a comma is legal). */
 export const USER_NAME = /^[\w+=,.@-]{1,64}$/;
 
@@ -152,6 +159,18 @@ export function validateParams(raw: RawRuleParams = {}, names: ParamNames = {}):
     : integerInRange(warnName, raw.warnDays, 0, maxAgeDays - 1, ` (less than ${maxAgeName} = ${maxAgeDays})`);
   const exemptions = parseExemptions(raw.exemptions, names.exemptions ?? "exemptions");
   return { maxAgeDays, warnDays, exemptions };
+}
+
+/**
+ * Validates the Config rule's `refreshDays` (whole days {@link REFRESH_DAYS}.min–max; absent → the
+ * default, 30). Throws {@link ParameterError} naming the parameter as `name` spells it, the value and
+ * the range.
+ *
+ * @example validateRefreshDays("14") // 14
+ */
+export function validateRefreshDays(value: unknown, name = "refreshDays"): number {
+  if (isAbsent(value)) return REFRESH_DAYS.default;
+  return integerInRange(name, value, REFRESH_DAYS.min, REFRESH_DAYS.max);
 }
 
 /** Outcome of looking a user up in the exemptions at `now`. */

@@ -64,6 +64,8 @@ export interface StoredEvaluation {
   complianceType: string;
   annotation?: string;
   orderingTimestamp: Date;
+  /** When the fake recorded it (its clock at PutEvaluations): GetComplianceDetails' ResultRecordedTime. */
+  recordedAt: Date;
   resultToken: string;
 }
 
@@ -287,9 +289,13 @@ export class FakeAws {
     this.failedEvaluations = count;
   }
 
-  /** Stores a result for the rule as if written by an earlier run (e.g. a user since deleted). */
-  seedEvaluation(resourceId: string, complianceType = "COMPLIANT", resourceType = "AWS::IAM::User"): void {
-    this.evaluations.set(resourceId, { resourceId, resourceType, complianceType, orderingTimestamp: new Date(this.now() - DAY_MS), resultToken: "seed" });
+  /**
+   * Stores a result for the rule as if written by an earlier run (e.g. a user since deleted), recorded a
+   * day ago unless `options.recordedAt` says when, with `options.annotation` if given.
+   */
+  seedEvaluation(resourceId: string, complianceType = "COMPLIANT", resourceType = "AWS::IAM::User", options: { recordedAt?: Date; annotation?: string } = {}): void {
+    const recordedAt = options.recordedAt ?? new Date(this.now() - DAY_MS);
+    this.evaluations.set(resourceId, { resourceId, resourceType, complianceType, orderingTimestamp: recordedAt, recordedAt, resultToken: "seed", ...(options.annotation ? { annotation: options.annotation } : {}) });
   }
 
   /** Total HTTP requests received. */
@@ -539,6 +545,7 @@ export class FakeAws {
               complianceType: e.ComplianceType,
               ...(e.Annotation !== undefined ? { annotation: e.Annotation } : {}),
               orderingTimestamp: new Date(e.OrderingTimestamp * 1000),
+              recordedAt: new Date(this.now()),
               resultToken: request.resultToken,
             });
           }
@@ -558,7 +565,7 @@ export class FakeAws {
               OrderingTimestamp: e.orderingTimestamp.getTime() / 1000,
             },
             ComplianceType: e.complianceType,
-            ResultRecordedTime: e.orderingTimestamp.getTime() / 1000,
+            ResultRecordedTime: e.recordedAt.getTime() / 1000,
             ConfigRuleInvokedTime: e.orderingTimestamp.getTime() / 1000,
             ...(e.annotation ? { Annotation: e.annotation } : {}),
           })),
