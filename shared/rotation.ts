@@ -515,7 +515,8 @@ function planScheduled(draft: Draft, observed: RotationObservation, keys: Rotati
   }
   const current = active[0] as RotationKey;
   const age = now - current.created;
-  const due = age >= t.rotateAtMs;
+  // Due exactly when the rule calls the key "expiring" (strictly older than the limit minus warnDays).
+  const due = age > t.rotateAtMs;
   const spare = inactive[0];
   if (spare) {
     const d = deletion(spare, observed.tags, t.cleanupMs, now);
@@ -531,6 +532,10 @@ function planScheduled(draft: Draft, observed: RotationObservation, keys: Rotati
       }
     } else if (d.ok && (ours || due)) {
       draft.steps.push({ kind: "delete", key: spare, why: `(${d.why})`, untag: d.untag });
+    } else if (ours && spare.lastUsed === undefined && secret.holds !== spare.id) {
+      // Never used and never in the secret: a key keyage undid (a run stopped between deactivating and
+      // deleting it). Nobody can hold it, and waiting would keep its slot from the next rotation.
+      draft.steps.push({ kind: "delete", key: spare, why: `(never used, not in ${secret.label}: an undone key)`, untag: deactivationTag(spare.id) });
     } else if (due) {
       const after = d.ok ? now : d.after;
       return refuse(

@@ -51,7 +51,8 @@ interface Row {
 
 const rows: Row[] = [
   { name: "does nothing while the active key is younger than the limit minus warnDays", keys: [active(OLD, 22 * DAY + 23 * HOUR, HOUR)], steps: [], says: /Nothing due: .* 22 days old; it is rotated from 2026-11-29 13:00 UTC/ },
-  { name: "rotates the active key once it is limit minus warnDays old (23 of 30 days)", keys: [active(OLD, 23 * DAY, HOUR)], steps: ["create"] },
+  { name: "waits while the key is exactly limit minus warnDays old (23 of 30 days: not yet expiring)", keys: [active(OLD, 23 * DAY, HOUR)], steps: [] },
+  { name: "rotates the active key once it is expiring (older than 23 of 30 days)", keys: [active(OLD, 23 * DAY + 1000, HOUR)], steps: ["create"] },
   { name: "rotates a key already past the limit", keys: [active(OLD, 45 * DAY, HOUR)], steps: ["create"] },
   {
     name: "blocks, changing nothing, when the secret is missing",
@@ -124,6 +125,12 @@ const rows: Row[] = [
     refusal: "refused",
     says: /switch to it may have failed/,
   },
+  {
+    name: "deletes at once a key it undid that was never used and never in the secret (a run stopped between deactivating and deleting it)",
+    keys: [active(OLD, 25 * DAY, HOUR), inactive(NEW, 2 * DAY)],
+    extra: { tags: tagged(NEW, DAY), destinations: secret(OLD) },
+    steps: [`delete ${NEW}`, "create"],
+  },
   { name: "has nothing to do for a user without keys", keys: [], steps: [], says: /no access keys/ },
   { name: "blocks on a user whose only key is inactive", keys: [inactive(OLD, 50 * DAY, 9 * DAY)], steps: [], refusal: "refused", says: /has no active key/ },
 ];
@@ -151,10 +158,11 @@ describe("rotation planner, scheduled mode", () => {
     assert.deepEqual(p.steps, []);
   });
 
-  it("rotates on the schedule's own limit: 90 days with 10 days' warning rotates at day 80", () => {
+  it("rotates on the schedule's own limit: 90 days with 10 days' warning rotates after day 80", () => {
     const policy = { schedule: { maxAgeDays: 90, warnDays: 10 } };
     assert.deepEqual(steps(plan([active(OLD, 79 * DAY, HOUR)], {}, policy)), []);
-    assert.deepEqual(steps(plan([active(OLD, 80 * DAY, HOUR)], {}, policy)), ["create"]);
+    assert.deepEqual(steps(plan([active(OLD, 80 * DAY, HOUR)], {}, policy)), []);
+    assert.deepEqual(steps(plan([active(OLD, 80 * DAY + HOUR, HOUR)], {}, policy)), ["create"]);
   });
 
   it("words a scheduled dry run like the CLI's", () => {
@@ -203,7 +211,7 @@ describe("rotation planner, scheduled mode: properties over random observations"
     );
   });
 
-  it("deletes a key only cleanupDays after keyage deactivated it and after its last use, or one it deactivates itself that nothing ever used", () => {
+  it("deletes a key only cleanupDays after keyage deactivated it and after its last use, unless nothing ever used it and the secret does not hold it", () => {
     fc.assert(
       fc.property(keysArb, tagsArb, destArb, policyArb, (keys, tags, destinations, policy) => {
         const p = planRotation("scheduled", { user: "alice", keys, tags, destinations }, policy, NOW);
@@ -215,6 +223,7 @@ describe("rotation planner, scheduled mode: properties over random observations"
             assert.notEqual(destinations[0]?.holds, s.key.id, "never undo a key the secret holds");
             continue;
           }
+          if (s.key.lastUsed === undefined && deactivatedAt(s.key, tags) !== undefined && destinations[0]?.holds !== s.key.id) continue; // an undone key
           const since = Math.max(deactivatedAt(s.key, tags) ?? -Infinity, s.key.lastUsed ?? -Infinity);
           assert.ok(NOW - since >= policy.schedule.cleanupDays * DAY, `${s.key.id} deleted ${NOW - since} ms after deactivation or use`);
         }
