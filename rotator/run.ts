@@ -99,7 +99,7 @@ export interface RotatorSummary {
   readonly calls: Record<string, number>;
   readonly durationMs: number;
   /** The events sent (detail-type and detail), for tests and logs. */
-  readonly sent: readonly { readonly type: DetailType; readonly detail: KeyEventDetail }[];
+  readonly sent: readonly { readonly type: DetailType; readonly detail: KeyEventDetail; readonly arn: string }[];
 }
 
 /** One run, passed on whole. */
@@ -112,7 +112,7 @@ interface Run {
   readonly now: number;
   readonly timeLeft: () => boolean;
   readonly apply: boolean;
-  readonly events: { type: DetailType; detail: KeyEventDetail }[];
+  readonly events: { type: DetailType; detail: KeyEventDetail; arn: string }[];
   readonly tally: { read: number; create: number; deactivate: number; delete: number; blocked: number; rolledBack: number };
   readonly failed: string[];
   readonly vanished: string[];
@@ -191,7 +191,7 @@ async function runCounted(run: Run, reserveMs: number, started: number): Promise
       owner: user.tags[OWNER_TAG] || undefined,
       rotate: user.tags[ROTATE_TAG],
       // A row of an earlier user of the same name (deleted and re-created) says nothing about this one.
-      row: row && row.arn === user.arn && Date.parse(row.userCreationTime) <= Date.parse(user.createDate) + 1000 ? row : undefined,
+      row: row && row.arn === user.arn && Math.abs(Date.parse(row.userCreationTime) - Date.parse(user.createDate)) < 1000 ? row : undefined,
     };
   });
   const reportUsable = !("unavailable" in report);
@@ -219,7 +219,7 @@ async function runCounted(run: Run, reserveMs: number, started: number): Promise
   });
   if (run.skipped.length) run.log("warn", "the deadline came before these opted-in users; the next run starts with them", { users: run.skipped.slice(0, 100), count: run.skipped.length });
 
-  const entries = run.events.map((e) => eventEntry(e.type, e.detail, e.detail.account && `arn:aws:iam::${e.detail.account}:user/${e.detail.user}`));
+  const entries = run.events.map((e) => eventEntry(e.type, e.detail, e.arn || undefined));
   const events = await putEvents(deps.clients.events, entries);
   if (events.failed) run.log("error", "some events were not published", { failed: events.failed, errors: events.errors });
   const summary: RotatorSummary = {
@@ -270,8 +270,8 @@ function baseDetail(run: Run, x: Subject): Pick<KeyEventDetail, "account" | "use
   return { account: x.account, user: x.user.user, maxAgeDays: run.s.maxAgeDays, owner: x.owner, rotation: x.rotate !== undefined };
 }
 
-function emit(run: Run, type: DetailType, detail: KeyEventDetail): void {
-  run.events.push({ type, detail: detail.reason === undefined ? detail : { ...detail, reason: redactKeyIds(detail.reason) } });
+function emit(run: Run, x: Subject, type: DetailType, detail: KeyEventDetail): void {
+  run.events.push({ type, arn: x.user.arn, detail: detail.reason === undefined ? detail : { ...detail, reason: redactKeyIds(detail.reason) } });
 }
 
 /** Expiring / Expired events for the active keys of `keys` (with ids). */
@@ -280,7 +280,7 @@ function notifyKeys(run: Run, x: Subject, keys: readonly RotationKey[]): void {
     if (k.status !== "Active") continue;
     const v = evaluateKey({ accessKeyId: k.id, createDate: new Date(k.created), status: k.status }, run.s, run.now);
     if (v.reason !== "expired" && v.reason !== "expiring") continue;
-    emit(run, v.reason === "expired" ? DETAIL_TYPES.expired : DETAIL_TYPES.expiring, {
+    emit(run, x, v.reason === "expired" ? DETAIL_TYPES.expired : DETAIL_TYPES.expiring, {
       ...baseDetail(run, x),
       accessKeyIdSuffix: keySuffix(k.id),
       ageDays: v.ageDays ?? undefined,
@@ -294,7 +294,7 @@ function notifyFromReport(run: Run, x: Subject): void {
   for (const k of x.row?.keys ?? []) {
     const v = evaluateKey(k, run.s, run.now);
     if (!v.active || (v.reason !== "expired" && v.reason !== "expiring")) continue;
-    emit(run, v.reason === "expired" ? DETAIL_TYPES.expired : DETAIL_TYPES.expiring, {
+    emit(run, x, v.reason === "expired" ? DETAIL_TYPES.expired : DETAIL_TYPES.expiring, {
       ...baseDetail(run, x),
       slot: k.slot,
       ageDays: v.ageDays ?? undefined,
@@ -381,7 +381,7 @@ async function advance(run: Run, x: Subject): Promise<void> {
   if (plan.refusal) {
     run.tally.blocked += 1;
     const current = found.keys.filter((k) => k.status === "Active").sort((a, b) => a.created - b.created)[0];
-    emit(run, DETAIL_TYPES.blocked, { ...baseDetail(run, x), ...(current ? keyOf(current) : {}), reason: plan.refusal.reason });
+    emit(run, x, DETAIL_TYPES.blocked, { ...baseDetail(run, x), ...(current ? keyOf(current) : {}), reason: plan.refusal.reason });
     run.log("warn", "rotation blocked", { user: name, reason: plan.refusal.reason });
   }
 }
@@ -404,7 +404,7 @@ async function perform(run: Run, x: Subject, plan: RotationPlan, step: RotationS
         if (!isNoSuchEntity(err)) throw err;
       }
       run.tally.delete += 1;
-      emit(run, DETAIL_TYPES.deleted, detail(step.key, describeStep(step, name, true)));
+      emit(run, x, DETAIL_TYPES.deleted, detail(step.key, describeStep(step, name, true)));
       run.log("info", describeStep(step, name, true), { user: name });
       if (step.untag !== undefined) await untagQuietly(run, name, step.untag);
       return true;
@@ -419,7 +419,7 @@ async function perform(run: Run, x: Subject, plan: RotationPlan, step: RotationS
         throw err;
       }
       run.tally.deactivate += 1;
-      emit(run, DETAIL_TYPES.deactivated, detail(step.key, describeStep(step, name, true)));
+      emit(run, x, DETAIL_TYPES.deactivated, detail(step.key, describeStep(step, name, true)));
       run.log("info", describeStep(step, name, true), { user: name });
       return true;
     }
@@ -455,14 +455,14 @@ async function createAndStore(run: Run, x: Subject, plan: RotationPlan, step: Ro
     run.tally.blocked += 1;
     const old = step.replacing[0];
     const reason = `blocked: storing the new key in ${secret.label} failed (${describeError(err)}), so the new key was deleted again and nothing changed`;
-    emit(run, DETAIL_TYPES.blocked, { ...baseDetail(run, x), accessKeyIdSuffix: old === undefined ? undefined : keySuffix(old), reason });
+    emit(run, x, DETAIL_TYPES.blocked, { ...baseDetail(run, x), accessKeyIdSuffix: old === undefined ? undefined : keySuffix(old), reason });
     run.log("warn", "rotation blocked", { user: name, reason });
     return false;
   }
   run.tally.create += 1;
   const fresh = { id: created.id, created: run.now };
   const replaced = step.replacing[0];
-  emit(run, DETAIL_TYPES.rotated, {
+  emit(run, x, DETAIL_TYPES.rotated, {
     ...baseDetail(run, x),
     accessKeyIdSuffix: replaced === undefined ? undefined : keySuffix(replaced),
     newAccessKeyIdSuffix: keySuffix(fresh.id),

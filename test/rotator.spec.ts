@@ -173,6 +173,7 @@ describe("scheduled rotator: events", () => {
       rotation: false,
     });
     assert.equal(owned?.source, "keyage");
+    assert.deepEqual(owned?.resources, [world.fake.user("owned").arn]);
     assert.equal(owned?.detailType, "Access Key Expired");
     const raw = world.bus.events.map((e) => e.raw).join("");
     assert.doesNotMatch(raw, KEY_ID);
