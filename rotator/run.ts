@@ -43,6 +43,7 @@ export const ROTATE_TAG = "keyage:rotate";
 /** The optional user tag naming who to tell (copied into every event about the user). */
 export const OWNER_TAG = "keyage:owner";
 const SECRET_PREFIX = "secretsmanager:";
+const DAY_MS = 86_400_000;
 
 /** The clients of a run. */
 export interface RotatorClients {
@@ -196,10 +197,10 @@ async function runCounted(run: Run, reserveMs: number, started: number): Promise
   });
   const reportUsable = !("unavailable" in report);
   const optedIn = subjects.filter((x) => x.rotate !== undefined);
-  const work = subjects.filter((x) => needsRead(run, x, reportUsable));
-  // Opted-in users first: when time runs short, rotations matter more than the ids in notifications.
-  work.sort((a, b) => Number(b.rotate !== undefined) - Number(a.rotate !== undefined));
-  for (const x of subjects) if (!work.includes(x) && x.row) notifyFromReport(run, x);
+  const toRead = subjects.filter((x) => needsRead(run, x, reportUsable));
+  const work = readingOrder(run, toRead);
+  const reading = new Set(toRead);
+  for (const x of subjects) if (!reading.has(x) && x.row) notifyFromReport(run, x);
 
   await pool(work, deps.concurrency ?? 8, async (x) => {
     if (!run.timeLeft()) {
@@ -217,7 +218,7 @@ async function runCounted(run: Run, reserveMs: number, started: number): Promise
       run.log("error", "user left for the next run", { user: x.user.user, error: describeError(err instanceof IamReadError && err.cause ? err.cause : err) });
     }
   });
-  if (run.skipped.length) run.log("warn", "the deadline came before these opted-in users; the next run starts with them", { users: run.skipped.slice(0, 100), count: run.skipped.length });
+  if (run.skipped.length) run.log("warn", "the deadline came before these opted-in users; the next runs start elsewhere, so they are reached", { users: run.skipped.slice(0, 100), count: run.skipped.length });
 
   const entries = run.events.map((e) => eventEntry(e.type, e.detail, e.arn || undefined));
   const events = await putEvents(deps.clients.events, entries);
@@ -242,6 +243,17 @@ async function runCounted(run: Run, reserveMs: number, started: number): Promise
   const { sent: _sent, ...logged } = summary;
   run.log("info", "run summary", { ...logged, failed: run.failed.slice(0, 100), skipped: run.skipped.slice(0, 100) });
   return summary;
+}
+
+/**
+ * Opted-in users first (when time runs short, rotations matter more than key ids in notifications),
+ * starting each day at another one of them, so that a deadline never leaves the same users behind twice.
+ */
+function readingOrder(run: Run, users: readonly Subject[]): Subject[] {
+  const opted = users.filter((x) => x.rotate !== undefined);
+  const others = users.filter((x) => x.rotate === undefined);
+  const start = opted.length === 0 ? 0 : Math.floor(run.now / DAY_MS) % opted.length;
+  return [...opted.slice(start), ...opted.slice(0, start), ...others];
 }
 
 /**
