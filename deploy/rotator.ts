@@ -31,7 +31,8 @@ export function rotatorInput(settings: DeploySettings, rotation: RotationSetting
   return JSON.stringify({
     mode: rotation.rotation,
     maxAccessKeyAge: settings.maxAccessKeyAge,
-    ...(settings.warnDays === undefined ? {} : { warnDays: settings.warnDays }),
+    // Absent when unset (JSON drops undefined): the rotator then uses the rule's default.
+    warnDays: settings.warnDays,
     cleanupDays: rotation.cleanupDays,
     graceHours: rotation.graceHours,
   });
