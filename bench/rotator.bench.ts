@@ -76,6 +76,19 @@ async function main(): Promise<void> {
         );
         world.now += 3600_000;
       }
+      // Ten opted-in users fall due: each costs its own reads (keys, last use, tags, the secret) and writes.
+      const due = [...world.fake.users.values()].filter((u) => world.fake.userTags.get(u.name)?.has("keyage:rotate")).slice(0, 10);
+      for (const u of due) for (const k of u.keys) k.createDate = new Date(world.now - 25 * 86_400_000);
+      world.fake.report = undefined; // as if those keys had always been that old: the next report shows them
+      world.fake.resetCounts();
+      const d0 = process.hrtime.bigint();
+      const dueRun = await world.run({ mode: "apply" });
+      const dueMs = Number(process.hrtime.bigint() - d0) / 1e6;
+      const extra = total(iamOnly(world.fake.calls)) - (Math.ceil(n / 1000) + 3);
+      console.log(
+        `  N=${n} keyage, ${due.length} users due: ${dueRun.steps.create} rotated, ${total(world.fake.calls)} calls [${fmt(world.fake.calls)}], ` +
+          `${(extra / Math.max(1, due.length)).toFixed(1)} IAM calls per due user beyond the floor, ${dueMs.toFixed(0)} ms`,
+      );
       world.fake.resetCounts();
       const t0 = process.hrtime.bigint();
       const found = await naive(world);
