@@ -129,6 +129,8 @@ interface Subject {
   /** The `keyage:rotate` tag's value, if set. */
   readonly rotate?: string;
   readonly row?: ReportUser;
+  /** Other opted-in users whose tag names the same secret. */
+  sharing?: string[];
 }
 
 function accountOf(arn: string): string {
@@ -195,6 +197,7 @@ async function runCounted(run: Run, reserveMs: number, started: number): Promise
       row: row && row.arn === user.arn && Math.abs(Date.parse(row.userCreationTime) - Date.parse(user.createDate)) < 1000 ? row : undefined,
     };
   });
+  markSharedSecrets(subjects);
   const reportUsable = !("unavailable" in report);
   const optedIn = subjects.filter((x) => x.rotate !== undefined);
   const toRead = subjects.filter((x) => needsRead(run, x, reportUsable));
@@ -243,6 +246,19 @@ async function runCounted(run: Run, reserveMs: number, started: number): Promise
   const { sent: _sent, ...logged } = summary;
   run.log("info", "run summary", { ...logged, failed: run.failed.slice(0, 100), skipped: run.skipped.slice(0, 100) });
   return summary;
+}
+
+/** Two users storing their keys in one secret would overwrite each other's: mark them, so neither is rotated. */
+function markSharedSecrets(subjects: readonly Subject[]): void {
+  const bySecret = new Map<string, Subject[]>();
+  for (const x of subjects) {
+    const id = secretIdOf(x.rotate ?? "");
+    if (id) bySecret.set(id, [...(bySecret.get(id) ?? []), x]);
+  }
+  for (const group of bySecret.values()) {
+    if (group.length < 2) continue;
+    for (const x of group) x.sharing = group.filter((y) => y !== x).map((y) => y.user.user);
+  }
 }
 
 /**
@@ -347,6 +363,9 @@ function secretIdOf(tag: string): string {
 async function describeSecret(run: Run, x: Subject, id: string): Promise<RotationDestination> {
   const tag = x.rotate ?? "";
   const label = `Secrets Manager secret ${id}`;
+  if (x.sharing?.length) {
+    return { kind: "secret", label, unusable: `the secret ${id} is named by ${x.sharing.join(", ")} too: each user needs a secret of its own, or the rotations overwrite each other's key` };
+  }
   if (!id) return { kind: "secret", label: `the ${ROTATE_TAG} tag`, unusable: `the ${ROTATE_TAG} tag must be ${SECRET_PREFIX}<secret id or ARN>, not ${JSON.stringify(tag.slice(0, 80))}` };
   let state;
   try {

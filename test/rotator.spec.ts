@@ -253,6 +253,20 @@ describe("scheduled rotator: exact under faults", function () {
     assert.match(blocked.badtag ?? "", /must be secretsmanager:<secret id or ARN>/);
   });
 
+  it("rotates neither of two users whose tags name the same secret, since each rotation would overwrite the other's key", async () => {
+    world.optIn("alice", [{ ageDays: 25 }], { secret: "app/shared" });
+    world.fake.addUser("bob", { keys: [{ ageDays: 25 }] });
+    world.tag("bob", "keyage:rotate", "secretsmanager:app/shared");
+    const summary = await world.run();
+    assert.equal(world.fake.calls.CreateAccessKey, undefined);
+    assert.equal(summary.blocked, 2);
+    const reasons = world.bus.events.filter((e) => e.detailType === "Rotation Blocked").map((e) => String(e.detail.reason));
+    assert.deepEqual(reasons.sort(), [
+      "blocked: the secret app/shared is named by alice too: each user needs a secret of its own, or the rotations overwrite each other's key",
+      "blocked: the secret app/shared is named by bob too: each user needs a secret of its own, or the rotations overwrite each other's key",
+    ]);
+  });
+
   it("deletes the new key again when the secret refuses it, so no key is left that nobody holds", async () => {
     world.optIn("alice", [{ ageDays: 25 }]);
     world.fake.fail("PutSecretValue", { code: "AccessDeniedException", status: 400 });
