@@ -532,9 +532,10 @@ function planScheduled(draft: Draft, observed: RotationObservation, keys: Rotati
       }
     } else if (d.ok && (ours || due)) {
       draft.steps.push({ kind: "delete", key: spare, why: `(${d.why})`, untag: d.untag });
-    } else if (ours && spare.lastUsed === undefined && secret.holds !== spare.id) {
-      // Never used and never in the secret: a key keyage undid (a run stopped between deactivating and
-      // deleting it). Nobody can hold it, and waiting would keep its slot from the next rotation.
+    } else if (ours && spare.lastUsed === undefined && spare.created > current.created && secret.holds !== spare.id) {
+      // Newer than the active key, never used and not in the secret: a key keyage undid (a run stopped
+      // between deactivating and deleting it). Nobody can hold it, and waiting would keep its slot from
+      // the next rotation. (A rotated-out key is older than the active one and waits cleanupDays.)
       draft.steps.push({ kind: "delete", key: spare, why: `(never used, not in ${secret.label}: an undone key)`, untag: deactivationTag(spare.id) });
     } else if (due) {
       const after = d.ok ? now : d.after;

@@ -131,6 +131,12 @@ const rows: Row[] = [
     extra: { tags: tagged(NEW, DAY), destinations: secret(OLD) },
     steps: [`delete ${NEW}`, "create"],
   },
+  {
+    name: "keeps an old key it deactivated for cleanupDays even when nothing ever used it",
+    keys: [inactive(OLD, 27 * DAY), active(NEW, 3 * DAY, HOUR)],
+    extra: { tags: tagged(OLD, 2 * DAY), destinations: secret(NEW) },
+    steps: [],
+  },
   { name: "has nothing to do for a user without keys", keys: [], steps: [], says: /no access keys/ },
   { name: "blocks on a user whose only key is inactive", keys: [inactive(OLD, 50 * DAY, 9 * DAY)], steps: [], refusal: "refused", says: /has no active key/ },
 ];
@@ -223,7 +229,8 @@ describe("rotation planner, scheduled mode: properties over random observations"
             assert.notEqual(destinations[0]?.holds, s.key.id, "never undo a key the secret holds");
             continue;
           }
-          if (s.key.lastUsed === undefined && deactivatedAt(s.key, tags) !== undefined && destinations[0]?.holds !== s.key.id) continue; // an undone key
+          const newer = keys.some((k) => k.status === "Active" && k.created < s.key.created);
+          if (s.key.lastUsed === undefined && newer && deactivatedAt(s.key, tags) !== undefined && destinations[0]?.holds !== s.key.id) continue; // an undone key
           const since = Math.max(deactivatedAt(s.key, tags) ?? -Infinity, s.key.lastUsed ?? -Infinity);
           assert.ok(NOW - since >= policy.schedule.cleanupDays * DAY, `${s.key.id} deleted ${NOW - since} ms after deactivation or use`);
         }
