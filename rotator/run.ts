@@ -93,7 +93,7 @@ export interface RotatorSummary {
   readonly vanished: readonly string[];
   /** Opted-in users not reached before the deadline. */
   readonly skipped: readonly string[];
-  /** True when some user was not handled (failed, skipped, users or report unreadable). */
+  /** True when some user was not handled (failed, skipped, or not listed before the deadline). */
   readonly partial: boolean;
   readonly events: PublishResult;
   /** AWS calls made, by action. */
@@ -237,7 +237,7 @@ async function runCounted(run: Run, reserveMs: number, started: number): Promise
     failed: run.failed,
     vanished: run.vanished,
     skipped: run.skipped,
-    partial: run.partial || !reportUsable,
+    partial: run.partial,
     events,
     calls: calls.toJSON(),
     durationMs: Date.now() - started,

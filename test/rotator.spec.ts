@@ -224,6 +224,32 @@ describe("scheduled rotator: exact under faults", function () {
     assert.equal(world.sm.currentKeyId("app/bob"), world.fake.user("bob").keys[1]?.accessKeyId);
   });
 
+  it("reads every user key by key when the credential report is denied, and still rotates and tells exactly", async () => {
+    world.optIn("alice", [{ ageDays: 25, lastUsedDate: new Date(world.now - HOUR) }]);
+    world.optIn("quiet", [{ ageDays: 3 }]);
+    world.fake.addUser("old", { keys: [{ ageDays: 40 }] });
+    world.fake.fail("GenerateCredentialReport", { code: "AccessDenied", times: Infinity });
+    const summary = await world.run();
+    assert.equal(summary.partial, false);
+    assert.equal(summary.steps.create, 1);
+    assert.equal(world.fake.calls.ListAccessKeys, 3);
+    assert.deepEqual(world.bus.events.map((e) => [e.detailType, e.detail.user]).sort(), [
+      ["Access Key Expired", "old"],
+      ["Access Key Expiring", "alice"],
+      ["Access Key Rotated", "alice"],
+    ]);
+    assert.match(world.logs.join("\n"), /credential report unavailable: every user is read key by key/);
+  });
+
+  it("finishes its IAM work and reports it when EventBridge refuses every event", async () => {
+    world.optIn("alice", [{ ageDays: 25, lastUsedDate: new Date(world.now - HOUR) }]);
+    world.fake.fail("PutEvents", { code: "AccessDeniedException", status: 400, times: Infinity });
+    const summary = await world.run();
+    assert.equal(summary.steps.create, 1);
+    assert.deepEqual([summary.events.published, summary.events.failed], [0, 2]);
+    assert.match(world.logs.join("\n"), /"message":"some events were not published".*AccessDeniedException/);
+  });
+
   it("skips a user deleted mid-run and advances every other", async () => {
     world.optIn("alice", [{ ageDays: 25 }]);
     world.optIn("gone", [{ ageDays: 25 }]);
