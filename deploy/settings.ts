@@ -5,6 +5,7 @@
  * is allowed, so `pulumi preview` stops before AWS sees a bad value.
  */
 import { CONFIG_RULE_NAME, DEFAULT_CONFIG_RULE_NAME, isAbsent, KeyageError, ParameterError, parseList, show, validateParams, validateRefreshDays, wholeNumber } from "../shared";
+import { validateRotationSettings, type RawRotationSettings, type RotationSettings } from "./rotator-settings";
 
 /** Config rule trigger frequencies accepted by AWS Config (`MaximumExecutionFrequency`). */
 export const FREQUENCIES = ["One_Hour", "Three_Hours", "Six_Hours", "Twelve_Hours", "TwentyFour_Hours"] as const;
@@ -66,6 +67,14 @@ export interface RawDeploySettings {
   memberAccountIds?: unknown;
   callAs?: unknown;
   organizationId?: unknown;
+  /** The scheduled rotator's keys (see `rotator-settings.ts`). */
+  rotation?: RawRotationSettings["rotation"];
+  rotationSchedule?: unknown;
+  rotationCleanupDays?: unknown;
+  rotationGraceHours?: unknown;
+  rotationSecretPrefix?: unknown;
+  notificationEmail?: unknown;
+  notificationTopic?: unknown;
 }
 
 /** Organization mode: one organization rule, a reader role in every member account. */
@@ -113,6 +122,8 @@ export interface DeploySettings {
   readonly logRetentionDays: number;
   /** Present only in organization mode. */
   readonly organization?: OrganizationSettings;
+  /** The scheduled rotator; present only when `rotation` is not `off` (the default). */
+  readonly rotation?: RotationSettings;
 }
 
 const ROLE_NAME = /^[\w+=,.@-]{1,64}$/;
@@ -215,6 +226,7 @@ export function validateSettings(raw: RawDeploySettings = {}): DeploySettings {
         ...(isAbsent(raw.organizationId) ? {} : { organizationId: pattern("organizationId", raw.organizationId, "", ORG_ID, "an organization id (o-…)") }),
       }
     : undefined;
+  const rotation = validateRotationSettings(raw);
   const settings: DeploySettings = {
     maxAccessKeyAge: params.maxAgeDays,
     ...(isAbsent(raw.warnDays) ? {} : { warnDays: params.warnDays }),
@@ -226,6 +238,7 @@ export function validateSettings(raw: RawDeploySettings = {}): DeploySettings {
     lambdaTimeout: integer("lambdaTimeout", raw.lambdaTimeout, DEFAULTS.lambdaTimeout, TIMEOUT_RANGE.min, TIMEOUT_RANGE.max),
     logRetentionDays: oneOf("logRetentionDays", raw.logRetentionDays, DEFAULTS.logRetentionDays as number, LOG_RETENTION_DAYS),
     ...(organization ? { organization } : {}),
+    ...(rotation.rotation === "off" ? {} : { rotation }),
   };
   const text = inputParameters(settings);
   const limit = organization ? INPUT_PARAMETERS_LIMIT.organization : INPUT_PARAMETERS_LIMIT.account;

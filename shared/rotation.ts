@@ -13,9 +13,17 @@
  */
 import { DEFAULT_CONFIG_RULE_NAME } from "./config-rule";
 import { show } from "./errors";
+import { DEFAULT_MAX_AGE_DAYS, DEFAULT_WARN_DAYS } from "./params";
 
 /** The three phases of the AWS rotation procedure, run days apart. */
 export type RotationPhase = "start" | "finish" | "cleanup";
+
+/**
+ * What {@link planRotation} plans: one of the CLI's phases, or `scheduled`, the scheduled rotator's
+ * "whatever comes next" for one opted-in user (create and store when due, deactivate the old key once the
+ * new one is used, delete it `cleanupDays` later, or finish/undo a half-done step).
+ */
+export type PlannerPhase = RotationPhase | "scheduled";
 
 /** Default grace of `finish` (hours a key must be unused before it is deactivated): last-used dates lag by hours. */
 export const FINISH_GRACE_HOURS = 24;
@@ -25,10 +33,19 @@ export const DELETE_GRACE_HOURS = 168;
 export const REPLACE_GRACE_HOURS = 24;
 /** Largest `--grace` (ten years). */
 export const MAX_GRACE_HOURS = 87_600;
+/** Default days between keyage deactivating a key on schedule and deleting it. */
+export const DEFAULT_CLEANUP_DAYS = 7;
+/**
+ * Default age (hours) a never-used newer key must reach before the scheduled rotator undoes it when the
+ * secret still holds the older key (a run that created it stopped before storing it). A day, like
+ * {@link REPLACE_GRACE_HOURS}: never a key another run may still be storing.
+ */
+export const UNDO_GRACE_HOURS = 24;
 /** User tag `keyage:deactivated:<last 4 of the key id>` = ISO time keyage deactivated that key. */
 export const DEACTIVATED_TAG_PREFIX = "keyage:deactivated:";
 
 const HOUR_MS = 3_600_000;
+const DAY_MS = 24 * HOUR_MS;
 
 /** One access key of the user, as IAM reports it (ListAccessKeys + GetAccessKeyLastUsed). */
 export interface RotationKey {
@@ -79,6 +96,20 @@ export interface RotationPolicy {
   readonly force?: boolean;
   /** finish: the Config rule to re-evaluate. Default {@link DEFAULT_CONFIG_RULE_NAME}. */
   readonly configRuleName?: string;
+  /** scheduled: when to rotate and delete. Defaults in {@link ScheduleSettings}. */
+  readonly schedule?: ScheduleSettings;
+}
+
+/** The scheduled rotator's timing (the `graceHours` of {@link RotationPolicy} is its deactivation grace, default 24). */
+export interface ScheduleSettings {
+  /** The rule's limit in days. Default {@link DEFAULT_MAX_AGE_DAYS}. */
+  readonly maxAgeDays?: number;
+  /** Rotate when the active key is within this many days of the limit. Default {@link DEFAULT_WARN_DAYS}. */
+  readonly warnDays?: number;
+  /** Delete a key this many days after keyage deactivated it (and after its last use). Default {@link DEFAULT_CLEANUP_DAYS}. */
+  readonly cleanupDays?: number;
+  /** Hours a never-used key the secret does not hold must be old before it is undone. Default {@link UNDO_GRACE_HOURS}. */
+  readonly undoHours?: number;
 }
 
 /** One step for the executor, in order. */
@@ -114,7 +145,7 @@ export interface RotationRefusal {
 
 /** What a phase does: notes, warnings, steps, and a refusal that ends it (after the steps, if any). */
 export interface RotationPlan {
-  readonly phase: RotationPhase;
+  readonly phase: PlannerPhase;
   readonly user: string;
   /** What was found, e.g. "The rotation is already started…". */
   readonly notes: readonly string[];
@@ -127,6 +158,11 @@ export interface RotationPlan {
   readonly next?: string;
   /** finish: the command that makes AWS Config re-evaluate now. */
   readonly reevaluate?: string;
+  /**
+   * scheduled: `keyage:deactivated:` tags that match no key any more (a run stopped between deleting the
+   * key and removing its tag): remove them, after the steps.
+   */
+  readonly untag?: readonly string[];
 }
 
 /** "2026-11-29 12:00 UTC". */
@@ -227,6 +263,7 @@ interface Draft {
   refusal?: RotationRefusal;
   next?: string;
   reevaluate?: string;
+  untag?: string[];
 }
 
 /**
@@ -236,12 +273,13 @@ interface Draft {
  * const plan = planRotation("cleanup", { user: "alice", keys, tags: {} }, {}, Date.now());
  * if (plan.refusal) console.error(plan.refusal.reason);
  */
-export function planRotation(phase: RotationPhase, observed: RotationObservation, policy: RotationPolicy, now: number): RotationPlan {
+export function planRotation(phase: PlannerPhase, observed: RotationObservation, policy: RotationPolicy, now: number): RotationPlan {
   const draft: Draft = { notes: [], warnings: [], steps: [] };
   const keys = byAge(observed.keys);
   if (phase === "start") planStart(draft, observed, keys, policy, now);
   else if (phase === "finish") planFinish(draft, observed.user, keys, policy, now);
-  else planCleanup(draft, observed, keys, policy, now);
+  else if (phase === "cleanup") planCleanup(draft, observed, keys, policy, now);
+  else planScheduled(draft, observed, keys, policy, now);
   return { phase, user: observed.user, ...draft };
 }
 
@@ -411,6 +449,155 @@ function planCleanup(draft: Draft, observed: RotationObservation, keys: Rotation
     else draft.steps.push({ kind: "delete", key: k, why: `(${d.why})`, untag: d.untag });
   }
   if (refused.length > 0) refuse(draft, `not deleting ${refused.join("; ")}`);
+}
+
+// ------------------------------------------------------------------------------------------ scheduled
+
+/** The scheduled rotator's timing with every default filled in, in ms. */
+export interface ScheduleTiming {
+  /** Age past which a key is expired. */
+  readonly maxAgeMs: number;
+  /** Age from which a rotation is due. */
+  readonly rotateAtMs: number;
+  readonly cleanupMs: number;
+  readonly undoMs: number;
+  readonly graceMs: number;
+}
+
+/** {@link ScheduleSettings} with defaults, in ms. */
+export function scheduleTiming(policy: RotationPolicy): ScheduleTiming {
+  const s = policy.schedule ?? {};
+  const maxAgeDays = s.maxAgeDays ?? DEFAULT_MAX_AGE_DAYS;
+  const warnDays = Math.min(s.warnDays ?? DEFAULT_WARN_DAYS, maxAgeDays);
+  return {
+    maxAgeMs: maxAgeDays * DAY_MS,
+    rotateAtMs: (maxAgeDays - warnDays) * DAY_MS,
+    cleanupMs: (s.cleanupDays ?? DEFAULT_CLEANUP_DAYS) * DAY_MS,
+    undoMs: (s.undoHours ?? UNDO_GRACE_HOURS) * HOUR_MS,
+    graceMs: grace(policy, FINISH_GRACE_HOURS),
+  };
+}
+
+/** The secret of a scheduled rotation: the one `secret` destination. */
+function scheduledSecret(observed: RotationObservation): RotationDestination | undefined {
+  return observed.destinations?.find((d) => d.kind === "secret");
+}
+
+/** `keyage:deactivated:` tags whose last four characters match none of the user's keys. */
+function orphanTags(keys: readonly RotationKey[], tags: Readonly<Record<string, string>>): string[] {
+  const suffixes = new Set(keys.map((k) => deactivationTag(k.id)));
+  return Object.keys(tags).filter((t) => t.startsWith(DEACTIVATED_TAG_PREFIX) && !suffixes.has(t)).sort();
+}
+
+function days(ms: number): number {
+  return Math.floor(Math.max(0, ms) / DAY_MS);
+}
+
+/**
+ * One opted-in user, one step: each run decides from IAM and the secret alone, so a run that stopped
+ * half-way is finished or undone by the next one. Refusals start with `blocked:`.
+ */
+function planScheduled(draft: Draft, observed: RotationObservation, keys: RotationKey[], policy: RotationPolicy, now: number): void {
+  const user = observed.user;
+  const t = scheduleTiming(policy);
+  const orphans = orphanTags(keys, observed.tags);
+  if (orphans.length > 0) draft.untag = orphans;
+  const secret = scheduledSecret(observed);
+  if (!secret) return refuse(draft, `blocked: ${user} names no Secrets Manager secret to rotate into`, "usage");
+  if (secret.unusable !== undefined) return refuse(draft, `blocked: ${secret.unusable}`);
+  const active = keys.filter((k) => k.status === "Active");
+  const inactive = keys.filter((k) => k.status === "Inactive");
+  if (active.length >= 2) return planOverlap(draft, user, active as [RotationKey, RotationKey], secret, t, now);
+  if (active.length === 0) {
+    if (keys.length === 0) draft.notes.push(`${user} has no access keys: nothing to rotate.`);
+    else refuse(draft, `blocked: ${user} has no active key; keyage rotates only a key in use (reactivate one, or delete the inactive keys by hand)`);
+    return;
+  }
+  const current = active[0] as RotationKey;
+  const age = now - current.created;
+  // Due exactly when the rule calls the key "expiring" (strictly older than the limit minus warnDays).
+  const due = age > t.rotateAtMs;
+  const spare = inactive[0];
+  if (spare) {
+    const d = deletion(spare, observed.tags, t.cleanupMs, now);
+    const ours = deactivatedAt(spare, observed.tags) !== undefined;
+    if (d.ok && current.lastUsed === undefined && spare.lastUsed !== undefined) {
+      // The remaining key never used while the old one was: the switch may have failed; keep the way back.
+      if (due || ours) {
+        return refuse(
+          draft,
+          `blocked: not deleting ${spare.id}: ${user}'s active key ${current.id} has never been used, so the switch to it may have failed ` +
+            `(to undo: aws iam update-access-key --user-name ${user} --access-key-id ${spare.id} --status Active)`,
+        );
+      }
+    } else if (d.ok && (ours || due)) {
+      draft.steps.push({ kind: "delete", key: spare, why: `(${d.why})`, untag: d.untag });
+    } else if (ours && spare.lastUsed === undefined && spare.created > current.created && secret.holds !== spare.id) {
+      // Newer than the active key, never used and not in the secret: a key keyage undid (a run stopped
+      // between deactivating and deleting it). Nobody can hold it, and waiting would keep its slot from
+      // the next rotation. (A rotated-out key is older than the active one and waits cleanupDays.)
+      draft.steps.push({ kind: "delete", key: spare, why: `(never used, not in ${secret.label}: an undone key)`, untag: deactivationTag(spare.id) });
+    } else if (due) {
+      const after = d.ok ? now : d.after;
+      return refuse(
+        draft,
+        `blocked: ${user} already has two keys (IAM's maximum) and the inactive ${spare.id} may not be deleted yet` +
+          `${d.ok ? "" : ` (${d.reason})`}; the rotation of ${current.id} (${days(age)} days old) waits until ${utcMinute(after)}`,
+      );
+    } else if (ours) {
+      draft.notes.push(`${spare.id} is deleted after ${utcMinute((d as Deletion & { ok: false }).after)}.`);
+    }
+  }
+  if (!due) {
+    draft.notes.push(`Nothing due: ${current.id} is ${days(age)} days old; it is rotated from ${utcMinute(current.created + t.rotateAtMs)}.`);
+    return;
+  }
+  draft.steps.push({ kind: "create", destinations: [secret], replacing: [current.id] });
+  draft.next = `consumers read the new key from ${secret.label} (AWSCURRENT; ${current.id} stays AWSPREVIOUS); ${current.id} is deactivated once unused for ${graceText(t.graceMs)} and the new key is used`;
+}
+
+/** Two active keys: a rotation in progress, or a create that stopped before the secret got the key. */
+function planOverlap(draft: Draft, user: string, [old, fresh]: [RotationKey, RotationKey], secret: RotationDestination, t: ScheduleTiming, now: number): void {
+  if (secret.holds === fresh.id) {
+    if (fresh.lastUsed === undefined) {
+      const waiting = `${fresh.id} is in ${secret.label} but has not been used yet`;
+      if (now - old.created > t.maxAgeMs) return refuse(draft, `blocked: ${waiting}, and ${old.id} is past the limit (${days(now - old.created)} days old): make the consumer read AWSCURRENT`);
+      draft.notes.push(`Waiting: ${waiting}; ${old.id} stays active.`);
+      return;
+    }
+    if (old.lastUsed !== undefined && now - old.lastUsed < t.graceMs) {
+      return refuse(
+        draft,
+        `blocked: old key ${old.id} still in use since ${fresh.id} was stored ${utcMinute(fresh.created)}: last used ${utcMinute(old.lastUsed)}` +
+          `${old.lastService ? ` (${old.lastService})` : ""}, within the ${graceText(t.graceMs)} grace period; it is deactivated once unused that long`,
+      );
+    }
+    draft.steps.push({
+      kind: "deactivate",
+      key: old,
+      why: `(${old.lastUsed === undefined ? "never used" : `unused since ${utcMinute(old.lastUsed)}`}); ${fresh.id} is in use and stays active`,
+      tag: { key: deactivationTag(old.id), value: new Date(now).toISOString() },
+    });
+    draft.next = `${old.id} is deleted ${graceText(t.cleanupMs)} after it was deactivated, once unused that long`;
+    return;
+  }
+  if (secret.holds === old.id && fresh.lastUsed === undefined) {
+    // Positive evidence that the newer key never reached the secret: a run stopped between creating and storing it.
+    if (now - fresh.created < t.undoMs) {
+      draft.notes.push(`Waiting: ${fresh.id} was created ${utcMinute(fresh.created)} and is not in ${secret.label}; it is undone after ${utcMinute(fresh.created + t.undoMs)} unless stored by then.`);
+      return;
+    }
+    const why = `(never used, not in ${secret.label}, which holds ${old.id}: left by a run that stopped before storing it)`;
+    draft.steps.push({ kind: "deactivate", key: fresh, why, tag: { key: deactivationTag(fresh.id), value: new Date(now).toISOString() } });
+    draft.steps.push({ kind: "delete", key: { ...fresh, status: "Inactive" }, why, untag: deactivationTag(fresh.id) });
+    draft.next = `the rotation of ${old.id} starts again on the next run`;
+    return;
+  }
+  refuse(
+    draft,
+    `blocked: ${user} has two active keys and ${secret.label} holds ${secret.holds === undefined ? "no keyage key" : secret.holds === old.id ? `the older one, ${old.id}, while the newer ${fresh.id} is in use` : `neither (${secret.holds})`}: ` +
+      `keyage does not know which key the consumer has; deactivate the one not in use by hand`,
+  );
 }
 
 /** A step as one sentence: what was done (`done`) or what would be done. */

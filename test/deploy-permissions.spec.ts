@@ -17,6 +17,17 @@ const DOCS = path.join(__dirname, "..", "docs");
  */
 const NEEDS: Record<string, readonly string[]> = {
   "keyage:deploy:ConfigRule": [],
+  "keyage:deploy:Rotator": [],
+  "aws:scheduler/schedule:Schedule": ["scheduler:CreateSchedule", "scheduler:GetSchedule", "scheduler:UpdateSchedule", "scheduler:DeleteSchedule", "iam:PassRole"],
+  "aws:sns/topic:Topic": [
+    "sns:CreateTopic", "sns:GetTopicAttributes", "sns:SetTopicAttributes", "sns:DeleteTopic", "sns:TagResource", "sns:UntagResource", "sns:ListTagsForResource",
+  ],
+  "aws:sns/topicPolicy:TopicPolicy": ["sns:SetTopicAttributes", "sns:GetTopicAttributes"],
+  "aws:sns/topicSubscription:TopicSubscription": ["sns:Subscribe", "sns:Unsubscribe", "sns:GetSubscriptionAttributes", "sns:SetSubscriptionAttributes"],
+  "aws:cloudwatch/eventRule:EventRule": [
+    "events:PutRule", "events:DescribeRule", "events:DeleteRule", "events:TagResource", "events:UntagResource", "events:ListTagsForResource",
+  ],
+  "aws:cloudwatch/eventTarget:EventTarget": ["events:PutTargets", "events:RemoveTargets", "events:ListTargetsByRule"],
   "aws:cloudwatch/logGroup:LogGroup": [
     "logs:CreateLogGroup", "logs:DescribeLogGroups", "logs:PutRetentionPolicy", "logs:DeleteRetentionPolicy", "logs:DeleteLogGroup",
     "logs:TagResource", "logs:UntagResource", "logs:ListTagsForResource",
@@ -249,11 +260,44 @@ describe("deployer permissions (docs/deployer-policy*.json against the deploy pr
     }
   });
 
-  it("lets the execution role be passed to Lambda only", () => {
+  it("lets keyage's roles be passed to Lambda (the functions) and EventBridge Scheduler (the rotator's schedule) only", () => {
     for (const policy of [accountPolicy, orgPolicy]) {
       const pass = allowing(policy, "iam:PassRole");
       assert.ok(pass.length > 0);
-      for (const s of pass) assert.deepEqual(s.Condition, { StringEquals: { "iam:PassedToService": "lambda.amazonaws.com" } });
+      const services = pass.map((s) => s.Condition);
+      for (const c of services) {
+        assert.ok(
+          [JSON.stringify({ StringEquals: { "iam:PassedToService": "lambda.amazonaws.com" } }), JSON.stringify({ StringEquals: { "iam:PassedToService": "scheduler.amazonaws.com" } })].includes(JSON.stringify(c)),
+          `PassRole with ${JSON.stringify(c)}`,
+        );
+      }
+    }
+  });
+
+  it("lets a deployer create, update and delete the scheduled rotator, its schedule and its events topic, in either mode's policy", async () => {
+    const rotatorModule = await import("../deploy/rotator");
+    const rotation = await import("../deploy/rotator-settings");
+    const prefix = `rot${registrations.length}x${Math.random().toString(36).slice(2, 8)}`;
+    const rotator = new rotatorModule.KeyageRotator(prefix, {
+      settings: settingsModule.validateSettings({}),
+      rotation: rotation.validateRotationSettings({ rotation: "apply", notificationEmail: "ops@example.com" }),
+      code: new pulumi.asset.FileArchive("dist/rotator.zip"),
+    });
+    const parts = [rotator.function, rotator.schedule, rotator.topic, rotator.topicPolicy, rotator.eventRule, rotator.eventTarget, rotator.subscription, rotator.invokeConfig, rotator.schedulerRolePolicy];
+    await new Promise((done) => pulumi.all(parts.map((p) => p!.urn)).apply(done));
+    const mine = registrations.filter((r) => r.name === prefix || r.name.startsWith(`${prefix}-`));
+    const created: Created = { types: new Set(mine.map((r) => r.type)), invokes: new Set(), roleNames: [], functionNames: [], logGroupNames: [] };
+    for (const t of ["aws:scheduler/schedule:Schedule", "aws:sns/topic:Topic", "aws:cloudwatch/eventRule:EventRule"]) assert.ok(created.types.has(t), t);
+    for (const policy of [accountPolicy, orgPolicy]) {
+      assert.deepEqual(missing(policy, created), []);
+      // One run at a time: the rotator's reserved concurrency.
+      for (const action of ["lambda:PutFunctionConcurrency", "lambda:DeleteFunctionConcurrency", "lambda:GetFunctionConcurrency"]) {
+        assert.ok(allowsOn(policy, action, `arn:aws:lambda:us-east-1:${ACCOUNT}:function:keyage-rotator-a1b2c3d`), action);
+      }
+      assert.ok(allowsOn(policy, "scheduler:CreateSchedule", `arn:aws:scheduler:us-east-1:${ACCOUNT}:schedule/default/keyage-access-key-age-rotator`));
+      assert.ok(allowsOn(policy, "sns:CreateTopic", `arn:aws:sns:us-east-1:${ACCOUNT}:keyage-access-key-age-events`));
+      assert.ok(allowsOn(policy, "events:PutRule", `arn:aws:events:us-east-1:${ACCOUNT}:rule/keyage-access-key-age-events`));
+      assert.ok(!allowsOn(policy, "sns:CreateTopic", `arn:aws:sns:us-east-1:${ACCOUNT}:billing`), "topics outside keyage's names stay out of reach");
     }
   });
 

@@ -102,6 +102,12 @@ describe("the npm package, packed and installed offline", function () {
     assert.match(readFileSync(path.join(installed, "LICENSE"), "utf8"), /Apache License\s+Version 2\.0, January 2004/);
   });
 
+  it("ships the scheduled rotator's deployment zip, exported as keyage/rotator.zip", () => {
+    const zip = readFileSync(path.join(installed, "dist", "rotator.zip"));
+    assert.equal(zip.subarray(0, 2).toString(), "PK");
+    assert.equal(manifest.exports["./rotator.zip"], "./dist/rotator.zip");
+  });
+
   it("installs neither @pulumi/aws nor the dev tools", () => {
     for (const name of ["@pulumi/aws", "typescript", "mocha", "esbuild"]) {
       assert.ok(!existsSync(path.join(project, "node_modules", name)), `${name} was installed`);

@@ -1,7 +1,8 @@
 /**
  * A local stand-in for the parts of AWS keyage talks to, so the real SDK v3 can be tested over HTTP:
  * - IAM (query protocol, XML): ListUsers, ListAccessKeys, GenerateCredentialReport, GetCredentialReport,
- *   GetUser, GetAccessKeyLastUsed, CreateAccessKey, UpdateAccessKey, DeleteAccessKey;
+ *   GetUser, GetAccessKeyLastUsed, CreateAccessKey, UpdateAccessKey, DeleteAccessKey,
+ *   GetAccountAuthorizationDetails (Filter User: users with their tags, paged like ListUsers);
  * - STS (query protocol, XML): AssumeRole, GetCallerIdentity;
  * - AWS Config (JSON 1.1): PutEvaluations, GetComplianceDetailsByConfigRule.
  *
@@ -156,6 +157,8 @@ export class FakeAws {
   readonly accountId: string;
   /** Users by name, in creation order (ListUsers returns them in this order). */
   readonly users = new Map<string, FakeUser>();
+  /** IAM user tags, by user name (GetAccountAuthorizationDetails returns them; `./secrets-manager` adds the tag actions). */
+  readonly userTags = new Map<string, Map<string, string>>();
   /** HTTP requests received, by action (SDK retries count separately). */
   calls: Record<string, number> = {};
   /** Evaluations written (not in TestMode), by resource id. */
@@ -208,6 +211,7 @@ export class FakeAws {
       AWS_ENDPOINT_URL_CONFIG_SERVICE: this.url,
       AWS_ENDPOINT_URL_STS: this.url,
       AWS_ENDPOINT_URL_SECRETS_MANAGER: this.url,
+      AWS_ENDPOINT_URL_EVENTBRIDGE: this.url,
     };
   }
 
@@ -266,6 +270,7 @@ export class FakeAws {
   /** Deletes a user (their keys go with them). */
   deleteUser(name: string): void {
     this.users.delete(name);
+    this.userTags.delete(name);
   }
 
   /**
@@ -434,6 +439,20 @@ export class FakeAws {
       case "ListUsers": {
         const { items, marker } = this.page([...this.users.values()], params);
         return `<Users>${items.map((u) => `<member>${this.userXml(u)}</member>`).join("")}</Users>${this.truncation(marker)}`;
+      }
+      case "GetAccountAuthorizationDetails": {
+        if (params["Filter.member.1"] !== "User" || params["Filter.member.2"] !== undefined) {
+          throw new AwsFault("InvalidAction", 400, "fake IAM answers GetAccountAuthorizationDetails only for Filter=[User]");
+        }
+        const { items, marker } = this.page([...this.users.values()], params);
+        const member = (u: FakeUser): string => {
+          const tags = [...(this.userTags.get(u.name) ?? new Map<string, string>()).entries()];
+          return (
+            `<member>${this.userXml(u)}<UserPolicyList/><GroupList/><AttachedManagedPolicies/>` +
+            `<Tags>${tags.map(([k, v]) => `<member><Key>${xmlEscape(k)}</Key><Value>${xmlEscape(v)}</Value></member>`).join("")}</Tags></member>`
+          );
+        };
+        return `<UserDetailList>${items.map(member).join("")}</UserDetailList>${this.truncation(marker)}`;
       }
       case "GetUser": {
         const u = this.users.get(String(params.UserName));

@@ -48,8 +48,10 @@ function xml(text: string): string {
 export class FakeSecretsManager {
   /** Secrets by name. */
   readonly secrets = new Map<string, FakeSecret>();
-  /** IAM user tags, by user name. */
-  readonly userTags = new Map<string, Map<string, string>>();
+  /** IAM user tags, by user name (the fake IAM's own map). */
+  get userTags(): Map<string, Map<string, string>> {
+    return this.fake.userTags;
+  }
 
   constructor(readonly fake: FakeAws) {
     const sm = (action: string, fn: (p: Record<string, unknown>) => unknown): void => {

@@ -1,0 +1,79 @@
+// The rotator's deployable artefact: rotator/build.mjs bundles the Lambda; the zip holds index.js at its
+// root, and the bundle's handler runs on its own, with the schedule's payload, against the fake endpoints.
+import { strict as assert } from "node:assert";
+import { spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import { addEventBridge, type FakeEventBridge } from "./fake-aws/eventbridge";
+import { startFakeAws, type FakeAws } from "./fake-aws";
+import { addRotationServices } from "./fake-aws/secrets-manager";
+import { OFFLINE_AWS_ENV } from "./fixtures";
+
+const ROOT = path.join(__dirname, "..");
+const MAX_ZIP_BYTES = 300 * 1024;
+
+function node(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, { cwd: ROOT, env: { PATH: process.env.PATH ?? "", ...OFFLINE_AWS_ENV, ...env } });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+describe("rotator bundle", function () {
+  this.timeout(60_000);
+  let dist: string;
+  let fake: FakeAws;
+  let bus: FakeEventBridge;
+  before(async () => {
+    dist = mkdtempSync(path.join(tmpdir(), "keyage-rotator-"));
+    const built = await node([path.join(ROOT, "rotator", "build.mjs")], { KEYAGE_DIST: dist });
+    assert.equal(built.code, 0, built.stderr);
+    fake = await startFakeAws();
+    addRotationServices(fake);
+    bus = addEventBridge(fake);
+  });
+  after(async () => {
+    await fake?.close();
+    rmSync(dist, { recursive: true, force: true });
+  });
+
+  it("zips the bundle as index.js within 300 KiB", () => {
+    const zip = readFileSync(path.join(dist, "rotator.zip"));
+    assert.ok(zip.includes(Buffer.from("index.js")));
+    assert.ok(statSync(path.join(dist, "rotator.zip")).size <= MAX_ZIP_BYTES, `zip is ${(zip.length / 1024).toFixed(1)} KiB`);
+  });
+
+  it("runs on its own, with no node_modules, against the endpoints in the environment, and logs one summary line", async () => {
+    fake.addUser("old", { keys: [{ ageDays: 45 }] });
+    const script =
+      `const m = require(${JSON.stringify(path.join(dist, "rotator", "index.js"))});` +
+      `m.handler({ mode: "notify" }, { getRemainingTimeInMillis: () => 60000, awsRequestId: "req-9" })` +
+      `.then((s) => console.log("RESULT " + JSON.stringify(s)), (e) => { console.error(e); process.exit(1); });`;
+    const out = await node(["-e", script], fake.env());
+    assert.equal(out.code, 0, out.stderr);
+    const result = JSON.parse(out.stdout.split("\n").find((l) => l.startsWith("RESULT "))?.slice(7) ?? "{}") as { mode?: string; events?: { published: number } };
+    assert.equal(result.mode, "notify");
+    assert.equal(result.events?.published, 1);
+    assert.deepEqual(bus.events.map((e) => e.detailType), ["Access Key Expired"]);
+    const summary = out.stdout.split("\n").filter((l) => l.includes('"message":"run summary"'));
+    assert.equal(summary.length, 1);
+    assert.match(summary[0] as string, /"requestId":"req-9"/);
+  });
+
+  it("rejects a payload with an unknown mode before any AWS call", async () => {
+    fake.resetCounts();
+    const script =
+      `const m = require(${JSON.stringify(path.join(dist, "rotator", "index.js"))});` +
+      `m.handler({ mode: "yolo" }, { getRemainingTimeInMillis: () => 60000 }).then(() => process.exit(0), (e) => { console.error(e.message); process.exit(3); });`;
+    const out = await node(["-e", script], fake.env());
+    assert.equal(out.code, 3);
+    assert.match(out.stderr, /mode must be one of notify, plan, apply, got "yolo"/);
+    assert.equal(fake.totalCalls(), 0);
+  });
+});
