@@ -49,8 +49,8 @@ export class DeployConfigError extends KeyageError {
   }
 }
 
-/** Settings as they arrive from Pulumi config (strings, JSON strings, arrays, booleans) or from a test. */
-export interface RawDeploySettings {
+/** Settings as they arrive from Pulumi config (strings, JSON strings, arrays, booleans) or from a test: the Config rule's keys, and the scheduled rotator's (see `rotator-settings.ts`). */
+export interface RawDeploySettings extends RawRotationSettings {
   maxAccessKeyAge?: unknown;
   warnDays?: unknown;
   exemptions?: unknown;
@@ -67,14 +67,6 @@ export interface RawDeploySettings {
   memberAccountIds?: unknown;
   callAs?: unknown;
   organizationId?: unknown;
-  /** The scheduled rotator's keys (see `rotator-settings.ts`). */
-  rotation?: RawRotationSettings["rotation"];
-  rotationSchedule?: unknown;
-  rotationCleanupDays?: unknown;
-  rotationGraceHours?: unknown;
-  rotationSecretPrefix?: unknown;
-  notificationEmail?: unknown;
-  notificationTopic?: unknown;
 }
 
 /** Organization mode: one organization rule, a reader role in every member account. */
