@@ -13,7 +13,7 @@ import { EventError, PutEvaluationsError } from "./errors";
 import { GONE_STATUSES, parseEvent, parseRuleParameters, RESOURCE_TYPE, type ChangeInvocation, type MessageType, type RuleEvent, type RuleSettings } from "./event";
 import { previouslyEvaluated, putEvaluations, selectChanged, WRITER_DEFAULTS, type EarlierResults, type WriteResult, type WriterContext } from "./evaluations";
 import { listAccessKeys, readAccount, type ListedUser, type ReadAccountOptions, type UnreadableUser } from "../aws/iam";
-import { jsonLogger, type Logger } from "./log";
+import { jsonLogger, type Logger } from "../aws/log";
 import { CallCounter, sleep as timerSleep } from "../aws/calls";
 
 /** The part of the Lambda context the rule uses. */

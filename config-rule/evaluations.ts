@@ -7,7 +7,7 @@ import { DAY_MS } from "../shared";
 import { describeError } from "../aws/errors";
 import { PutEvaluationsError } from "./errors";
 import { RESOURCE_TYPE } from "./event";
-import type { Logger } from "./log";
+import type { Logger } from "../aws/log";
 import { backoff, CallCounter, pool } from "../aws/calls";
 
 /** PutEvaluations accepts at most this many evaluations per call. */

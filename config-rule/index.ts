@@ -8,7 +8,7 @@
  */
 import { defaultClientFactory } from "../aws/clients";
 import { evaluate, type LambdaContext, type RunSummary } from "./evaluate";
-import { jsonLogger, parseLogLevel } from "./log";
+import { jsonLogger, parseLogLevel } from "../aws/log";
 
 export { evaluate } from "./evaluate";
 export type { EvaluateDeps, LambdaContext, RunSummary } from "./evaluate";

@@ -9,7 +9,7 @@ import { EventBridgeClient } from "@aws-sdk/client-eventbridge";
 import { IAMClient } from "@aws-sdk/client-iam";
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { SDK_MAX_ATTEMPTS } from "../aws/calls";
-import { jsonLogger } from "./log";
+import { jsonLogger, parseLogLevel } from "../aws/log";
 import { runRotator, type RotatorClients, type RotatorSummary } from "./run";
 import { parseSettings } from "./settings";
 
@@ -40,7 +40,7 @@ export async function handler(event: unknown, context: LambdaContext): Promise<O
     secrets: new SecretsManagerClient({ maxAttempts: SDK_MAX_ATTEMPTS }),
     events: new EventBridgeClient({ maxAttempts: SDK_MAX_ATTEMPTS }),
   };
-  const log = jsonLogger(context.awsRequestId ? { requestId: context.awsRequestId } : {});
+  const log = jsonLogger({ level: parseLogLevel(process.env.LOG_LEVEL), base: context.awsRequestId ? { requestId: context.awsRequestId } : {} });
   // Keep a quarter of the time (1–10 s) for publishing the events.
   const reserveMs = Math.min(10_000, Math.max(1_000, context.getRemainingTimeInMillis() / 4));
   const { sent: _sent, ...summary } = await runRotator({ clients, settings, log, remainingMs: () => context.getRemainingTimeInMillis(), reserveMs });

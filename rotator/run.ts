@@ -35,7 +35,7 @@ import { fetchCredentialReport, listAccessKeys, readContext, type ReadAccountOpt
 import { createAccessKey, deleteAccessKey, readUserKeys, setAccessKeyStatus, tagUser, untagUser } from "../aws/keys";
 import { putKeySecret, readSecret, SecretUndecidedError } from "../aws/secrets";
 import { DETAIL_TYPES, eventEntry, keyAge, keySuffix, type DetailType, type KeyEventDetail } from "./events";
-import type { Logger } from "./log";
+import type { Logger } from "../aws/log";
 import type { RotatorSettings } from "./settings";
 
 /** The user tag that opts a user in: `secretsmanager:<secret id or ARN>`. */

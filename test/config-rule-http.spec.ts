@@ -4,7 +4,7 @@
 import { strict as assert } from "node:assert";
 import { defaultClientFactory } from "../aws/clients";
 import { evaluate, type EvaluateDeps, type LambdaContext, type RunSummary } from "../config-rule/evaluate";
-import type { LogLevel } from "../config-rule/log";
+import type { LogLevel } from "../aws/log";
 import { SDK_MAX_ATTEMPTS } from "../aws/calls";
 import { startFakeAws, type FakeAws, type FakeKey } from "./fake-aws";
 

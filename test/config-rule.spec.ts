@@ -488,7 +488,7 @@ describe("config rule: writing evaluations", () => {
 describe("config rule: logs", () => {
   it("writes one summary line per run with users, verdicts, calls by action and duration, and no full key id anywhere", async () => {
     const out: string[] = [];
-    const { jsonLogger } = await import("../config-rule/log");
+    const { jsonLogger } = await import("../aws/log");
     let clock = NOW;
     const t = setup({ log: jsonLogger({ write: (l) => void out.push(l), level: "debug" }), now: () => (clock += 7) });
     t.iamMock.on(ListUsersCommand).resolves({ Users: [user("alice")] });

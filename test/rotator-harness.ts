@@ -4,7 +4,7 @@
 import { EventBridgeClient } from "@aws-sdk/client-eventbridge";
 import { IAMClient } from "@aws-sdk/client-iam";
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
-import { jsonLogger } from "../rotator/log";
+import { jsonLogger } from "../aws/log";
 import { runRotator, type RotatorDeps, type RotatorSummary } from "../rotator/run";
 import { parseSettings } from "../rotator/settings";
 import { secretDocument } from "../shared";
@@ -59,7 +59,7 @@ export async function startWorld(start = Date.parse("2026-01-01T02:00:00Z"), opt
         clients,
         settings: parseSettings({ mode: "apply", ...settings }),
         now: () => state.now,
-        log: jsonLogger({}, (line) => void logs.push(line)),
+        log: jsonLogger({ level: "debug", write: (line) => void logs.push(line) }),
         sleep: async () => undefined,
         ...deps,
       }),

@@ -3,7 +3,7 @@
  * Logs Insights parses the fields). Every line passes through {@link redactKeyIds}, so no full access key
  * id can reach a log, whatever a field holds; secrets are never handed to the logger in the first place.
  */
-import { redactKeyIds } from "../aws/errors";
+import { redactKeyIds } from "./errors";
 
 /** Log levels, least to most severe. */
 export const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
