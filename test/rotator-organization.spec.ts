@@ -224,10 +224,16 @@ describe("scheduled rotator: organization mode", function () {
   it("fails before any account is touched when the accounts cannot be listed", async () => {
     const w = await startOrg();
     try {
+      // Nothing listens on port 9: Organizations is unreachable.
       const organizations = new OrganizationsClient({ endpoint: "http://127.0.0.1:9", region: "us-east-1", maxAttempts: 1 });
-      await assert.rejects(w.run({}, { clients: { organizations, sts: new STSClient({ endpoint: w.org.url, region: "us-east-1" }) } }));
-      assert.deepEqual(w.org.assumed, []);
-      organizations.destroy();
+      const sts = new STSClient({ endpoint: w.org.url, region: "us-east-1" });
+      try {
+        await assert.rejects(w.run({}, { clients: { organizations, sts } }));
+        assert.deepEqual(w.org.assumed, []);
+      } finally {
+        organizations.destroy();
+        sts.destroy();
+      }
     } finally {
       await w.close();
     }
