@@ -17,7 +17,7 @@ const ROTATOR_ZIP = path.resolve(__dirname, "..", "dist", "rotator.zip");
 
 const KEYS: readonly (keyof RawDeploySettings)[] = [
   "maxAccessKeyAge", "warnDays", "exemptions", "refreshDays", "ruleName", "frequency", "lambdaMemorySize", "lambdaTimeout", "logRetentionDays",
-  "organization", "organizationTargets", "excludedAccounts", "memberRoleName", "memberAccountIds", "callAs", "organizationId",
+  "organization", "organizationTargets", "excludedAccounts", "memberRoleName", "memberAccountIds", "callAs", "organizationId", "rotatorRoleName",
   "rotation", "rotationSchedule", "rotationCleanupDays", "rotationGraceHours", "rotationSecretPrefix", "notificationEmail", "notificationTopic",
 ];
 
@@ -63,5 +63,7 @@ export const memberStackSetName = rule.memberStackSet?.name;
 export const rotatorFunctionName = rotator?.function.name;
 /** The schedule that runs it. */
 export const rotatorScheduleName = rotator?.schedule.name;
+/** Organization mode with the rotator on: the StackSet that puts the rotator role in every member account. */
+export const rotatorStackSetName = rotator?.memberStackSet?.name;
 /** The SNS topic that receives every keyage event (keyage:notificationTopic or keyage:notificationEmail). */
 export const eventsTopicArn = rotator?.topic?.arn;

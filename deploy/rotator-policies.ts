@@ -25,21 +25,49 @@ export const ROTATOR_EVENT_ACTIONS = ["events:PutEvents"] as const;
 export const ROTATE_TAG = "keyage:rotate";
 
 /** Inputs of {@link rotatorRolePolicy}. */
-export interface RotatorPolicyInput {
+export interface RotatorPolicyInput extends RotatorAccountInput {
+  logGroupArn: string;
+}
+
+/** What the in-account part of the rotator's grants depends on. */
+export interface RotatorAccountInput {
   partition: string;
   accountId: string;
   region: string;
-  logGroupArn: string;
   mode: Exclude<RotationMode, "off">;
   /** Secrets whose names start with this may be used too. */
   secretPrefix?: string;
 }
 
+/** Organization mode only, on the central role: the organization's accounts, and the hop into each. */
+export const ROTATOR_ORGANIZATION_ACTIONS = ["organizations:ListAccounts"] as const;
+export const ROTATOR_ASSUME_ACTIONS = ["sts:AssumeRole"] as const;
+
 /**
- * The rotator role's policy. `notify` reads IAM and publishes events; `plan` also reads the opted-in
- * users' secrets; `apply` also writes keys, the user tags keyage keeps, and the secrets.
+ * The rotator role's policy (one account). `notify` reads IAM and publishes events; `plan` also reads
+ * the opted-in users' secrets; `apply` also writes keys, the user tags keyage keeps, and the secrets.
  */
 export function rotatorRolePolicy(input: RotatorPolicyInput): PolicyDocument {
+  return {
+    Version: "2012-10-17",
+    Statement: [...rotatorAccountStatements(input), publishStatement(input), logStatement(input.logGroupArn)],
+  };
+}
+
+function publishStatement(input: { partition: string; region: string; accountId: string }): Statement {
+  return { Sid: "PublishEvents", Effect: "Allow", Action: [...ROTATOR_EVENT_ACTIONS], Resource: `arn:${input.partition}:events:${input.region}:${input.accountId}:event-bus/default` };
+}
+
+function logStatement(logGroupArn: string): Statement {
+  return { Sid: "WriteOwnLogs", Effect: "Allow", Action: [...LOG_ACTIONS], Resource: `${logGroupArn}:*` };
+}
+
+/**
+ * The grants a run needs inside the account it rotates in: IAM reads, and by mode the secrets and the
+ * conditioned writes. The one-account role carries them directly; in organization mode, the member
+ * rotator role of every account carries exactly these (and nothing else).
+ */
+export function rotatorAccountStatements(input: RotatorAccountInput): Statement[] {
   const users = `arn:${input.partition}:iam::${input.accountId}:user/*`;
   const optedIn = { StringLike: { [`iam:ResourceTag/${ROTATE_TAG}`]: "secretsmanager:*" } };
   const secrets = `arn:${input.partition}:secretsmanager:${input.region}:${input.accountId}:secret:`;
@@ -47,10 +75,8 @@ export function rotatorRolePolicy(input: RotatorPolicyInput): PolicyDocument {
     // GetAccountAuthorizationDetails and the credential report have no resource-level permissions.
     { Sid: "ReadUsersInBulk", Effect: "Allow", Action: [...ROTATOR_READ_ACTIONS], Resource: "*" },
     { Sid: "ReadUserKeys", Effect: "Allow", Action: [...ROTATOR_USER_READ_ACTIONS], Resource: users },
-    { Sid: "PublishEvents", Effect: "Allow", Action: [...ROTATOR_EVENT_ACTIONS], Resource: `arn:${input.partition}:events:${input.region}:${input.accountId}:event-bus/default` },
-    { Sid: "WriteOwnLogs", Effect: "Allow", Action: [...LOG_ACTIONS], Resource: `${input.logGroupArn}:*` },
   ];
-  if (input.mode === "notify") return { Version: "2012-10-17", Statement: statements };
+  if (input.mode === "notify") return statements;
   const secretActions = input.mode === "apply" ? [...ROTATOR_SECRET_READ_ACTIONS, ...ROTATOR_SECRET_WRITE_ACTIONS] : [...ROTATOR_SECRET_READ_ACTIONS];
   statements.push({ Sid: "UseTaggedSecrets", Effect: "Allow", Action: secretActions, Resource: `${secrets}*`, Condition: { Null: { [`aws:ResourceTag/${ROTATE_TAG}`]: "false" } } });
   if (input.secretPrefix) statements.push({ Sid: "UsePrefixedSecrets", Effect: "Allow", Action: secretActions, Resource: `${secrets}${input.secretPrefix}*` });
@@ -67,7 +93,96 @@ export function rotatorRolePolicy(input: RotatorPolicyInput): PolicyDocument {
       },
     );
   }
-  return { Version: "2012-10-17", Statement: statements };
+  return statements;
+}
+
+/** Inputs of {@link centralRotatorPolicy}. */
+export interface CentralRotatorPolicyInput {
+  partition: string;
+  accountId: string;
+  region: string;
+  logGroupArn: string;
+  /** The member rotator role's name (the same in every account). */
+  rotatorRoleName: string;
+  /** `o-…`: the roles it may assume must belong to this organization. */
+  organizationId: string;
+}
+
+/**
+ * Organization mode: the central rotator's own role reads and writes nothing in IAM or Secrets Manager.
+ * It lists the organization's accounts, assumes the member rotator role (only that name, only inside
+ * this organization: `aws:ResourceOrgID`), publishes events on its own default bus, and writes its logs.
+ */
+export function centralRotatorPolicy(input: CentralRotatorPolicyInput): PolicyDocument {
+  return {
+    Version: "2012-10-17",
+    Statement: [
+      // ListAccounts has no resource-level permission.
+      { Sid: "ListOrganizationAccounts", Effect: "Allow", Action: [...ROTATOR_ORGANIZATION_ACTIONS], Resource: "*" },
+      {
+        Sid: "AssumeMemberRotator",
+        Effect: "Allow",
+        Action: [...ROTATOR_ASSUME_ACTIONS],
+        Resource: `arn:${input.partition}:iam::*:role/${input.rotatorRoleName}`,
+        Condition: { StringEquals: { "aws:ResourceOrgID": input.organizationId } },
+      },
+      publishStatement(input),
+      logStatement(input.logGroupArn),
+    ],
+  };
+}
+
+/** The member rotator role's policy in one account (the management account's own copy). */
+export function memberRotatorPolicy(input: RotatorAccountInput): PolicyDocument {
+  return { Version: "2012-10-17", Statement: rotatorAccountStatements(input) };
+}
+
+/**
+ * CloudFormation template of the member rotator role, rolled out by a StackSet to every target account.
+ * Parameter `RotatorRoleArn`: the central rotator's role, the only principal the role trusts. The policy
+ * is {@link rotatorAccountStatements} with the account, partition and region filled in by CloudFormation.
+ */
+export function memberRotatorTemplate(roleName: string, mode: Exclude<RotationMode, "off">, secretPrefix?: string): string {
+  // Secret prefixes and role names cannot hold "${", so only these placeholders are substituted.
+  const statements = rotatorAccountStatements({ partition: "${AWS::Partition}", accountId: "${AWS::AccountId}", region: "${AWS::Region}", mode, secretPrefix });
+  const policy = {
+    Version: "2012-10-17",
+    Statement: statements.map((s) => (typeof s.Resource === "string" && s.Resource.includes("${") ? { ...s, Resource: { "Fn::Sub": s.Resource } } : s)),
+  };
+  return JSON.stringify(
+    {
+      AWSTemplateFormatVersion: "2010-09-09",
+      Description: `keyage: the role the central keyage rotator assumes in this account (${mode})`,
+      Parameters: {
+        RotatorRoleArn: { Type: "String", Description: "ARN of the central keyage rotator's role", AllowedPattern: "^arn:[a-z-]+:iam::\\d{12}:role/.+$" },
+      },
+      Resources: {
+        RotatorRole: {
+          Type: "AWS::IAM::Role",
+          Properties: {
+            RoleName: roleName,
+            Description: "Assumed by the keyage scheduled rotator: reads IAM users, rotates the keys of users tagged keyage:rotate",
+            AssumeRolePolicyDocument: {
+              Version: "2012-10-17",
+              Statement: [{ Sid: "KeyageRotatorAssumes", Effect: "Allow", Principal: { AWS: { Ref: "RotatorRoleArn" } }, Action: ["sts:AssumeRole"] }],
+            },
+            Policies: [{ PolicyName: `keyage-rotator-${mode}`, PolicyDocument: policy }],
+          },
+        },
+      },
+      Outputs: { RotatorRoleArn: { Value: { "Fn::GetAtt": ["RotatorRole", "Arn"] } } },
+    },
+    null,
+    2,
+  );
+}
+
+/** Trust policy of the management account's own member rotator role: only the central rotator's role. */
+export function memberRotatorTrustPolicy(rotatorRoleArn: string): PolicyDocument {
+  return {
+    Version: "2012-10-17",
+    Statement: [{ Sid: "KeyageRotatorAssumes", Effect: "Allow", Principal: { AWS: rotatorRoleArn }, Action: ["sts:AssumeRole"] }],
+  };
 }
 
 /** EventBridge Scheduler may assume the schedule's role, for schedules of this account only. */

@@ -1,14 +1,27 @@
 /**
  * The scheduled rotator's resources, as one component next to the Config rule: the Lambda with its role
  * and log group, an EventBridge Scheduler schedule that runs it (default daily) with the settings as its
- * input, and optionally an SNS topic that receives every keyage event through an EventBridge rule.
+ * input, and optionally an SNS topic that receives every keyage event through an EventBridge rule. In
+ * organization mode the Lambda stays here and acts in every account through a member rotator role,
+ * rolled out by a service-managed StackSet like the Config rule's reader role (and created directly in
+ * the management account); its own role then only lists accounts, assumes that role, publishes events
+ * and writes logs.
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { DeploySettings } from "./settings";
 import { lambdaTrustPolicy } from "./policies";
 import { HANDLER, RUNTIME } from "./program";
-import { rotatorRolePolicy, schedulerInvokePolicy, schedulerTrustPolicy, topicPolicy } from "./rotator-policies";
+import {
+  centralRotatorPolicy,
+  memberRotatorPolicy,
+  memberRotatorTemplate,
+  memberRotatorTrustPolicy,
+  rotatorRolePolicy,
+  schedulerInvokePolicy,
+  schedulerTrustPolicy,
+  topicPolicy,
+} from "./rotator-policies";
 import { ROTATION_DEFAULTS, type RotationSettings } from "./rotator-settings";
 
 /** The rotator's events, as an EventBridge pattern. */
@@ -35,6 +48,8 @@ export function rotatorInput(settings: DeploySettings, rotation: RotationSetting
     warnDays: settings.warnDays,
     cleanupDays: rotation.cleanupDays,
     graceHours: rotation.graceHours,
+    // Organization mode: the run covers every ACTIVE account but these, through this role.
+    organization: settings.organization ? { roleName: settings.organization.rotatorRoleName, excludedAccounts: settings.organization.excludedAccounts } : undefined,
   });
 }
 
@@ -58,6 +73,14 @@ export class KeyageRotator extends pulumi.ComponentResource {
   readonly eventRule?: aws.cloudwatch.EventRule;
   readonly eventTarget?: aws.cloudwatch.EventTarget;
   readonly subscription?: aws.sns.TopicSubscription;
+  /** Organization mode only: the member rotator role template, deployed to every target account. */
+  readonly memberStackSet?: aws.cloudformation.StackSet;
+  /** Organization mode only. */
+  readonly memberStackSetInstance?: aws.cloudformation.StackSetInstance;
+  /** Organization mode from the management account only: StackSets never deploy there, so the role is made directly. */
+  readonly localMemberRole?: aws.iam.Role;
+  /** Its permissions (the same as the StackSet's role). */
+  readonly localMemberRolePolicy?: aws.iam.RolePolicy;
 
   constructor(name: string, args: KeyageRotatorArgs, opts?: pulumi.ComponentResourceOptions) {
     super("keyage:deploy:Rotator", name, {}, opts);
@@ -69,17 +92,26 @@ export class KeyageRotator extends pulumi.ComponentResource {
     const partition = aws.getPartitionOutput({}, child).partition;
     const accountId = aws.getCallerIdentityOutput({}, child).accountId;
     const region = aws.getRegionOutput({}, child).region;
+    const org = settings.organization;
+    const organization = org && (org.organizationId === undefined || org.targets.length === 0) ? aws.organizations.getOrganizationOutput({}, child) : undefined;
+    const organizationId = org ? (org.organizationId !== undefined ? pulumi.output(org.organizationId) : organization!.id) : pulumi.output("");
 
     this.logGroup = new aws.cloudwatch.LogGroup(`${name}-rotator-logs`, { name: `/aws/lambda/keyage/${settings.ruleName}-rotator`, retentionInDays: settings.logRetentionDays, tags }, child);
     this.role = new aws.iam.Role(`${name}-rotator`, {
-      description: `keyage scheduled rotator (${mode}): reads IAM users, ${mode === "apply" ? "rotates the keys of users tagged keyage:rotate, " : ""}publishes events`,
+      description: org
+        ? `keyage scheduled rotator (${mode}): assumes ${org.rotatorRoleName} in the organization's accounts, publishes events`
+        : `keyage scheduled rotator (${mode}): reads IAM users, ${mode === "apply" ? "rotates the keys of users tagged keyage:rotate, " : ""}publishes events`,
       assumeRolePolicy: JSON.stringify(lambdaTrustPolicy()),
       tags,
     }, child);
     this.rolePolicy = new aws.iam.RolePolicy(`${name}-rotator`, {
       role: this.role.id,
-      policy: pulumi.all([partition, accountId, region, this.logGroup.arn]).apply(([p, a, r, logGroupArn]) =>
-        JSON.stringify(rotatorRolePolicy({ partition: p, accountId: a, region: r, logGroupArn, mode, secretPrefix: rotation.secretPrefix })),
+      policy: pulumi.all([partition, accountId, region, this.logGroup.arn, organizationId]).apply(([p, a, r, logGroupArn, orgId]) =>
+        JSON.stringify(
+          org
+            ? centralRotatorPolicy({ partition: p, accountId: a, region: r, logGroupArn, rotatorRoleName: org.rotatorRoleName, organizationId: orgId })
+            : rotatorRolePolicy({ partition: p, accountId: a, region: r, logGroupArn, mode, secretPrefix: rotation.secretPrefix }),
+        ),
       ),
     }, child);
     this.function = new aws.lambda.Function(`${name}-rotator`, {
@@ -108,6 +140,47 @@ export class KeyageRotator extends pulumi.ComponentResource {
       role: this.schedulerRole.id,
       policy: this.function.arn.apply((arn) => JSON.stringify(schedulerInvokePolicy(arn))),
     }, child);
+    if (org) {
+      this.memberStackSet = new aws.cloudformation.StackSet(`${name}-rotator-role`, {
+        name: `${settings.ruleName}-rotator-role`,
+        description: "keyage: the role the keyage scheduled rotator assumes in each account",
+        permissionModel: "SERVICE_MANAGED",
+        autoDeployment: { enabled: true, retainStacksOnAccountRemoval: false },
+        callAs: org.callAs,
+        capabilities: ["CAPABILITY_NAMED_IAM"],
+        managedExecution: { active: true },
+        operationPreferences: { failureTolerancePercentage: 10, maxConcurrentPercentage: 25 },
+        templateBody: memberRotatorTemplate(org.rotatorRoleName, mode, rotation.secretPrefix),
+        parameters: { RotatorRoleArn: this.role.arn },
+        tags,
+      }, { ...child, ignoreChanges: ["administrationRoleArn"] });
+      const targets = org.targets.length > 0 ? pulumi.output([...org.targets]) : organization!.roots.apply((roots) => roots.map((r) => r.id).slice(0, 1));
+      this.memberStackSetInstance = new aws.cloudformation.StackSetInstance(`${name}-rotator-role`, {
+        stackSetName: this.memberStackSet.name,
+        callAs: org.callAs,
+        // IAM is global: one region per account, or the second stack would collide on the role name.
+        stackSetInstanceRegion: region,
+        deploymentTargets: {
+          organizationalUnitIds: targets,
+          ...(org.excludedAccounts.length > 0 ? { accountFilterType: "DIFFERENCE", accounts: [...org.excludedAccounts] } : {}),
+        },
+        operationPreferences: { failureTolerancePercentage: 10, maxConcurrentPercentage: 25 },
+      }, child);
+      if (org.callAs === "SELF") {
+        this.localMemberRole = new aws.iam.Role(`${name}-rotator-local`, {
+          name: org.rotatorRoleName,
+          description: "keyage: the role the keyage scheduled rotator assumes in this (management) account",
+          assumeRolePolicy: this.role.arn.apply((arn) => JSON.stringify(memberRotatorTrustPolicy(arn))),
+          tags,
+        }, child);
+        this.localMemberRolePolicy = new aws.iam.RolePolicy(`${name}-rotator-local`, {
+          role: this.localMemberRole.id,
+          policy: pulumi.all([partition, accountId, region]).apply(([p, a, r]) => JSON.stringify(memberRotatorPolicy({ partition: p, accountId: a, region: r, mode, secretPrefix: rotation.secretPrefix }))),
+        }, child);
+      }
+    }
+    // The first run comes only once the roles it assumes exist.
+    const rolesReady = [this.memberStackSetInstance, this.localMemberRolePolicy].filter((r): r is NonNullable<typeof r> => r !== undefined);
     this.schedule = new aws.scheduler.Schedule(`${name}-rotator`, {
       name: `${settings.ruleName}-rotator`,
       description: "keyage: runs the scheduled access key rotator",
@@ -119,7 +192,7 @@ export class KeyageRotator extends pulumi.ComponentResource {
         input: rotatorInput(settings, rotation),
         retryPolicy: { maximumRetryAttempts: 0 },
       },
-    }, { ...child, dependsOn: [this.schedulerRolePolicy] });
+    }, { ...child, dependsOn: [this.schedulerRolePolicy, ...rolesReady] });
 
     if (rotation.topic) {
       this.topic = new aws.sns.Topic(`${name}-events`, { name: `${settings.ruleName}-events`, tags }, child);
@@ -138,6 +211,6 @@ export class KeyageRotator extends pulumi.ComponentResource {
         this.subscription = new aws.sns.TopicSubscription(`${name}-events-email`, { topic: this.topic.arn, protocol: "email", endpoint: rotation.email }, child);
       }
     }
-    this.registerOutputs({ functionName: this.function.name, scheduleName: this.schedule.name, topicArn: this.topic?.arn });
+    this.registerOutputs({ functionName: this.function.name, scheduleName: this.schedule.name, topicArn: this.topic?.arn, memberStackSetName: this.memberStackSet?.name });
   }
 }

@@ -29,6 +29,8 @@ export const DEFAULTS = {
   lambdaTimeout: 900,
   logRetentionDays: 90,
   memberRoleName: "keyage-config-rule-reader",
+  /** Organization mode with the rotator on: the role the rotator assumes in every account. */
+  rotatorRoleName: "keyage-rotator",
   callAs: "SELF" as const,
 } as const;
 
@@ -67,6 +69,7 @@ export interface RawDeploySettings extends RawRotationSettings {
   memberAccountIds?: unknown;
   callAs?: unknown;
   organizationId?: unknown;
+  rotatorRoleName?: unknown;
 }
 
 /** Organization mode: one organization rule, a reader role in every member account. */
@@ -87,6 +90,11 @@ export interface OrganizationSettings {
   readonly callAs: "SELF" | "DELEGATED_ADMIN";
   /** `o-…`; default: looked up with DescribeOrganization at deploy time. */
   readonly organizationId?: string;
+  /**
+   * Name of the role the scheduled rotator assumes in each account (deployed only when `rotation` is not
+   * `off`); default `keyage-rotator`.
+   */
+  readonly rotatorRoleName: string;
 }
 
 /** Validated settings; every field has its default filled in. */
@@ -214,10 +222,15 @@ export function validateSettings(raw: RawDeploySettings = {}): DeploySettings {
         excludedAccounts: list("excludedAccounts", raw.excludedAccounts, ACCOUNT_ID, "a 12-digit account id"),
         memberRoleName: pattern("memberRoleName", raw.memberRoleName, DEFAULTS.memberRoleName, ROLE_NAME, "an IAM role name (1-64 characters of letters, digits and +=,.@_-)"),
         memberAccountIds: list("memberAccountIds", raw.memberAccountIds, ACCOUNT_ID, "a 12-digit account id"),
+        rotatorRoleName: pattern("rotatorRoleName", raw.rotatorRoleName, DEFAULTS.rotatorRoleName, ROLE_NAME, "an IAM role name (1-64 characters of letters, digits and +=,.@_-)"),
         callAs: oneOf("callAs", raw.callAs, DEFAULTS.callAs as "SELF" | "DELEGATED_ADMIN", ["SELF", "DELEGATED_ADMIN"]),
         ...(isAbsent(raw.organizationId) ? {} : { organizationId: pattern("organizationId", raw.organizationId, "", ORG_ID, "an organization id (o-…)") }),
       }
     : undefined;
+  if (organization && organization.rotatorRoleName === organization.memberRoleName) {
+    // Two StackSets would each create a role of that name in every account, and the second one fails.
+    throw new DeployConfigError("rotatorRoleName", `rotatorRoleName must differ from memberRoleName, both are ${show(organization.rotatorRoleName)}`);
+  }
   const rotation = validateRotationSettings(raw);
   const settings: DeploySettings = {
     maxAccessKeyAge: params.maxAgeDays,

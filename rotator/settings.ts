@@ -1,6 +1,7 @@
 /**
  * The rotator's settings, from its invocation payload (the EventBridge Scheduler schedule's input, set
- * by deploy/): `{"mode","maxAccessKeyAge","warnDays","cleanupDays","graceHours"}`, every field optional.
+ * by deploy/): `{"mode","maxAccessKeyAge","warnDays","cleanupDays","graceHours","organization"}`, every field
+ * optional; `organization` (`{"roleName","excludedAccounts"}`) turns on organization mode.
  * Validated once with the rule's own validator, so limits and messages match the Config rule's.
  */
 import { DEFAULT_CLEANUP_DAYS, FINISH_GRACE_HOURS, KeyageError, MAX_GRACE_HOURS, show, validateParams, wholeNumber } from "../shared";
@@ -25,6 +26,32 @@ export interface RotatorSettings {
   readonly cleanupDays: number;
   /** Hours the old key must be unused before it is deactivated. Default {@link FINISH_GRACE_HOURS}. */
   readonly graceHours: number;
+  /** Organization mode: run in every ACTIVE account of the organization through `roleName`. Absent: this account only. */
+  readonly organization?: OrganizationRunSettings;
+}
+
+/** Organization mode's settings. */
+export interface OrganizationRunSettings {
+  /** The member rotator role assumed in each account (deploy/ default `keyage-rotator`). */
+  readonly roleName: string;
+  /** Accounts left alone (12 digits each); default none. */
+  readonly excludedAccounts: readonly string[];
+}
+
+const ROLE_NAME = /^[\w+=,.@-]{1,64}$/;
+const ACCOUNT_ID = /^\d{12}$/;
+
+function organizationOf(value: unknown): OrganizationRunSettings | undefined {
+  if (value === undefined || value === null) return undefined;
+  const raw = (typeof value === "object" ? value : {}) as Record<string, unknown>;
+  if (typeof raw.roleName !== "string" || !ROLE_NAME.test(raw.roleName)) {
+    throw new RotatorSettingsError(`organization.roleName must be an IAM role name, got ${show(raw.roleName)}`);
+  }
+  const excluded = raw.excludedAccounts ?? [];
+  if (!Array.isArray(excluded) || !excluded.every((a) => typeof a === "string" && ACCOUNT_ID.test(a))) {
+    throw new RotatorSettingsError(`organization.excludedAccounts must be a list of 12-digit account ids, got ${show(excluded)}`);
+  }
+  return { roleName: raw.roleName, excludedAccounts: excluded as string[] };
 }
 
 /** The payload names something the rotator cannot work with: the run fails before reading anything. */
@@ -50,11 +77,14 @@ export function parseSettings(payload: unknown): RotatorSettings {
     throw new RotatorSettingsError(`mode must be one of ${ROTATOR_MODES.join(", ")}, got ${show(mode)}`);
   }
   const { maxAgeDays, warnDays } = validateParams({ maxAgeDays: raw.maxAccessKeyAge, warnDays: raw.warnDays }, { maxAgeDays: "maxAccessKeyAge" });
-  return {
+  const organization = organizationOf(raw.organization);
+  const settings: RotatorSettings = {
     mode: mode as RotatorMode,
     maxAgeDays,
     warnDays,
     cleanupDays: inRange("cleanupDays", raw.cleanupDays, 1, MAX_CLEANUP_DAYS, DEFAULT_CLEANUP_DAYS),
     graceHours: inRange("graceHours", raw.graceHours, 1, MAX_GRACE_HOURS, FINISH_GRACE_HOURS),
   };
+  // Only in organization mode, so a single account's settings read back exactly as before.
+  return organization ? { ...settings, organization } : settings;
 }

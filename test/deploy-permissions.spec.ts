@@ -301,6 +301,27 @@ describe("deployer permissions (docs/deployer-policy*.json against the deploy pr
     }
   });
 
+  it("lets a deployer create, update and delete the rotator's organization mode (its member-role StackSet and the management account's role) with the organization policy", async () => {
+    const rotatorModule = await import("../deploy/rotator");
+    const rotation = await import("../deploy/rotator-settings");
+    const prefix = `rotorg${registrations.length}x${Math.random().toString(36).slice(2, 8)}`;
+    const firstInvoke = invokes.length;
+    const rotator = new rotatorModule.KeyageRotator(prefix, {
+      settings: settingsModule.validateSettings({ organization: "true", excludedAccounts: "111111111111" }),
+      rotation: rotation.validateRotationSettings({ rotation: "apply" }),
+      code: new pulumi.asset.FileArchive("dist/rotator.zip"),
+    });
+    const parts = [rotator.rolePolicy, rotator.schedule, rotator.memberStackSet, rotator.memberStackSetInstance, rotator.localMemberRole, rotator.localMemberRolePolicy];
+    await new Promise((done) => pulumi.all(parts.map((p) => p!.urn)).apply(done));
+    const mine = registrations.filter((r) => r.name === prefix || r.name.startsWith(`${prefix}-`));
+    const created: Created = { types: new Set(mine.map((r) => r.type)), invokes: new Set(invokes.slice(firstInvoke)), roleNames: [], functionNames: [], logGroupNames: [] };
+    for (const t of ["aws:cloudformation/stackSet:StackSet", "aws:cloudformation/stackSetInstance:StackSetInstance"]) assert.ok(created.types.has(t), t);
+    assert.deepEqual(missing(orgPolicy, created), []);
+    for (const action of [...NEEDS["aws:iam/role:Role"]!, ...NEEDS["aws:iam/rolePolicy:RolePolicy"]!]) {
+      assert.ok(allowsOn(orgPolicy, action, `arn:aws:iam::${ACCOUNT}:role/keyage-rotator`), `${action} on the management account's rotator role`);
+    }
+  });
+
   it("keeps organization permissions out of the single-account policy", () => {
     for (const action of ["organizations:DescribeOrganization", "cloudformation:CreateStackSet", "config:PutOrganizationConfigRule", "iam:CreateServiceLinkedRole"]) {
       assert.equal(allowing(accountPolicy, action).length, 0, action);

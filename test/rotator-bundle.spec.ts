@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { addEventBridge, type FakeEventBridge } from "./fake-aws/eventbridge";
 import { startFakeAws, type FakeAws } from "./fake-aws";
+import { startFakeOrganization } from "./fake-aws/organization";
 import { addRotationServices } from "./fake-aws/secrets-manager";
 import { OFFLINE_AWS_ENV } from "./fixtures";
 
@@ -64,6 +65,35 @@ describe("rotator bundle", function () {
     const summary = out.stdout.split("\n").filter((l) => l.includes('"message":"run summary"'));
     assert.equal(summary.length, 1);
     assert.match(summary[0] as string, /"requestId":"req-9"/);
+  });
+
+  it("in organization mode, runs in every account through the rotator role, with the endpoints in the environment, and logs one organization summary", async () => {
+    const org = await startFakeOrganization({ central: "111111111111", members: ["222222222222", "333333333333"], roles: ["keyage-rotator"] });
+    try {
+      const central = addEventBridge(org.account("111111111111").fake);
+      for (const a of org.accounts.values()) addRotationServices(a.fake);
+      org.account("333333333333").fake.addUser("old", { keys: [{ ageDays: 45 }] });
+      org.account("222222222222").roles.clear();
+      const script =
+        `const m = require(${JSON.stringify(path.join(dist, "rotator", "index.js"))});` +
+        `m.handler({ mode: "notify", organization: { roleName: "keyage-rotator" } }, { getRemainingTimeInMillis: () => 60000, awsRequestId: "req-7" })` +
+        `.then((s) => console.log("RESULT " + JSON.stringify(s)), (e) => { console.error(e); process.exit(1); });`;
+      const env = Object.fromEntries(
+        ["IAM", "SECRETS_MANAGER", "EVENTBRIDGE", "STS", "ORGANIZATIONS"].map((service) => [`AWS_ENDPOINT_URL_${service}`, org.url]),
+      );
+      const out = await node(["-e", script], env);
+      assert.equal(out.code, 0, out.stderr);
+      const result = JSON.parse(out.stdout.split("\n").find((l) => l.startsWith("RESULT "))?.slice(7) ?? "{}") as { accounts?: number; unreachable?: { account: string }[]; runs?: { account: string }[] };
+      assert.equal(result.accounts, 3);
+      assert.deepEqual(result.unreachable?.map((u) => u.account), ["222222222222"]);
+      assert.deepEqual(result.runs?.map((r) => r.account).sort(), ["111111111111", "333333333333"]);
+      assert.deepEqual(central.events.map((e) => [e.detailType, e.detail.account]), [["Access Key Expired", "333333333333"]]);
+      const summary = out.stdout.split("\n").filter((l) => l.includes('"message":"organization run summary"'));
+      assert.equal(summary.length, 1);
+      assert.match(summary[0] as string, /"requestId":"req-7"/);
+    } finally {
+      await org.close();
+    }
   });
 
   it("rejects a payload with an unknown mode before any AWS call", async () => {

@@ -8,6 +8,7 @@ import type { KeyageRotator } from "../deploy/rotator";
 import type { RawRotationSettings } from "../deploy/rotator-settings";
 
 const ACCOUNT = "123456789012";
+const ORG_ID = "o-abcdefghij";
 
 interface Registered {
   type: string;
@@ -35,6 +36,9 @@ const ALLOWED = new Set([
   "events:PutEvents",
   "logs:CreateLogStream",
   "logs:PutLogEvents",
+  // Organization mode, the central role only: the accounts, and the hop into each account's rotator role.
+  "organizations:ListAccounts",
+  "sts:AssumeRole",
 ]);
 const WRITES = ["iam:CreateAccessKey", "iam:UpdateAccessKey", "iam:DeleteAccessKey", "iam:TagUser", "iam:UntagUser", "secretsmanager:PutSecretValue"];
 
@@ -62,7 +66,11 @@ async function deploy(raw: RawRotationSettings, rule: Record<string, unknown> = 
     rotation: rotationSettings.validateRotationSettings(raw),
     code: new pulumi.asset.FileArchive("dist/rotator.zip"),
   });
-  const children = [rotator.logGroup, rotator.role, rotator.rolePolicy, rotator.function, rotator.invokeConfig, rotator.schedulerRole, rotator.schedulerRolePolicy, rotator.schedule, rotator.topic, rotator.topicPolicy, rotator.eventRule, rotator.eventTarget, rotator.subscription].filter(
+  const children = [
+    rotator.logGroup, rotator.role, rotator.rolePolicy, rotator.function, rotator.invokeConfig, rotator.schedulerRole, rotator.schedulerRolePolicy, rotator.schedule,
+    rotator.topic, rotator.topicPolicy, rotator.eventRule, rotator.eventTarget, rotator.subscription,
+    rotator.memberStackSet, rotator.memberStackSetInstance, rotator.localMemberRole, rotator.localMemberRolePolicy,
+  ].filter(
     (r): r is NonNullable<typeof r> => r !== undefined,
   );
   await resolve(pulumi.all([rotator.function.arn, ...children.map((c) => c.urn)]));
@@ -97,6 +105,8 @@ describe("deploy: the scheduled rotator (Pulumi program under mocks)", () => {
               return { id: ACCOUNT, accountId: ACCOUNT, arn: `arn:aws:iam::${ACCOUNT}:user/deployer`, userId: "AIDAEXAMPLE" };
             case "aws:index/getRegion:getRegion":
               return { id: "us-east-1", region: "us-east-1", name: "us-east-1" };
+            case "aws:organizations/getOrganization:getOrganization":
+              return { id: ORG_ID, arn: "", masterAccountId: ACCOUNT, roots: [{ id: "r-ab12", arn: "", name: "Root", policyTypes: [] }] };
             default:
               throw new Error(`unexpected invoke ${args.token}`);
           }
@@ -215,6 +225,100 @@ describe("deploy: the scheduled rotator (Pulumi program under mocks)", () => {
     it("creates no topic unless asked", async () => {
       const { resources } = await deploy({ rotation: "plan" });
       assert.deepEqual(resources.filter((r) => r.type.startsWith("aws:sns/") || r.type.startsWith("aws:cloudwatch/event")), []);
+    });
+  });
+
+  describe("organization mode", () => {
+    const ORG = { organization: "true", excludedAccounts: "111111111111" };
+    type Template = {
+      Parameters: Record<string, unknown>;
+      Resources: { RotatorRole: { Properties: { RoleName: string; AssumeRolePolicyDocument: { Statement: Statement[] }; Policies: { PolicyDocument: { Statement: (Omit<Statement, "Resource"> & { Resource: unknown })[] } }[] } } };
+    };
+    const templateOf = (resources: Registered[]): Template => {
+      const set = resources.find((r) => r.type === "aws:cloudformation/stackSet:StackSet");
+      assert.ok(set, "no StackSet");
+      return JSON.parse(set.inputs.templateBody as string) as Template;
+    };
+
+    it("narrows the central role to listing accounts, assuming the member rotator role inside the organization, publishing on its own bus and its logs", async () => {
+      const { resources } = await deploy({ rotation: "apply" }, ORG);
+      const policy = policyOf(resources, "-rotator");
+      assert.deepEqual(granted(policy).sort(), ["events:PutEvents", "logs:CreateLogStream", "logs:PutLogEvents", "organizations:ListAccounts", "sts:AssumeRole"]);
+      for (const action of granted(policy)) assert.ok(ALLOWED.has(action), `${action} is not on the allow list`);
+      const assume = policy.Statement.find((s) => s.Action.includes("sts:AssumeRole"));
+      assert.equal(assume?.Resource, "arn:aws:iam::*:role/keyage-rotator");
+      assert.deepEqual(assume?.Condition, { StringEquals: { "aws:ResourceOrgID": ORG_ID } });
+      assert.equal(policy.Statement.find((s) => s.Action.includes("events:PutEvents"))?.Resource, `arn:aws:events:us-east-1:${ACCOUNT}:event-bus/default`);
+      assert.equal(policy.Statement.find((s) => s.Action.includes("organizations:ListAccounts"))?.Resource, "*");
+    });
+
+    it("rolls out a member rotator role with a service-managed StackSet to the organization, trusted only by the central rotator's role, carrying exactly the conditioned rotator policy", async () => {
+      const { rotator, resources } = await deploy({ rotation: "apply", rotationSecretPrefix: "keyage/" }, ORG);
+      const set = resources.find((r) => r.type === "aws:cloudformation/stackSet:StackSet");
+      assert.equal(set?.inputs.permissionModel, "SERVICE_MANAGED");
+      assert.deepEqual(set?.inputs.autoDeployment, { enabled: true, retainStacksOnAccountRemoval: false });
+      assert.equal((set?.inputs.parameters as { RotatorRoleArn: string }).RotatorRoleArn, await resolve(rotator.role.arn));
+      const role = templateOf(resources).Resources.RotatorRole.Properties;
+      assert.equal(role.RoleName, "keyage-rotator");
+      assert.deepEqual(role.AssumeRolePolicyDocument.Statement.map((s) => [s.Principal, s.Action]), [[{ AWS: { Ref: "RotatorRoleArn" } }, ["sts:AssumeRole"]]]);
+      const statements = role.Policies.flatMap((p) => p.PolicyDocument.Statement);
+      const actions = statements.flatMap((s) => s.Action);
+      for (const action of actions) assert.ok(ALLOWED.has(action), `${action} is not on the allow list`);
+      for (const central of ["events:PutEvents", "logs:CreateLogStream", "organizations:ListAccounts", "sts:AssumeRole"]) assert.ok(!actions.includes(central), `${central} in the member role`);
+      for (const s of statements.filter((x) => x.Action.some((a) => a.startsWith("iam:") && WRITES.includes(a)))) {
+        assert.deepEqual(s.Condition?.StringLike, { "iam:ResourceTag/keyage:rotate": "secretsmanager:*" }, s.Sid);
+        assert.deepEqual(s.Resource, { "Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:user/*" });
+      }
+      assert.deepEqual(statements.find((s) => s.Action.includes("iam:TagUser"))?.Condition?.["ForAllValues:StringLike"], { "aws:TagKeys": "keyage:deactivated:*" });
+      const secretWrites = statements.filter((s) => s.Action.includes("secretsmanager:PutSecretValue"));
+      assert.deepEqual(secretWrites.map((s) => [s.Resource, s.Condition]), [
+        [{ "Fn::Sub": "arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:*" }, { Null: { "aws:ResourceTag/keyage:rotate": "false" } }],
+        [{ "Fn::Sub": "arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:keyage/*" }, undefined],
+      ]);
+      const instance = resources.find((r) => r.type === "aws:cloudformation/stackSetInstance:StackSetInstance");
+      assert.deepEqual(instance?.inputs.deploymentTargets, { organizationalUnitIds: ["r-ab12"], accountFilterType: "DIFFERENCE", accounts: ["111111111111"] });
+      assert.equal(instance?.inputs.stackSetInstanceRegion, "us-east-1");
+    });
+
+    it("gives the member role in plan mode reads only, and in notify mode no secret at all", async () => {
+      const plan = templateOf((await deploy({ rotation: "plan" }, ORG)).resources).Resources.RotatorRole.Properties.Policies.flatMap((p) => p.PolicyDocument.Statement.flatMap((s) => s.Action));
+      assert.ok(plan.includes("secretsmanager:GetSecretValue"));
+      for (const w of WRITES) assert.ok(!plan.includes(w), `${w} in plan mode`);
+      const notify = templateOf((await deploy({ rotation: "notify" }, ORG)).resources).Resources.RotatorRole.Properties.Policies.flatMap((p) => p.PolicyDocument.Statement.flatMap((s) => s.Action));
+      assert.ok(!notify.some((a) => a.startsWith("secretsmanager:") || WRITES.includes(a)));
+    });
+
+    it("creates the same role directly in the management account, trusted only by the central rotator's role", async () => {
+      const { rotator, resources } = await deploy({ rotation: "apply" }, ORG);
+      const local = resources.find((r) => r.type === "aws:iam/role:Role" && r.name.endsWith("-rotator-local"));
+      assert.equal(local?.inputs.name, "keyage-rotator");
+      const trust = JSON.parse(local?.inputs.assumeRolePolicy as string) as { Statement: Statement[] };
+      assert.deepEqual(trust.Statement.map((s) => [s.Principal, s.Action]), [[{ AWS: await resolve(rotator.role.arn) }, ["sts:AssumeRole"]]]);
+      const policy = policyOf(resources, "-rotator-local");
+      const member = templateOf(resources).Resources.RotatorRole.Properties.Policies[0]!.PolicyDocument.Statement;
+      assert.deepEqual(policy.Statement.map((s) => [s.Sid, s.Action, s.Condition]), member.map((s) => [s.Sid, s.Action, s.Condition]));
+      assert.equal(policy.Statement.find((s) => s.Sid === "RotateOptedInKeys")?.Resource, `arn:aws:iam::${ACCOUNT}:user/*`);
+    });
+
+    it("leaves the management account's role to the StackSet's targets from a delegated administrator", async () => {
+      const { resources } = await deploy({ rotation: "plan" }, { ...ORG, callAs: "DELEGATED_ADMIN", organizationTargets: "ou-ab12-abcdefgh", organizationId: "o-zyxwvutsrq" });
+      assert.ok(!resources.some((r) => r.name.endsWith("-rotator-local")));
+      assert.deepEqual((resources.find((r) => r.type === "aws:cloudformation/stackSetInstance:StackSetInstance")?.inputs.deploymentTargets as { organizationalUnitIds: string[] }).organizationalUnitIds, ["ou-ab12-abcdefgh"]);
+      assert.deepEqual(policyOf(resources, "-rotator").Statement.find((s) => s.Action.includes("sts:AssumeRole"))?.Condition, { StringEquals: { "aws:ResourceOrgID": "o-zyxwvutsrq" } });
+    });
+
+    it("hands the rotator the member role's name and the excluded accounts, which its own parser reads back", () => {
+      const rule = settingsModule.validateSettings({ ...ORG, rotatorRoleName: "acme-keyage-rotator" });
+      const input = rotatorModule.rotatorInput(rule, rotationSettings.validateRotationSettings({ rotation: "apply" }));
+      assert.deepEqual(parseSettings(JSON.parse(input)).organization, { roleName: "acme-keyage-rotator", excludedAccounts: ["111111111111"] });
+      assert.equal(JSON.parse(rotatorModule.rotatorInput(settingsModule.validateSettings({}), rotationSettings.validateRotationSettings({ rotation: "apply" }))).organization, undefined);
+      assert.throws(() => settingsModule.validateSettings({ ...ORG, rotatorRoleName: "no spaces" }), (e: { key?: string }) => e.key === "rotatorRoleName");
+      assert.throws(() => settingsModule.validateSettings({ ...ORG, rotatorRoleName: "keyage-config-rule-reader" }), /rotatorRoleName must differ from memberRoleName, both are "keyage-config-rule-reader"/);
+    });
+
+    it("creates no StackSet and no member role in one account", async () => {
+      const { resources } = await deploy({ rotation: "apply" });
+      assert.ok(!resources.some((r) => r.type.startsWith("aws:cloudformation/") || r.name.endsWith("-rotator-local")));
     });
   });
 });
