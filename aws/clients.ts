@@ -6,8 +6,8 @@
  */
 import { ConfigServiceClient } from "@aws-sdk/client-config-service";
 import { IAMClient } from "@aws-sdk/client-iam";
-import { AssumeRoleCommand, STSClient } from "@aws-sdk/client-sts";
-import { describeError, IamReadError } from "./errors";
+import { STSClient } from "@aws-sdk/client-sts";
+import { assumeRole } from "./sessions";
 import { SDK_MAX_ATTEMPTS, type CallCounter } from "./calls";
 
 export { SDK_MAX_ATTEMPTS } from "./calls";
@@ -41,19 +41,7 @@ export function defaultClientFactory(): ClientFactory {
     }
     sts ??= new STSClient({ maxAttempts: SDK_MAX_ATTEMPTS });
     calls.add("AssumeRole");
-    let creds;
-    try {
-      creds = (await sts.send(new AssumeRoleCommand({ RoleArn: roleArn, RoleSessionName: ROLE_SESSION_NAME, DurationSeconds: 900 }))).Credentials;
-    } catch (cause) {
-      throw new IamReadError(`could not assume ${roleArn}: ${describeError(cause)}`, { cause });
-    }
-    if (!creds?.AccessKeyId || !creds.SecretAccessKey) throw new IamReadError(`AssumeRole for ${roleArn} returned no credentials`);
-    const credentials = {
-      accessKeyId: creds.AccessKeyId,
-      secretAccessKey: creds.SecretAccessKey,
-      sessionToken: creds.SessionToken,
-      expiration: creds.Expiration,
-    };
+    const credentials = await assumeRole(sts, roleArn, ROLE_SESSION_NAME);
     const iam = new IAMClient({ maxAttempts: SDK_MAX_ATTEMPTS, credentials });
     const config = new ConfigServiceClient({ maxAttempts: SDK_MAX_ATTEMPTS, credentials });
     // Made for one run: a warm container serving many accounts must not keep every run's sockets.

@@ -1,11 +1,8 @@
 /**
- * The organization-wide reads and the role hop of keyage's organization modes: the organization's
- * accounts (Organizations ListAccounts, every page) and one assumed-role session in a member account.
+ * The organization-wide read of keyage's organization modes: the organization's accounts (Organizations
+ * ListAccounts, every page). The role hop into a member account is `sessions.ts`.
  */
 import { ListAccountsCommand, type OrganizationsClient } from "@aws-sdk/client-organizations";
-import { AssumeRoleCommand, type STSClient } from "@aws-sdk/client-sts";
-import { KeyageError } from "../shared";
-import { describeError } from "./errors";
 
 /** An account of the organization. */
 export interface OrganizationAccount {
@@ -39,34 +36,4 @@ export async function listActiveAccounts(client: OrganizationsClient): Promise<O
 /** The partition an account lives in, from its Organizations ARN (default `aws`). */
 export function partitionOf(account: OrganizationAccount): string {
   return account.arn?.split(":")[1] || "aws";
-}
-
-/** Temporary credentials, in the shape every SDK v3 client takes as `credentials`. */
-export interface SessionCredentials {
-  readonly accessKeyId: string;
-  readonly secretAccessKey: string;
-  readonly sessionToken?: string;
-  readonly expiration?: Date;
-}
-
-/** A role could not be assumed (missing, not trusting us, denied, or STS failing after retries). */
-export class AssumeRoleError extends KeyageError {}
-
-/** Session length: a Lambda runs at most 15 minutes, and this is STS's minimum as well. */
-export const SESSION_SECONDS = 900;
-
-/**
- * Assumes `roleArn` for one {@link SESSION_SECONDS} session named `sessionName` (CloudTrail shows it).
- *
- * @throws AssumeRoleError naming the role, with the SDK error as `cause`.
- */
-export async function assumeRole(sts: STSClient, roleArn: string, sessionName: string): Promise<SessionCredentials> {
-  let creds;
-  try {
-    creds = (await sts.send(new AssumeRoleCommand({ RoleArn: roleArn, RoleSessionName: sessionName, DurationSeconds: SESSION_SECONDS }))).Credentials;
-  } catch (cause) {
-    throw new AssumeRoleError(`could not assume ${roleArn}: ${describeError(cause)}`, { cause });
-  }
-  if (!creds?.AccessKeyId || !creds.SecretAccessKey) throw new AssumeRoleError(`AssumeRole for ${roleArn} returned no credentials`);
-  return { accessKeyId: creds.AccessKeyId, secretAccessKey: creds.SecretAccessKey, sessionToken: creds.SessionToken, expiration: creds.Expiration };
 }
