@@ -5,8 +5,9 @@
  * One limit: `iam-access-key-max-age`'s `maxAgeDays` is the limit. `iam-access-key-expiring` follows it;
  * it may repeat the value (older files do), but a different value is an error naming both, never two
  * limits that contradict each other. Exemptions follow the same way: the expiring policy uses the
- * max-age policy's list unless it has its own (in the pack, its own list only silences its warnings;
- * the CLI has one list for both, so {@link readPolicyConfig} refuses two different ones).
+ * max-age policy's list unless it has its own. In the pack, the expiring policy's own list only silences
+ * its warnings, so the verdicts' exemptions are the max-age policy's alone; the CLI has one list for
+ * both, so {@link readPolicyConfig} refuses two different ones).
  */
 import { ParameterError, show } from "./errors";
 import { isAbsent, parseExemptions, wholeNumber, type ParamNames, type RawRuleParams } from "./params";
@@ -119,8 +120,9 @@ function exemptionKeys(s: FileSetting): string {
 /**
  * Reads a policy config file (parsed JSON) into one set of parameters, by the pack's own rules: the limit
  * is `iam-access-key-max-age`'s `maxAgeDays` (the expiring policy's may repeat it), `warnDays` is the
- * expiring policy's, exemptions are the max-age policy's (or the expiring policy's when only it has
- * some), `allowedUsers` the creation policy's. Entries of other policies (a team's own pack) and `all`
+ * expiring policy's, exemptions are the max-age policy's only (a list under the expiring policy alone
+ * silences the pack's warnings, never a violation, so it exempts nobody here), `allowedUsers` the
+ * creation policy's. Entries of other policies (a team's own pack) and `all`
  * are ignored; enforcement levels are checked, not used. Values are returned raw, for
  * {@link validateParams} with {@link settingNames}.
  *
@@ -153,7 +155,7 @@ export function readPolicyConfig(doc: unknown): PolicyConfigSettings {
   return {
     maxAgeDays,
     warnDays: setting(expiring, EXPIRING_POLICY, "warnDays"),
-    exemptions: ownExemptions ?? expiringExemptions,
+    exemptions: ownExemptions,
     allowedUsers: setting(creation, CREATION_POLICY, "allowedUsers"),
   };
 }

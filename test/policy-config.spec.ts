@@ -97,6 +97,19 @@ describe("keyage audit --policy-config", () => {
     );
   });
 
+  it("does not exempt a user listed only under iam-access-key-expiring, whose keys the pack still blocks", async () => {
+    // In the pack, the expiring policy's own exemptions only silence its warnings: iam-access-key-max-age
+    // still fails the preview for that user's expired key, so the audit must not call the user compliant.
+    const file = configFile("warn-only.json", { "iam-access-key-max-age": { maxAgeDays: 90 }, "iam-access-key-expiring": { exemptions: ["svc.legacy@example.com"] } });
+    const { status, stdout } = await audit(["--format", "json", "--policy-config", file]);
+    assert.equal(status, 1);
+    const json = JSON.parse(stdout) as JsonAudit;
+    assert.deepEqual(json.exemptions, []);
+    const legacy = json.users.find((u) => u.user === "svc.legacy@example.com");
+    assert.equal(legacy?.compliance, "NON_COMPLIANT");
+    assert.equal(legacy?.exempt, false);
+  });
+
   it("lets a flag typed on the command line win over the file", async () => {
     const file = configFile("ninety.json", { "iam-access-key-max-age": { maxAgeDays: 90 } });
     const json = JSON.parse((await audit(["--format", "json", "--policy-config", file, "--max-age-days", "20"])).stdout) as JsonAudit;
