@@ -10,7 +10,7 @@
  * both, so {@link readPolicyConfig} refuses two different ones).
  */
 import { ParameterError, show } from "./errors";
-import { isAbsent, parseExemptions, wholeNumber, type ParamNames, type RawRuleParams } from "./params";
+import { DEFAULT_MAX_AGE_DAYS, isAbsent, parseExemptions, wholeNumber, type ParamNames, type RawRuleParams } from "./params";
 
 /** The stack policy that enforces the limit (default mandatory). Its `maxAgeDays` is the limit. */
 export const MAX_AGE_POLICY = "iam-access-key-max-age";
@@ -105,6 +105,11 @@ function entryOf(doc: Record<string, unknown>, policy: PolicyName): Record<strin
   return settings;
 }
 
+/** True when a policy's entry turns it off (`"disabled"`, or `{ "enforcementLevel": "disabled" }`). */
+function isDisabled(entry: unknown): boolean {
+  return entry === "disabled" || (typeof entry === "object" && entry !== null && (entry as Record<string, unknown>).enforcementLevel === "disabled");
+}
+
 function setting(entry: Record<string, unknown>, policy: PolicyName, key: string): FileSetting | undefined {
   const value = entry[key];
   return isAbsent(value) ? undefined : { value, name: `${policy}.${key}` };
@@ -119,7 +124,8 @@ function exemptionKeys(s: FileSetting): string {
 
 /**
  * Reads a policy config file (parsed JSON) into one set of parameters, by the pack's own rules: the limit
- * is `iam-access-key-max-age`'s `maxAgeDays` (the expiring policy's may repeat it), `warnDays` is the
+ * is `iam-access-key-max-age`'s `maxAgeDays`, or its default (the expiring policy's may repeat it; it
+ * stands alone only when the max-age policy is disabled), `warnDays` is the
  * expiring policy's, exemptions are the max-age policy's only (a list under the expiring policy alone
  * silences the pack's warnings, never a violation, so it exempts nobody here), `allowedUsers` the
  * creation policy's. Entries of other policies (a team's own pack) and `all`
@@ -138,7 +144,10 @@ export function readPolicyConfig(doc: unknown): PolicyConfigSettings {
   const expiring = entryOf(file, EXPIRING_POLICY);
   const creation = entryOf(file, CREATION_POLICY);
 
-  const limit = pairMaxAgeDays(maxAge.maxAgeDays, expiring.maxAgeDays);
+  // As the pack runs: iam-access-key-max-age enforces its default limit when the file sets none, and the
+  // expiring policy must agree with it; only when the max-age policy is disabled does its limit stand alone.
+  const leading = isAbsent(maxAge.maxAgeDays) && !isAbsent(expiring.maxAgeDays) && !isDisabled(file[MAX_AGE_POLICY]) ? DEFAULT_MAX_AGE_DAYS : maxAge.maxAgeDays;
+  const limit = pairMaxAgeDays(leading, expiring.maxAgeDays);
   const maxAgeDays = limit.source === "default" ? undefined : { value: limit.value, name: `${limit.source}.maxAgeDays` };
 
   const ownExemptions = setting(maxAge, MAX_AGE_POLICY, "exemptions");

@@ -45,10 +45,19 @@ describe("policy config file: the shared reader", () => {
     assert.equal(readPolicyConfig(JSON.parse(readFileSync(EXAMPLE_CONFIG, "utf8"))).allowedUsers?.name, "iam-access-key-creation.allowedUsers");
   });
 
-  it("takes the limit from iam-access-key-max-age alone, and from iam-access-key-expiring when only it has one", () => {
+  it("takes the limit from iam-access-key-max-age alone, and from iam-access-key-expiring only when the max-age policy is disabled", () => {
     assert.equal(read({ "iam-access-key-max-age": { maxAgeDays: 90 } }).maxAgeDays, 90);
-    assert.equal(read({ "iam-access-key-expiring": { maxAgeDays: 60 } }).maxAgeDays, 60);
+    assert.equal(read({ "iam-access-key-max-age": "disabled", "iam-access-key-expiring": { maxAgeDays: 60 } }).maxAgeDays, 60);
+    assert.equal(read({ "iam-access-key-max-age": { enforcementLevel: "disabled" }, "iam-access-key-expiring": { maxAgeDays: 60 } }).maxAgeDays, 60);
+    assert.equal(read({ "iam-access-key-expiring": { maxAgeDays: 30 } }).maxAgeDays, 30);
     assert.equal(read({}).maxAgeDays, 30);
+  });
+
+  it("refuses a limit set only on iam-access-key-expiring, as the pack does (its max-age policy keeps enforcing its default)", () => {
+    assert.throws(
+      () => readPolicyConfig({ "iam-access-key-expiring": { maxAgeDays: 60 } }),
+      (err: Error) => err instanceof ParameterError && /iam-access-key-expiring's maxAgeDays \(60\) differs from iam-access-key-max-age's \(30\)/.test(err.message),
+    );
   });
 
   it("refuses two different limits, naming both values", () => {
