@@ -438,6 +438,18 @@ function sdkClients(endpoint?: string): ClientFactory {
   });
 }
 
+describe("keyage: an unexpected failure", () => {
+  it("is still one line on stderr, however many lines the error's message has", async () => {
+    const clients: ClientFactory = async () => {
+      throw new Error("Cannot find module '@aws-sdk/client-iam'\nRequire stack:\n- /opt/keyage/dist/aws/lazy-clients.js\n- /opt/keyage/dist/cli/audit.js");
+    };
+    const { status, stdout, stderr } = await keyage(["audit"], { clients });
+    assert.equal(status, 3);
+    assert.equal(stdout, "");
+    assert.equal(stderr, "keyage: internal error: Cannot find module '@aws-sdk/client-iam' (set KEYAGE_DEBUG=1 for details)\n");
+  });
+});
+
 describe("keyage audit --security-hub", () => {
   // Created in `before`, restored in `after`, so that no other spec's clients are intercepted.
   const mockSecurityHubClient = () => mockClient(SecurityHubClient);
