@@ -13,6 +13,7 @@ import {
   MAX_MAX_AGE_DAYS,
   MIN_MAX_AGE_DAYS,
   USER_NAME,
+  USER_NAME_RULE,
   show,
   validateParams,
   type RuleParams,
@@ -172,7 +173,7 @@ export function readCreationConfig(policy: string, config: { allowedUsers?: unkn
   const allowed = new Set<string>();
   for (const entry of list) {
     if (typeof entry !== "string" || !USER_NAME.test(entry)) {
-      throw new PolicyConfigError(policy, `allowedUsers: ${show(entry)} is not an IAM user name (1-64 characters of letters, digits and +=,.@_-)`);
+      throw new PolicyConfigError(policy, `allowedUsers: ${show(entry)} is not an IAM user name (${USER_NAME_RULE})`);
     }
     allowed.add(entry.toLowerCase());
   }
