@@ -108,12 +108,6 @@ export function expiringSchema(defaults: AgeDefaults = DEFAULT_AGE_DEFAULTS): Po
   };
 }
 
-/** Config schema of `iam-access-key-max-age` with keyage's defaults. */
-export const MAX_AGE_SCHEMA: PolicyConfigSchema = maxAgeSchema();
-
-/** Config schema of `iam-access-key-expiring` with keyage's defaults. */
-export const EXPIRING_SCHEMA: PolicyConfigSchema = expiringSchema();
-
 /** Config schema of `iam-access-key-creation`: `allowedUsers` (default none, or the pack's list). */
 export function creationSchema(allowedUsers: readonly string[] = []): PolicyConfigSchema {
   return {
@@ -127,9 +121,6 @@ export function creationSchema(allowedUsers: readonly string[] = []): PolicyConf
     },
   };
 }
-
-/** Config schema of `iam-access-key-creation` with keyage's defaults. */
-export const CREATION_SCHEMA: PolicyConfigSchema = creationSchema();
 
 /** Policy config as `args.getConfig()` returns it: the CLI-filled values, enforcementLevel removed. */
 export interface AgeConfig {
