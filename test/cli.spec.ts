@@ -687,6 +687,18 @@ describe("keyage audit --format asff: claims only what is true", () => {
     });
   }
 
+  it("claims no CIS or FSBP control for a user who passes only by an exemption", async () => {
+    // bob's key is 45 days old, over the 30-day limit: PASSED under keyage's exemption, which could go on
+    // long past 90 days; an exemption is keyage's, and no control's requirement is met by it.
+    const fs = await findings(["--exempt", "bob", "--max-age-days", "30"]);
+    const bob = of(fs, "bob");
+    assert.equal(bob.Compliance?.Status, "PASSED");
+    assert.equal(bob.Compliance?.RelatedRequirements, undefined);
+    assert.equal(bob.Types?.some((t) => t.includes("CIS AWS Foundations Benchmark")), false);
+    assert.equal(of(fs, "alice").Compliance?.Status, "PASSED");
+    assert.deepEqual(of(fs, "alice").Compliance?.RelatedRequirements, [...ROTATION_REQUIREMENTS], "a user that passes on its own still names them");
+  });
+
   it("derives CreatedAt from the data: when a key passed the limit, or the user's creation when compliant", async () => {
     const fs = await findings([]);
     // bob's key was created 2026-10-15T08:00:00Z: it passed the 30-day limit 30 days later.
