@@ -96,6 +96,10 @@ function entryOf(doc: Record<string, unknown>, policy: PolicyName): Record<strin
     throw new ParameterError(policy, entry, `${policy} must be an enforcement level or an object of settings, got ${show(entry)}`);
   }
   const settings = entry as Record<string, unknown>;
+  const level = settings.enforcementLevel;
+  if (level !== undefined && !(ENFORCEMENT_LEVELS as readonly unknown[]).includes(level)) {
+    throw new ParameterError(`${policy}.enforcementLevel`, level, `${policy}.enforcementLevel: ${show(level)} is not an enforcement level (${ENFORCEMENT_LEVELS.join(", ")})`);
+  }
   const allowed = POLICY_SETTINGS[policy];
   for (const key of Object.keys(settings)) {
     if (key !== "enforcementLevel" && !allowed.includes(key)) {

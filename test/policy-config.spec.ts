@@ -84,6 +84,7 @@ describe("policy config file: the shared reader", () => {
   it("rejects an unknown setting of a keyage policy, a bad level and a file that is not an object", () => {
     assert.throws(() => readPolicyConfig({ "iam-access-key-max-age": { maxAge: 90 } }), /iam-access-key-max-age: unknown setting "maxAge" \(it takes maxAgeDays, exemptions and enforcementLevel\)/);
     assert.throws(() => readPolicyConfig({ "iam-access-key-max-age": "strict" }), /"strict" is not an enforcement level/);
+    assert.throws(() => readPolicyConfig({ "iam-access-key-max-age": { enforcementLevel: "strict", maxAgeDays: 90 } }), /iam-access-key-max-age\.enforcementLevel: "strict" is not an enforcement level/);
     assert.throws(() => readPolicyConfig([]), /a policy config must be a JSON object keyed by policy name, got \[\]/);
   });
 
