@@ -653,6 +653,16 @@ describe("keyage audit --format csv: safe to open in a spreadsheet", () => {
 });
 
 describe("keyage audit --format table: names cannot drive the terminal", () => {
+  it("refuses a report with a control character anywhere, not only in its first few kilobytes", async () => {
+    // What the parser lets through reaches every format: csv and the stderr notes print names as they are.
+    const ordinary = Array.from({ length: 100 }, (_, i) => row(`user${i}`, [[true, "2026-11-20T00:00:00+00:00"]]));
+    const file = reportFile("late-escape.csv", [HEADER, ...ordinary, row("ev\u001b[2Jil", [[true, "2026-11-20T00:00:00+00:00"]])].join("\n"));
+    const result = await keyage(["audit", "--credential-report", file, "--now", NOW, "--format", "csv"]);
+    assert.equal(result.status, 2);
+    assert.equal(result.stdout, "");
+    assert.match(result.stderr, /^keyage: .*late-escape\.csv: the credential report is not text \(binary data, or not UTF-8\)[^\n]*\n$/);
+  });
+
   it("strips control characters and bidirectional overrides from user names, in rows and in the summary", async () => {
     // C0 controls (ESC, BEL) make the report "not text" and are refused by the parser; a C1 CSI (U+009B,
     // which terminals read as ESC [) and a bidirectional override get through it and must not reach the screen.
