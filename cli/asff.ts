@@ -38,10 +38,14 @@ export const ROOT_KEY_REQUIREMENTS = [
 const CIS_TYPE = "Software and Configuration Checks/Industry and Regulatory Standards/CIS AWS Foundations Benchmark";
 const BEST_PRACTICES_TYPE = "Software and Configuration Checks/AWS Security Best Practices";
 
-/** The controls a finding may name: only those its check and the limit actually satisfy. */
-export function relatedRequirements(root: boolean, maxAgeDays: number): string[] {
+/**
+ * The controls a finding may name: only those its check and the limit actually satisfy. An exempt user
+ * (`exempt` true) names none: keyage's PASSED then rests on the exemption, while the controls know no
+ * exemptions and the user's keys may be far older than 90 days.
+ */
+export function relatedRequirements(root: boolean, maxAgeDays: number, exempt = false): string[] {
   if (root) return [...ROOT_KEY_REQUIREMENTS];
-  return maxAgeDays <= ROTATION_REQUIREMENT_MAX_DAYS ? [...ROTATION_REQUIREMENTS] : [];
+  return maxAgeDays <= ROTATION_REQUIREMENT_MAX_DAYS && !exempt ? [...ROTATION_REQUIREMENTS] : [];
 }
 
 const ROTATE_DOC = "https://docs.aws.amazon.com/IAM/latest/UserGuide/id_credentials_access-keys.html#rotating_access_keys_cli";
@@ -96,7 +100,7 @@ export function findingCreatedAt(e: AuditEntry, maxAgeDays: number, now: number)
  * One finding per entry. The Id is deterministic (account + generator + ARN), so re-importing updates the
  * same finding rather than piling up new ones. Severity: MEDIUM when FAILED (as Security Hub rates IAM.3),
  * CRITICAL for a root key (as it rates IAM.4), INFORMATIONAL when PASSED. `Compliance.RelatedRequirements`
- * names only the controls the check and the limit satisfy ({@link relatedRequirements}). `CreatedAt`
+ * names only the controls the check and the limit satisfy, none for an exempt user ({@link relatedRequirements}). `CreatedAt`
  * and `FirstObservedAt` come from the data ({@link findingCreatedAt}); `UpdatedAt` and `LastObservedAt`
  * are the evaluation time.
  */
@@ -108,7 +112,7 @@ export function toFindings(audit: Audit, target: AsffTarget): AwsSecurityFinding
     if (!account) throw new AsffError(`cannot file a finding for ${JSON.stringify(e.user)}: its ARN ${JSON.stringify(e.arn)} carries no account id`);
     const partition = partitionOf(e.arn);
     const failed = e.verdict.compliance === "NON_COMPLIANT";
-    const requirements = relatedRequirements(e.root, limit);
+    const requirements = relatedRequirements(e.root, limit, e.verdict.exemption !== undefined);
     // keyage keeps no state between runs: the first observation it can vouch for is the one the data
     // proves (the state's start), the latest is this evaluation.
     const since = new Date(findingCreatedAt(e, limit, audit.now)).toISOString();

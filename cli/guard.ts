@@ -43,11 +43,6 @@ export async function critical<T>(stderr: Output, fn: () => Promise<T>): Promise
   }
 }
 
-/** The signal held by a critical section that has ended, if any. */
-export function heldSignal(): HeldSignal | undefined {
-  return held;
-}
-
 /**
  * Delivers a held signal again, now with its default action (the process dies of it, status 128 + n).
  * Called by the entry point after the command's last line was written.

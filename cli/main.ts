@@ -191,7 +191,9 @@ export async function run(argv: readonly string[], io: CliIO): Promise<number> {
     // A bug, not a user error: still one line, with the stack only on request.
     const env = io.env ?? process.env;
     const e = err as Error;
-    io.stderr.write(`keyage: internal error: ${e?.message ?? String(err)} (set KEYAGE_DEBUG=1 for details)\n`);
+    // Its first line only: Node's "Cannot find module" goes on with the whole require stack.
+    const first = String(e?.message ?? err).split("\n")[0]?.trim();
+    io.stderr.write(`keyage: internal error: ${first} (set KEYAGE_DEBUG=1 for details)\n`);
     if (env.KEYAGE_DEBUG) io.stderr.write(`${e?.stack ?? ""}\n`);
     return EXIT.AWS;
   }

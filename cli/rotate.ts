@@ -24,6 +24,7 @@ import {
   secretDocument,
   show,
   USER_NAME,
+  USER_NAME_RULE,
   wholeNumber,
   wordPlan,
   type RotationDestination,
@@ -107,7 +108,7 @@ function policyOf(opts: RotateOptions): RotationPolicy {
  */
 export async function runRotate(phase: Phase, opts: RotateOptions, io: CliIO): Promise<ExitStatus> {
   if (!USER_NAME.test(opts.user)) {
-    throw new UsageError(`--user: ${show(opts.user)} is not an IAM user name (1-64 characters of letters, digits and +=,.@_-)`);
+    throw new UsageError(`--user: ${show(opts.user)} is not an IAM user name (${USER_NAME_RULE})`);
   }
   const policy = policyOf(opts);
   const clients = await (io.clients ?? defaultClients)({ profile: opts.profile, region: opts.region });

@@ -11,7 +11,7 @@ import type { ClientFactory } from "../aws/clients";
 import { describeError } from "../aws/errors";
 import { EventError, PutEvaluationsError } from "./errors";
 import { GONE_STATUSES, parseEvent, parseRuleParameters, RESOURCE_TYPE, type ChangeInvocation, type MessageType, type RuleEvent, type RuleSettings } from "./event";
-import { previouslyEvaluated, putEvaluations, selectChanged, WRITER_DEFAULTS, type EarlierResults, type WriteResult, type WriterContext } from "./evaluations";
+import { previouslyEvaluated, putEvaluations, refreshDue, selectChanged, WRITER_DEFAULTS, type EarlierResults, type WriteResult, type WriterContext } from "./evaluations";
 import { listAccessKeys, readAccount, type ListedUser, type ReadAccountOptions, type UnreadableUser } from "../aws/iam";
 import { jsonLogger, type Logger } from "../aws/log";
 import { CallCounter, sleep as timerSleep } from "../aws/calls";
@@ -32,7 +32,7 @@ export interface EvaluateDeps {
   readonly log?: Logger;
   /** Pauses for backoff and report polling. Default a timer. */
   readonly sleep?: (ms: number) => Promise<void>;
-  /** Jitter for backoff, and where a run without earlier results starts reading users. Default `Math.random`. */
+  /** Jitter for backoff, and where a run starts reading the users not due for a write. Default `Math.random`. */
   readonly random?: () => number;
   /**
    * Stop reading when fewer than this many ms remain, keeping them for PutEvaluations. Default: a quarter
@@ -304,17 +304,29 @@ export async function evaluate(rawEvent: unknown, context: LambdaContext, deps: 
 
 /**
  * The order in which users are read one by one, so that when time runs out the users left unread
- * differ from run to run: those with no earlier result first, then the oldest results first, when the
- * earlier results are already known; otherwise ListUsers order from a random starting point.
+ * differ from run to run. When the earlier results are already known: users with no earlier result
+ * first, then those due for a refresh (oldest first), since these are written whatever they say. Every
+ * other user, and every user when the earlier results are not known, follows in ListUsers order from a
+ * random starting point. Not by recording time alone: a scheduled run writes only what changed, so a
+ * result's age says when it last changed, not when the user was last read, and "oldest first" would
+ * leave the users who changed most recently unread run after run.
  */
-function readingOrder(users: readonly ListedUser[], earlier: EarlierResults | undefined, random: () => number): readonly ListedUser[] {
+function readingOrder(users: readonly ListedUser[], earlier: EarlierResults | undefined, run: RunContext): readonly ListedUser[] {
   if (users.length < 2) return users;
-  if (earlier?.complete) {
-    const recorded = (u: ListedUser): number => earlier.results.get(u.userId)?.recordedAt?.getTime() ?? Number.NEGATIVE_INFINITY;
-    return users.map((u, i) => ({ u, i, t: recorded(u) })).sort((a, b) => a.t - b.t || a.i - b.i).map((x) => x.u);
-  }
-  const start = Math.min(users.length - 1, Math.floor(random() * users.length));
-  return [...users.slice(start), ...users.slice(0, start)];
+  const start = Math.min(users.length - 1, Math.floor(run.random() * users.length));
+  const rotated = [...users.slice(start), ...users.slice(0, start)];
+  if (!earlier?.complete) return rotated;
+  const now = run.now();
+  const first: { u: ListedUser; i: number; t: number }[] = [];
+  const rest: ListedUser[] = [];
+  rotated.forEach((u, i) => {
+    const before = earlier.results.get(u.userId);
+    if (before === undefined) first.push({ u, i, t: Number.NEGATIVE_INFINITY });
+    else if (refreshDue(before, run.settings.refreshDays, now)) first.push({ u, i, t: before.recordedAt?.getTime() ?? Number.NEGATIVE_INFINITY });
+    else rest.push(u);
+  });
+  first.sort((a, b) => a.t - b.t || a.i - b.i);
+  return [...first.map((x) => x.u), ...rest];
 }
 
 /** A scheduled run: every IAM user, plus NOT_APPLICABLE for users evaluated earlier that no longer exist. */
@@ -326,14 +338,14 @@ async function periodic(run: RunContext): Promise<Outcome> {
   const sweep: Promise<EarlierResults | { error: string }> = event.configRuleName
     ? previouslyEvaluated(run, event.configRuleName).catch((err: unknown) => ({ error: describeError(err) }))
     : Promise.resolve({ error: "the event names no configRuleName" });
-  // Reading many users one by one: wait for the earlier results to read the oldest first, but never
-  // longer than a quarter of the reading time left (then a random starting point does the rotating).
+  // Reading many users one by one: wait for the earlier results to read first the users due for a write,
+  // but never longer than a quarter of the reading time left (a random starting point does the rotating).
   const prioritize = async (users: readonly ListedUser[]): Promise<readonly ListedUser[]> => {
     let timer: NodeJS.Timeout | undefined;
     const waitMs = Math.max(0, (run.remainingMs() - run.reserveMs) / 4);
     const earlier = await Promise.race([sweep, new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), waitMs)))]);
     clearTimeout(timer);
-    return readingOrder(users, earlier && !("error" in earlier) ? earlier : undefined, run.random);
+    return readingOrder(users, earlier && !("error" in earlier) ? earlier : undefined, run);
   };
   let snapshot;
   try {

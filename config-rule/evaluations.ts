@@ -168,16 +168,18 @@ export interface WriteSelection {
 export function selectChanged(evaluations: readonly Evaluation[], earlier: EarlierResults, refreshDays: number, now: number): WriteSelection {
   const changed: Evaluation[] = [];
   const unchanged: Evaluation[] = [];
-  const dueBefore = now - (refreshDays * DAY_MS - REFRESH_SLACK_MS);
   for (const e of evaluations) {
     const before = earlier.results.get(e.ComplianceResourceId ?? "");
-    const same =
-      before !== undefined &&
-      before.complianceType === e.ComplianceType &&
-      before.annotation === e.Annotation &&
-      before.recordedAt !== undefined &&
-      before.recordedAt.getTime() > dueBefore;
+    const same = before !== undefined && before.complianceType === e.ComplianceType && before.annotation === e.Annotation && !refreshDue(before, refreshDays, now);
     (same ? unchanged : changed).push(e);
   }
   return { changed, unchanged };
+}
+
+/**
+ * True when an earlier result must be written again whatever it says: recorded `refreshDays` days ago or
+ * more (less {@link REFRESH_SLACK_MS}), or at an unknown time.
+ */
+export function refreshDue(before: EarlierResult, refreshDays: number, now: number): boolean {
+  return before.recordedAt === undefined || before.recordedAt.getTime() <= now - (refreshDays * DAY_MS - REFRESH_SLACK_MS);
 }

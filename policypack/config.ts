@@ -13,6 +13,7 @@ import {
   MAX_MAX_AGE_DAYS,
   MIN_MAX_AGE_DAYS,
   USER_NAME,
+  USER_NAME_RULE,
   show,
   validateParams,
   type RuleParams,
@@ -107,12 +108,6 @@ export function expiringSchema(defaults: AgeDefaults = DEFAULT_AGE_DEFAULTS): Po
   };
 }
 
-/** Config schema of `iam-access-key-max-age` with keyage's defaults. */
-export const MAX_AGE_SCHEMA: PolicyConfigSchema = maxAgeSchema();
-
-/** Config schema of `iam-access-key-expiring` with keyage's defaults. */
-export const EXPIRING_SCHEMA: PolicyConfigSchema = expiringSchema();
-
 /** Config schema of `iam-access-key-creation`: `allowedUsers` (default none, or the pack's list). */
 export function creationSchema(allowedUsers: readonly string[] = []): PolicyConfigSchema {
   return {
@@ -126,9 +121,6 @@ export function creationSchema(allowedUsers: readonly string[] = []): PolicyConf
     },
   };
 }
-
-/** Config schema of `iam-access-key-creation` with keyage's defaults. */
-export const CREATION_SCHEMA: PolicyConfigSchema = creationSchema();
 
 /** Policy config as `args.getConfig()` returns it: the CLI-filled values, enforcementLevel removed. */
 export interface AgeConfig {
@@ -172,7 +164,7 @@ export function readCreationConfig(policy: string, config: { allowedUsers?: unkn
   const allowed = new Set<string>();
   for (const entry of list) {
     if (typeof entry !== "string" || !USER_NAME.test(entry)) {
-      throw new PolicyConfigError(policy, `allowedUsers: ${show(entry)} is not an IAM user name (1-64 characters of letters, digits and +=,.@_-)`);
+      throw new PolicyConfigError(policy, `allowedUsers: ${show(entry)} is not an IAM user name (${USER_NAME_RULE})`);
     }
     allowed.add(entry.toLowerCase());
   }

@@ -150,8 +150,13 @@ export function parseCredentialReport(text: string): ReportUser[] {
   if (looksBase64(text.replace(/^\ufeff/, ""))) {
     throw new CredentialReportError("the credential report looks base64-encoded (as in GetCredentialReport's Content); decode it first, e.g. with `base64 -d`");
   }
-  if (NOT_TEXT.test(text.slice(0, 4096))) {
-    throw new CredentialReportError("the credential report is not text (binary data, or not UTF-8): expected the CSV starting user,arn,user_creation_time", 1);
+  // The whole text, not a prefix: whatever passes here reaches every output format, and csv and stderr
+  // print names as they are.
+  const bad = NOT_TEXT.exec(text);
+  if (bad) {
+    const line = text.slice(0, bad.index).split("\n").length;
+    const why = line === 1 ? "expected the CSV starting user,arn,user_creation_time" : `line ${line} holds a control character`;
+    throw new CredentialReportError(`the credential report is not text (binary data, or not UTF-8): ${why}`, line);
   }
   const [header, ...rows] = csvRecords(text);
   if (!header) throw new CredentialReportError("the credential report is empty");

@@ -20,6 +20,9 @@ export const REFRESH_DAYS = { min: 1, max: 80, default: 30 } as const;
 /** IAM user names: 1–64 characters of letters, digits and `+=,.@_-` (a comma is legal). */
 export const USER_NAME = /^[\w+=,.@-]{1,64}$/;
 
+/** What {@link USER_NAME} accepts, in words, for error messages. */
+export const USER_NAME_RULE = "1-64 characters of letters, digits and +=,.@_-";
+
 /** A user whose keys are not held to the limit, optionally only until an instant. */
 export interface Exemption {
   /** IAM user name (matched without regard to case, as IAM itself does). */
@@ -98,7 +101,7 @@ export function parseExemption(entry: unknown, name = "exemptions"): Exemption {
     throw new ParameterError(name, entry, `${name}: each entry must be a user name, "user:YYYY-MM-DD" or { "user", "until" }, got ${show(entry)}`);
   }
   if (typeof user !== "string" || !USER_NAME.test(user)) {
-    throw new ParameterError(name, entry, `${name}: ${show(user)} is not an IAM user name (1-64 characters of letters, digits and +=,.@_-)`);
+    throw new ParameterError(name, entry, `${name}: ${show(user)} is not an IAM user name (${USER_NAME_RULE})`);
   }
   if (until === undefined || until === null || until === "") return { user };
   const ms = typeof until === "string" ? parseUntil(until) : undefined;

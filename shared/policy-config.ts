@@ -5,11 +5,12 @@
  * One limit: `iam-access-key-max-age`'s `maxAgeDays` is the limit. `iam-access-key-expiring` follows it;
  * it may repeat the value (older files do), but a different value is an error naming both, never two
  * limits that contradict each other. Exemptions follow the same way: the expiring policy uses the
- * max-age policy's list unless it has its own (in the pack, its own list only silences its warnings;
- * the CLI has one list for both, so {@link readPolicyConfig} refuses two different ones).
+ * max-age policy's list unless it has its own. In the pack, the expiring policy's own list only silences
+ * its warnings, so the verdicts' exemptions are the max-age policy's alone; the CLI has one list for
+ * both, so {@link readPolicyConfig} refuses two different ones).
  */
 import { ParameterError, show } from "./errors";
-import { isAbsent, parseExemptions, wholeNumber, type ParamNames, type RawRuleParams } from "./params";
+import { DEFAULT_MAX_AGE_DAYS, isAbsent, parseExemptions, wholeNumber, type ParamNames, type RawRuleParams } from "./params";
 
 /** The stack policy that enforces the limit (default mandatory). Its `maxAgeDays` is the limit. */
 export const MAX_AGE_POLICY = "iam-access-key-max-age";
@@ -95,6 +96,10 @@ function entryOf(doc: Record<string, unknown>, policy: PolicyName): Record<strin
     throw new ParameterError(policy, entry, `${policy} must be an enforcement level or an object of settings, got ${show(entry)}`);
   }
   const settings = entry as Record<string, unknown>;
+  const level = settings.enforcementLevel;
+  if (level !== undefined && !(ENFORCEMENT_LEVELS as readonly unknown[]).includes(level)) {
+    throw new ParameterError(`${policy}.enforcementLevel`, level, `${policy}.enforcementLevel: ${show(level)} is not an enforcement level (${ENFORCEMENT_LEVELS.join(", ")})`);
+  }
   const allowed = POLICY_SETTINGS[policy];
   for (const key of Object.keys(settings)) {
     if (key !== "enforcementLevel" && !allowed.includes(key)) {
@@ -102,6 +107,11 @@ function entryOf(doc: Record<string, unknown>, policy: PolicyName): Record<strin
     }
   }
   return settings;
+}
+
+/** True when a policy's entry turns it off (`"disabled"`, or `{ "enforcementLevel": "disabled" }`). */
+function isDisabled(entry: unknown): boolean {
+  return entry === "disabled" || (typeof entry === "object" && entry !== null && (entry as Record<string, unknown>).enforcementLevel === "disabled");
 }
 
 function setting(entry: Record<string, unknown>, policy: PolicyName, key: string): FileSetting | undefined {
@@ -118,9 +128,11 @@ function exemptionKeys(s: FileSetting): string {
 
 /**
  * Reads a policy config file (parsed JSON) into one set of parameters, by the pack's own rules: the limit
- * is `iam-access-key-max-age`'s `maxAgeDays` (the expiring policy's may repeat it), `warnDays` is the
- * expiring policy's, exemptions are the max-age policy's (or the expiring policy's when only it has
- * some), `allowedUsers` the creation policy's. Entries of other policies (a team's own pack) and `all`
+ * is `iam-access-key-max-age`'s `maxAgeDays`, or its default (the expiring policy's may repeat it; it
+ * stands alone only when the max-age policy is disabled), `warnDays` is the
+ * expiring policy's, exemptions are the max-age policy's only (a list under the expiring policy alone
+ * silences the pack's warnings, never a violation, so it exempts nobody here), `allowedUsers` the
+ * creation policy's. Entries of other policies (a team's own pack) and `all`
  * are ignored; enforcement levels are checked, not used. Values are returned raw, for
  * {@link validateParams} with {@link settingNames}.
  *
@@ -136,7 +148,10 @@ export function readPolicyConfig(doc: unknown): PolicyConfigSettings {
   const expiring = entryOf(file, EXPIRING_POLICY);
   const creation = entryOf(file, CREATION_POLICY);
 
-  const limit = pairMaxAgeDays(maxAge.maxAgeDays, expiring.maxAgeDays);
+  // As the pack runs: iam-access-key-max-age enforces its default limit when the file sets none, and the
+  // expiring policy must agree with it; only when the max-age policy is disabled does its limit stand alone.
+  const leading = isAbsent(maxAge.maxAgeDays) && !isAbsent(expiring.maxAgeDays) && !isDisabled(file[MAX_AGE_POLICY]) ? DEFAULT_MAX_AGE_DAYS : maxAge.maxAgeDays;
+  const limit = pairMaxAgeDays(leading, expiring.maxAgeDays);
   const maxAgeDays = limit.source === "default" ? undefined : { value: limit.value, name: `${limit.source}.maxAgeDays` };
 
   const ownExemptions = setting(maxAge, MAX_AGE_POLICY, "exemptions");
@@ -153,7 +168,7 @@ export function readPolicyConfig(doc: unknown): PolicyConfigSettings {
   return {
     maxAgeDays,
     warnDays: setting(expiring, EXPIRING_POLICY, "warnDays"),
-    exemptions: ownExemptions ?? expiringExemptions,
+    exemptions: ownExemptions,
     allowedUsers: setting(creation, CREATION_POLICY, "allowedUsers"),
   };
 }

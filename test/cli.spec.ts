@@ -438,6 +438,18 @@ function sdkClients(endpoint?: string): ClientFactory {
   });
 }
 
+describe("keyage: an unexpected failure", () => {
+  it("is still one line on stderr, however many lines the error's message has", async () => {
+    const clients: ClientFactory = async () => {
+      throw new Error("Cannot find module '@aws-sdk/client-iam'\nRequire stack:\n- /opt/keyage/dist/aws/lazy-clients.js\n- /opt/keyage/dist/cli/audit.js");
+    };
+    const { status, stdout, stderr } = await keyage(["audit"], { clients });
+    assert.equal(status, 3);
+    assert.equal(stdout, "");
+    assert.equal(stderr, "keyage: internal error: Cannot find module '@aws-sdk/client-iam' (set KEYAGE_DEBUG=1 for details)\n");
+  });
+});
+
 describe("keyage audit --security-hub", () => {
   // Created in `before`, restored in `after`, so that no other spec's clients are intercepted.
   const mockSecurityHubClient = () => mockClient(SecurityHubClient);
@@ -641,6 +653,16 @@ describe("keyage audit --format csv: safe to open in a spreadsheet", () => {
 });
 
 describe("keyage audit --format table: names cannot drive the terminal", () => {
+  it("refuses a report with a control character anywhere, not only in its first few kilobytes", async () => {
+    // What the parser lets through reaches every format: csv and the stderr notes print names as they are.
+    const ordinary = Array.from({ length: 100 }, (_, i) => row(`user${i}`, [[true, "2026-11-20T00:00:00+00:00"]]));
+    const file = reportFile("late-escape.csv", [HEADER, ...ordinary, row("ev\u001b[2Jil", [[true, "2026-11-20T00:00:00+00:00"]])].join("\n"));
+    const result = await keyage(["audit", "--credential-report", file, "--now", NOW, "--format", "csv"]);
+    assert.equal(result.status, 2);
+    assert.equal(result.stdout, "");
+    assert.match(result.stderr, /^keyage: .*late-escape\.csv: the credential report is not text \(binary data, or not UTF-8\)[^\n]*\n$/);
+  });
+
   it("strips control characters and bidirectional overrides from user names, in rows and in the summary", async () => {
     // C0 controls (ESC, BEL) make the report "not text" and are refused by the parser; a C1 CSI (U+009B,
     // which terminals read as ESC [) and a bidirectional override get through it and must not reach the screen.
@@ -674,6 +696,18 @@ describe("keyage audit --format asff: claims only what is true", () => {
       assert.deepEqual(of(fs, "<root_account>").Compliance?.RelatedRequirements, [...ROOT_KEY_REQUIREMENTS]);
     });
   }
+
+  it("claims no CIS or FSBP control for a user who passes only by an exemption", async () => {
+    // bob's key is 45 days old, over the 30-day limit: PASSED under keyage's exemption, which could go on
+    // long past 90 days; an exemption is keyage's, and no control's requirement is met by it.
+    const fs = await findings(["--exempt", "bob", "--max-age-days", "30"]);
+    const bob = of(fs, "bob");
+    assert.equal(bob.Compliance?.Status, "PASSED");
+    assert.equal(bob.Compliance?.RelatedRequirements, undefined);
+    assert.equal(bob.Types?.some((t) => t.includes("CIS AWS Foundations Benchmark")), false);
+    assert.equal(of(fs, "alice").Compliance?.Status, "PASSED");
+    assert.deepEqual(of(fs, "alice").Compliance?.RelatedRequirements, [...ROTATION_REQUIREMENTS], "a user that passes on its own still names them");
+  });
 
   it("derives CreatedAt from the data: when a key passed the limit, or the user's creation when compliant", async () => {
     const fs = await findings([]);

@@ -18,7 +18,7 @@ import {
   type User,
 } from "@aws-sdk/client-iam";
 import { mockClient } from "aws-sdk-client-mock";
-import { CREDENTIAL_REPORT_COLUMNS, DAY_MS, ParameterError } from "../shared";
+import { configAnnotation, CREDENTIAL_REPORT_COLUMNS, DAY_MS, evaluateUser, ParameterError, validateParams } from "../shared";
 import { EventError, PutEvaluationsError } from "../config-rule/errors";
 import { evaluate, type EvaluateDeps, type RunSummary } from "../config-rule/evaluate";
 import { readAccount } from "../aws/iam";
@@ -377,7 +377,8 @@ describe("config rule: periodic runs", () => {
 
   it("stops reading at the deadline, writes what it evaluated and logs the users it skipped", async () => {
     let remaining = 60_000;
-    const t = setup({ reserveMs: 10_000, concurrency: 1 });
+    // random 0: reading starts at the first user listed (another run starts elsewhere).
+    const t = setup({ reserveMs: 10_000, concurrency: 1, random: () => 0 });
     const names = ["a", "b", "c", "d", "e"];
     t.iamMock.on(ListUsersCommand).resolves({ Users: names.map((n) => user(n)) });
     t.iamMock.on(GenerateCredentialReportCommand).rejects(Object.assign(new Error("denied"), { name: "AccessDenied" }));
@@ -414,6 +415,64 @@ describe("config rule: a deadline never starves the same users", () => {
     };
     assert.deepEqual(await skippedWith(0), ["c", "d", "e"]);
     assert.deepEqual(await skippedWith(0.4), ["a", "b", "e"], "this run started at c");
+  });
+
+  it("reads, over a few runs, users whose results changed recently too, not only the users whose results Config recorded longest ago", async () => {
+    // A scheduled run writes only what changed, so a result's recording time says when it last changed:
+    // a, b and c were recorded 20 days ago (unchanged since), d and e yesterday (they just changed).
+    const params = validateParams();
+    const earlier = ["a", "b", "c", "d", "e"].map((n) => {
+      const annotation = configAnnotation(evaluateUser({ user: n, keys: [{ accessKeyId: `AKIA${n}`, createDate: new Date(NOW - DAY_MS) }] }, params, NOW), params, NOW);
+      const recorded = ["d", "e"].includes(n) ? NOW - DAY_MS : NOW - 20 * DAY_MS;
+      return {
+        EvaluationResultIdentifier: { EvaluationResultQualifier: { ConfigRuleName: "keyage-access-keys", ResourceType: "AWS::IAM::User", ResourceId: `AIDA${n.toUpperCase()}` } },
+        ComplianceType: "COMPLIANT" as const,
+        Annotation: annotation,
+        ResultRecordedTime: new Date(recorded),
+      };
+    });
+    const readIn = async (random: number): Promise<string[]> => {
+      let remaining = 60_000;
+      const read: string[] = [];
+      const t = setup({ concurrency: 1, random: () => random });
+      t.iamMock.on(ListUsersCommand).resolves({ Users: ["a", "b", "c", "d", "e"].map((n) => user(n)) });
+      t.iamMock.on(GenerateCredentialReportCommand).rejects(Object.assign(new Error("denied"), { name: "AccessDenied" }));
+      t.configMock.on(GetComplianceDetailsByConfigRuleCommand).resolves({ EvaluationResults: earlier });
+      t.iamMock.on(ListAccessKeysCommand).callsFake(async (input: { UserName: string }) => {
+        remaining -= 25_000;
+        read.push(input.UserName);
+        return { AccessKeyMetadata: [key(input.UserName, DAY_MS)] };
+      });
+      const summary = await evaluate(scheduled(), { getRemainingTimeInMillis: () => remaining }, t.deps);
+      assert.equal(summary.partial, true, "three users are left unread each run");
+      assert.equal(summary.written, 0, "nothing read has changed");
+      return read;
+    };
+    const read = new Set([...(await readIn(0)), ...(await readIn(0.4)), ...(await readIn(0.8))]);
+    assert.deepEqual([...read].sort(), ["a", "b", "c", "d", "e"]);
+  });
+
+  it("reads first the users Config has no result for, then those due for a refresh, oldest first", async () => {
+    const params = validateParams();
+    const result = (n: string, recordedDaysAgo: number) => ({
+      EvaluationResultIdentifier: { EvaluationResultQualifier: { ConfigRuleName: "keyage-access-keys", ResourceType: "AWS::IAM::User", ResourceId: `AIDA${n.toUpperCase()}` } },
+      ComplianceType: "COMPLIANT" as const,
+      Annotation: configAnnotation(evaluateUser({ user: n, keys: [{ accessKeyId: `AKIA${n}`, createDate: new Date(NOW - DAY_MS) }] }, params, NOW), params, NOW),
+      ResultRecordedTime: new Date(NOW - recordedDaysAgo * DAY_MS),
+    });
+    let remaining = 50_000;
+    const read: string[] = [];
+    const t = setup({ concurrency: 1, random: () => 0 });
+    t.iamMock.on(ListUsersCommand).resolves({ Users: ["a", "b", "c", "d", "e"].map((n) => user(n)) });
+    t.iamMock.on(GenerateCredentialReportCommand).rejects(Object.assign(new Error("denied"), { name: "AccessDenied" }));
+    t.configMock.on(GetComplianceDetailsByConfigRuleCommand).resolves({ EvaluationResults: [result("a", 1), result("b", 2), result("c", 31), result("d", 45)] });
+    t.iamMock.on(ListAccessKeysCommand).callsFake(async (input: { UserName: string }) => {
+      remaining -= 15_000;
+      read.push(input.UserName);
+      return { AccessKeyMetadata: [key(input.UserName, DAY_MS)] };
+    });
+    await evaluate(scheduled(), { getRemainingTimeInMillis: () => remaining }, t.deps);
+    assert.deepEqual(read, ["e", "d", "c"], "e has no result, d and c are due (45 and 31 days old); a and b wait");
   });
 });
 

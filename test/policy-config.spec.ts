@@ -45,10 +45,19 @@ describe("policy config file: the shared reader", () => {
     assert.equal(readPolicyConfig(JSON.parse(readFileSync(EXAMPLE_CONFIG, "utf8"))).allowedUsers?.name, "iam-access-key-creation.allowedUsers");
   });
 
-  it("takes the limit from iam-access-key-max-age alone, and from iam-access-key-expiring when only it has one", () => {
+  it("takes the limit from iam-access-key-max-age alone, and from iam-access-key-expiring only when the max-age policy is disabled", () => {
     assert.equal(read({ "iam-access-key-max-age": { maxAgeDays: 90 } }).maxAgeDays, 90);
-    assert.equal(read({ "iam-access-key-expiring": { maxAgeDays: 60 } }).maxAgeDays, 60);
+    assert.equal(read({ "iam-access-key-max-age": "disabled", "iam-access-key-expiring": { maxAgeDays: 60 } }).maxAgeDays, 60);
+    assert.equal(read({ "iam-access-key-max-age": { enforcementLevel: "disabled" }, "iam-access-key-expiring": { maxAgeDays: 60 } }).maxAgeDays, 60);
+    assert.equal(read({ "iam-access-key-expiring": { maxAgeDays: 30 } }).maxAgeDays, 30);
     assert.equal(read({}).maxAgeDays, 30);
+  });
+
+  it("refuses a limit set only on iam-access-key-expiring, as the pack does (its max-age policy keeps enforcing its default)", () => {
+    assert.throws(
+      () => readPolicyConfig({ "iam-access-key-expiring": { maxAgeDays: 60 } }),
+      (err: Error) => err instanceof ParameterError && /iam-access-key-expiring's maxAgeDays \(60\) differs from iam-access-key-max-age's \(30\)/.test(err.message),
+    );
   });
 
   it("refuses two different limits, naming both values", () => {
@@ -75,6 +84,7 @@ describe("policy config file: the shared reader", () => {
   it("rejects an unknown setting of a keyage policy, a bad level and a file that is not an object", () => {
     assert.throws(() => readPolicyConfig({ "iam-access-key-max-age": { maxAge: 90 } }), /iam-access-key-max-age: unknown setting "maxAge" \(it takes maxAgeDays, exemptions and enforcementLevel\)/);
     assert.throws(() => readPolicyConfig({ "iam-access-key-max-age": "strict" }), /"strict" is not an enforcement level/);
+    assert.throws(() => readPolicyConfig({ "iam-access-key-max-age": { enforcementLevel: "strict", maxAgeDays: 90 } }), /iam-access-key-max-age\.enforcementLevel: "strict" is not an enforcement level/);
     assert.throws(() => readPolicyConfig([]), /a policy config must be a JSON object keyed by policy name, got \[\]/);
   });
 
@@ -95,6 +105,19 @@ describe("keyage audit --policy-config", () => {
       json.users.filter((u) => u.compliance === "NON_COMPLIANT").map((u) => u.user),
       ["svc.legacy@example.com"],
     );
+  });
+
+  it("does not exempt a user listed only under iam-access-key-expiring, whose keys the pack still blocks", async () => {
+    // In the pack, the expiring policy's own exemptions only silence its warnings: iam-access-key-max-age
+    // still fails the preview for that user's expired key, so the audit must not call the user compliant.
+    const file = configFile("warn-only.json", { "iam-access-key-max-age": { maxAgeDays: 90 }, "iam-access-key-expiring": { exemptions: ["svc.legacy@example.com"] } });
+    const { status, stdout } = await audit(["--format", "json", "--policy-config", file]);
+    assert.equal(status, 1);
+    const json = JSON.parse(stdout) as JsonAudit;
+    assert.deepEqual(json.exemptions, []);
+    const legacy = json.users.find((u) => u.user === "svc.legacy@example.com");
+    assert.equal(legacy?.compliance, "NON_COMPLIANT");
+    assert.equal(legacy?.exempt, false);
   });
 
   it("lets a flag typed on the command line win over the file", async () => {

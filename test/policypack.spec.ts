@@ -335,6 +335,10 @@ describe("policy pack: one limit for both age policies", () => {
     });
   });
 
+  it("refuses a limit set only on iam-access-key-expiring, since iam-access-key-max-age still enforces its default (as keyage audit --policy-config does)", async () => {
+    await assert.rejects(analyzeStack(k85, { expiring: { maxAgeDays: 60 } }), /iam-access-key-expiring's maxAgeDays \(60\) differs from iam-access-key-max-age's \(30\)/);
+  });
+
   it("uses its own limit, and says so, when iam-access-key-max-age did not run (disabled)", async () => {
     const [, e] = createPolicies({ now: () => NOW });
     const [v] = await runStack(e, k85, { maxAgeDays: 90 });
