@@ -16,7 +16,7 @@ import {
 } from "@aws-sdk/client-iam";
 import type { RotationKey } from "../shared";
 import { CallCounter } from "./calls";
-import { describeError, IamReadError, isNoSuchEntity } from "./errors";
+import { describeError, IamReadError, isNoSuchEntity, redactKeyIds } from "./errors";
 import { IAM_MAX_ITEMS, listAccessKeys } from "./iam";
 
 /** A user's keys and tags, as the rotation planner reads them. */
@@ -45,7 +45,7 @@ export async function readUserKeys(iam: IAMClient, userName: string, calls: Call
       try {
         used = (await iam.send(new GetAccessKeyLastUsedCommand({ AccessKeyId: id })))?.AccessKeyLastUsed;
       } catch (cause) {
-        throw new IamReadError(`GetAccessKeyLastUsed for ${id} failed: ${describeError(cause)}`, { cause });
+        throw new IamReadError(`GetAccessKeyLastUsed for ${redactKeyIds(id)} failed: ${describeError(cause)}`, { cause });
       }
       const created = Date.parse(k.createDate);
       return {
