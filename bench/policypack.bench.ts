@@ -71,7 +71,7 @@ function stackResources(): ResourceInput[] {
       type,
       name: `r-${i}`,
       props: {
-        // Outputs as AWS resources carry them; REFERENCE.md measured a real 10k-resource request at ~6 MiB.
+        // Outputs as AWS resources carry them; a real 10k-resource request measures about 6 MiB.
         id: `r-${i}`,
         arn: `arn:aws:${type.split(":")[1]?.split("/")[0]}::123456789012:thing/r-${i}`,
         name: `r-${i}`,

@@ -7,6 +7,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { CONFIG_RESOURCE_TYPE, CONFIG_RULE_TRIGGERS } from "../shared";
+import { deployMemberRole } from "./member-role";
 import { executionRolePolicy, lambdaTrustPolicy, memberRolePolicy, memberRoleTemplate, memberTrustPolicy, readResultsPolicy } from "./policies";
 import { DeploySettings, inputParameters } from "./settings";
 
@@ -183,44 +184,22 @@ export class KeyageConfigRule extends pulumi.ComponentResource {
           : [new aws.lambda.Permission(`${name}-config-invoke-members`, { function: this.function.name, action: "lambda:InvokeFunction", principal: CONFIG_PRINCIPAL }, child)]),
       );
 
-      this.memberStackSet = new aws.cloudformation.StackSet(`${name}-member-role`, {
-        name: `${settings.ruleName}-member-role`,
+      const member = deployMemberRole({
+        stem: `${name}-member`,
+        stackSetName: `${settings.ruleName}-member-role`,
         description: "keyage: the read-only role the keyage Config rule assumes in each account",
-        permissionModel: "SERVICE_MANAGED",
-        autoDeployment: { enabled: true, retainStacksOnAccountRemoval: false },
-        callAs: org.callAs,
-        capabilities: ["CAPABILITY_NAMED_IAM"],
-        managedExecution: { active: true },
-        operationPreferences: { failureTolerancePercentage: 10, maxConcurrentPercentage: 25 },
+        localDescription: "keyage: read-only role the keyage Config rule assumes in this (management) account",
+        roleName: org.memberRoleName,
         templateBody: memberRoleTemplate(org.memberRoleName),
         parameters: { ExecutionRoleArn: this.executionRole.arn },
-        tags,
-      }, { ...child, ignoreChanges: ["administrationRoleArn"] });
-      const targets = org.targets.length > 0 ? pulumi.output([...org.targets]) : organization!.roots.apply((roots) => roots.map((r) => r.id).slice(0, 1));
-      this.memberStackSetInstance = new aws.cloudformation.StackSetInstance(`${name}-member-role`, {
-        stackSetName: this.memberStackSet.name,
-        callAs: org.callAs,
-        // IAM is global: one region per account, or the second stack would collide on the role name.
-        stackSetInstanceRegion: region,
-        deploymentTargets: {
-          organizationalUnitIds: targets,
-          ...(org.excludedAccounts.length > 0 ? { accountFilterType: "DIFFERENCE", accounts: [...org.excludedAccounts] } : {}),
-        },
-        operationPreferences: { failureTolerancePercentage: 10, maxConcurrentPercentage: 25 },
-      }, child);
-
-      if (org.callAs === "SELF") {
-        this.localMemberRole = new aws.iam.Role(`${name}-member-local`, {
-          name: org.memberRoleName,
-          description: "keyage: read-only role the keyage Config rule assumes in this (management) account",
-          assumeRolePolicy: this.executionRole.arn.apply((arn) => JSON.stringify(memberTrustPolicy(arn))),
-          tags,
-        }, child);
-        this.localMemberRolePolicy = new aws.iam.RolePolicy(`${name}-member-local`, {
-          role: this.localMemberRole.id,
-          policy: pulumi.all([partition, accountId, region]).apply(([p, a, r]) => JSON.stringify(memberRolePolicy(p, a, r))),
-        }, child);
-      }
+        trustedArn: this.executionRole.arn,
+        trustPolicy: memberTrustPolicy,
+        policy: memberRolePolicy,
+      }, { org, organization, partition, accountId, region, tags, child });
+      this.memberStackSet = member.stackSet;
+      this.memberStackSetInstance = member.instance;
+      this.localMemberRole = member.localRole;
+      this.localMemberRolePolicy = member.localRolePolicy;
 
       this.organizationRule = new aws.cfg.OrganizationCustomRule(`${name}-org-rule`, {
         name: settings.ruleName,

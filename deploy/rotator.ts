@@ -10,6 +10,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { DeploySettings } from "./settings";
+import { deployMemberRole } from "./member-role";
 import { lambdaTrustPolicy } from "./policies";
 import { HANDLER, RUNTIME } from "./program";
 import {
@@ -141,43 +142,22 @@ export class KeyageRotator extends pulumi.ComponentResource {
       policy: this.function.arn.apply((arn) => JSON.stringify(schedulerInvokePolicy(arn))),
     }, child);
     if (org) {
-      this.memberStackSet = new aws.cloudformation.StackSet(`${name}-rotator-role`, {
-        name: `${settings.ruleName}-rotator-role`,
+      const member = deployMemberRole({
+        stem: `${name}-rotator`,
+        stackSetName: `${settings.ruleName}-rotator-role`,
         description: "keyage: the role the keyage scheduled rotator assumes in each account",
-        permissionModel: "SERVICE_MANAGED",
-        autoDeployment: { enabled: true, retainStacksOnAccountRemoval: false },
-        callAs: org.callAs,
-        capabilities: ["CAPABILITY_NAMED_IAM"],
-        managedExecution: { active: true },
-        operationPreferences: { failureTolerancePercentage: 10, maxConcurrentPercentage: 25 },
+        localDescription: "keyage: the role the keyage scheduled rotator assumes in this (management) account",
+        roleName: org.rotatorRoleName,
         templateBody: memberRotatorTemplate(org.rotatorRoleName, mode, rotation.secretPrefix),
         parameters: { RotatorRoleArn: this.role.arn },
-        tags,
-      }, { ...child, ignoreChanges: ["administrationRoleArn"] });
-      const targets = org.targets.length > 0 ? pulumi.output([...org.targets]) : organization!.roots.apply((roots) => roots.map((r) => r.id).slice(0, 1));
-      this.memberStackSetInstance = new aws.cloudformation.StackSetInstance(`${name}-rotator-role`, {
-        stackSetName: this.memberStackSet.name,
-        callAs: org.callAs,
-        // IAM is global: one region per account, or the second stack would collide on the role name.
-        stackSetInstanceRegion: region,
-        deploymentTargets: {
-          organizationalUnitIds: targets,
-          ...(org.excludedAccounts.length > 0 ? { accountFilterType: "DIFFERENCE", accounts: [...org.excludedAccounts] } : {}),
-        },
-        operationPreferences: { failureTolerancePercentage: 10, maxConcurrentPercentage: 25 },
-      }, child);
-      if (org.callAs === "SELF") {
-        this.localMemberRole = new aws.iam.Role(`${name}-rotator-local`, {
-          name: org.rotatorRoleName,
-          description: "keyage: the role the keyage scheduled rotator assumes in this (management) account",
-          assumeRolePolicy: this.role.arn.apply((arn) => JSON.stringify(memberRotatorTrustPolicy(arn))),
-          tags,
-        }, child);
-        this.localMemberRolePolicy = new aws.iam.RolePolicy(`${name}-rotator-local`, {
-          role: this.localMemberRole.id,
-          policy: pulumi.all([partition, accountId, region]).apply(([p, a, r]) => JSON.stringify(memberRotatorPolicy({ partition: p, accountId: a, region: r, mode, secretPrefix: rotation.secretPrefix }))),
-        }, child);
-      }
+        trustedArn: this.role.arn,
+        trustPolicy: memberRotatorTrustPolicy,
+        policy: (partition, accountId, region) => memberRotatorPolicy({ partition, accountId, region, mode, secretPrefix: rotation.secretPrefix }),
+      }, { org, organization, partition, accountId, region, tags, child });
+      this.memberStackSet = member.stackSet;
+      this.memberStackSetInstance = member.instance;
+      this.localMemberRole = member.localRole;
+      this.localMemberRolePolicy = member.localRolePolicy;
     }
     // The first run comes only once the roles it assumes exist.
     const rolesReady = [this.memberStackSetInstance, this.localMemberRolePolicy].filter((r): r is NonNullable<typeof r> => r !== undefined);
