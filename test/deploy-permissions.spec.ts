@@ -7,8 +7,8 @@ import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import type { RawDeploySettings } from "../deploy/settings";
+import { ACCOUNT, type Registered, setDeployMocks } from "./deploy-mocks";
 
-const ACCOUNT = "123456789012";
 const DOCS = path.join(__dirname, "..", "docs");
 
 /**
@@ -112,7 +112,7 @@ interface Created {
   logGroupNames: string[];
 }
 
-const registrations: { type: string; name: string; inputs: Record<string, unknown> }[] = [];
+const registrations: Registered[] = [];
 const invokes: string[] = [];
 let program: typeof import("../deploy/program");
 let settingsModule: typeof import("../deploy/settings");
@@ -173,33 +173,7 @@ describe("deployer permissions (docs/deployer-policy*.json against the deploy pr
 
   before(async function loadProgram() {
     this.timeout(20000);
-    await pulumi.runtime.setMocks(
-      {
-        newResource(args) {
-          registrations.push({ type: args.type, name: args.name, inputs: args.inputs as Record<string, unknown> });
-          const name = (args.inputs as { name?: string }).name ?? args.name;
-          return { id: `${args.name}-id`, state: { ...args.inputs, name, arn: `arn:aws:mock:us-east-1:${ACCOUNT}:${args.type}/${name}` } };
-        },
-        call(args) {
-          invokes.push(args.token);
-          switch (args.token) {
-            case "aws:index/getPartition:getPartition":
-              return { id: "aws", partition: "aws", dnsSuffix: "amazonaws.com" };
-            case "aws:index/getCallerIdentity:getCallerIdentity":
-              return { id: ACCOUNT, accountId: ACCOUNT, arn: `arn:aws:iam::${ACCOUNT}:user/deployer`, userId: "AIDAEXAMPLE" };
-            case "aws:index/getRegion:getRegion":
-              return { id: "us-east-1", region: "us-east-1", name: "us-east-1" };
-            case "aws:organizations/getOrganization:getOrganization":
-              return { id: "o-abcdefghij", arn: "", masterAccountId: ACCOUNT, roots: [{ id: "r-ab12", arn: "", name: "Root", policyTypes: [] }] };
-            default:
-              return {};
-          }
-        },
-      },
-      "keyage",
-      "test",
-      false,
-    );
+    await setDeployMocks({ onResource: (r) => void registrations.push(r), onInvoke: (token) => void invokes.push(token), unknownInvoke: "empty" });
     program = await import("../deploy/program");
     settingsModule = await import("../deploy/settings");
   });

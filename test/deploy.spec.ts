@@ -5,16 +5,9 @@ import * as pulumi from "@pulumi/pulumi";
 import { validateParams } from "../shared";
 import type { KeyageConfigRule } from "../deploy/program";
 import type { DeploySettings, RawDeploySettings } from "../deploy/settings";
+import { ACCOUNT, ORG_ID, type Registered, ROOT, setDeployMocks } from "./deploy-mocks";
 
-const ACCOUNT = "123456789012";
-const ORG_ID = "o-abcdefghij";
-const ROOT = "r-ab12";
 
-interface Registered {
-  type: string;
-  name: string;
-  inputs: Record<string, unknown>;
-}
 const registered: Registered[] = [];
 
 /** Every action the evaluator may be granted, in any role this program creates. */
@@ -80,40 +73,7 @@ function policyOf(resource: Registered, key = "policy"): { Statement: Statement[
 describe("deploy (Pulumi program under mocks)", () => {
   before(async function loadProgram() {
     this.timeout(20000);
-    await pulumi.runtime.setMocks(
-      {
-        newResource(args) {
-          registered.push({ type: args.type, name: args.name, inputs: args.inputs as Record<string, unknown> });
-          const name = (args.inputs as { name?: string }).name ?? args.name;
-          const arn =
-            args.type === "aws:iam/role:Role"
-              ? `arn:aws:iam::${ACCOUNT}:role/${name}`
-              : args.type === "aws:lambda/function:Function"
-                ? `arn:aws:lambda:us-east-1:${ACCOUNT}:function:${name}`
-                : args.type === "aws:cloudwatch/logGroup:LogGroup"
-                  ? `arn:aws:logs:us-east-1:${ACCOUNT}:log-group:${name}`
-                  : `arn:aws:mock:us-east-1:${ACCOUNT}:${args.type}/${name}`;
-          return { id: `${args.name}-id`, state: { ...args.inputs, name, arn } };
-        },
-        call(args) {
-          switch (args.token) {
-            case "aws:index/getPartition:getPartition":
-              return { id: "aws", partition: "aws", dnsSuffix: "amazonaws.com" };
-            case "aws:index/getCallerIdentity:getCallerIdentity":
-              return { id: ACCOUNT, accountId: ACCOUNT, arn: `arn:aws:iam::${ACCOUNT}:user/deployer`, userId: "AIDAEXAMPLE" };
-            case "aws:index/getRegion:getRegion":
-              return { id: "us-east-1", region: "us-east-1", name: "us-east-1" };
-            case "aws:organizations/getOrganization:getOrganization":
-              return { id: ORG_ID, arn: `arn:aws:organizations::${ACCOUNT}:organization/${ORG_ID}`, masterAccountId: ACCOUNT, roots: [{ id: ROOT, arn: "", name: "Root", policyTypes: [] }] };
-            default:
-              throw new Error(`unexpected invoke ${args.token}`);
-          }
-        },
-      },
-      "keyage",
-      "test",
-      false,
-    );
+    await setDeployMocks({ onResource: (r) => void registered.push(r) });
     program = await import("../deploy/program");
     settingsModule = await import("../deploy/settings");
   });

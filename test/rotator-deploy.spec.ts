@@ -6,15 +6,9 @@ import * as pulumi from "@pulumi/pulumi";
 import { parseSettings } from "../rotator/settings";
 import type { KeyageRotator } from "../deploy/rotator";
 import type { RawRotationSettings } from "../deploy/rotator-settings";
+import { ACCOUNT, ORG_ID, type Registered, setDeployMocks } from "./deploy-mocks";
 
-const ACCOUNT = "123456789012";
-const ORG_ID = "o-abcdefghij";
 
-interface Registered {
-  type: string;
-  name: string;
-  inputs: Record<string, unknown>;
-}
 const registered: Registered[] = [];
 
 /** Every action the rotator's role may ever be granted. */
@@ -88,34 +82,7 @@ const granted = (p: { Statement: Statement[] }): string[] => p.Statement.flatMap
 describe("deploy: the scheduled rotator (Pulumi program under mocks)", () => {
   before(async function loadProgram() {
     this.timeout(20000);
-    await pulumi.runtime.setMocks(
-      {
-        newResource(args) {
-          registered.push({ type: args.type, name: args.name, inputs: args.inputs as Record<string, unknown> });
-          const name = (args.inputs as { name?: string }).name ?? args.name;
-          const arn =
-            args.type === "aws:lambda/function:Function" ? `arn:aws:lambda:us-east-1:${ACCOUNT}:function:${name}` : `arn:aws:mock:us-east-1:${ACCOUNT}:${args.type}/${name}`;
-          return { id: `${args.name}-id`, state: { ...args.inputs, name, arn } };
-        },
-        call(args) {
-          switch (args.token) {
-            case "aws:index/getPartition:getPartition":
-              return { id: "aws", partition: "aws", dnsSuffix: "amazonaws.com" };
-            case "aws:index/getCallerIdentity:getCallerIdentity":
-              return { id: ACCOUNT, accountId: ACCOUNT, arn: `arn:aws:iam::${ACCOUNT}:user/deployer`, userId: "AIDAEXAMPLE" };
-            case "aws:index/getRegion:getRegion":
-              return { id: "us-east-1", region: "us-east-1", name: "us-east-1" };
-            case "aws:organizations/getOrganization:getOrganization":
-              return { id: ORG_ID, arn: "", masterAccountId: ACCOUNT, roots: [{ id: "r-ab12", arn: "", name: "Root", policyTypes: [] }] };
-            default:
-              throw new Error(`unexpected invoke ${args.token}`);
-          }
-        },
-      },
-      "keyage",
-      "test",
-      false,
-    );
+    await setDeployMocks({ onResource: (r) => void registered.push(r) });
     rotatorModule = await import("../deploy/rotator");
     rotationSettings = await import("../deploy/rotator-settings");
     settingsModule = await import("../deploy/settings");

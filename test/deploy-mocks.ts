@@ -1,0 +1,71 @@
+// Pulumi's unit-test mocks for the deploy program, shared by the deploy specs: every resource the program
+// registers is handed to `onResource` with its inputs, and the AWS data sources it reads (partition,
+// caller identity, region, organization) answer as one account in us-east-1 of organization o-abcdefghij.
+import * as pulumi from "@pulumi/pulumi";
+
+export const ACCOUNT = "123456789012";
+export const ORG_ID = "o-abcdefghij";
+export const ROOT = "r-ab12";
+
+/** A resource as the program registered it. */
+export interface Registered {
+  type: string;
+  name: string;
+  inputs: Record<string, unknown>;
+}
+
+/** The ARN a mocked resource gets: real shapes for roles, functions and log groups, a mock one otherwise. */
+function arnOf(type: string, name: string): string {
+  switch (type) {
+    case "aws:iam/role:Role":
+      return `arn:aws:iam::${ACCOUNT}:role/${name}`;
+    case "aws:lambda/function:Function":
+      return `arn:aws:lambda:us-east-1:${ACCOUNT}:function:${name}`;
+    case "aws:cloudwatch/logGroup:LogGroup":
+      return `arn:aws:logs:us-east-1:${ACCOUNT}:log-group:${name}`;
+    default:
+      return `arn:aws:mock:us-east-1:${ACCOUNT}:${type}/${name}`;
+  }
+}
+
+/** Options of {@link setDeployMocks}. */
+export interface DeployMockOptions {
+  /** Receives every registered resource. */
+  readonly onResource: (resource: Registered) => void;
+  /** Receives the token of every data source read. Default: nothing. */
+  readonly onInvoke?: (token: string) => void;
+  /** A data source other than the four above: throw (default), or answer `{}`. */
+  readonly unknownInvoke?: "throw" | "empty";
+}
+
+/** Installs the mocks (process-wide: call it in a `before` hook, before importing the program). */
+export async function setDeployMocks(options: DeployMockOptions): Promise<void> {
+  await pulumi.runtime.setMocks(
+    {
+      newResource(args) {
+        options.onResource({ type: args.type, name: args.name, inputs: args.inputs as Record<string, unknown> });
+        const name = (args.inputs as { name?: string }).name ?? args.name;
+        return { id: `${args.name}-id`, state: { ...args.inputs, name, arn: arnOf(args.type, name) } };
+      },
+      call(args) {
+        options.onInvoke?.(args.token);
+        switch (args.token) {
+          case "aws:index/getPartition:getPartition":
+            return { id: "aws", partition: "aws", dnsSuffix: "amazonaws.com" };
+          case "aws:index/getCallerIdentity:getCallerIdentity":
+            return { id: ACCOUNT, accountId: ACCOUNT, arn: `arn:aws:iam::${ACCOUNT}:user/deployer`, userId: "AIDAEXAMPLE" };
+          case "aws:index/getRegion:getRegion":
+            return { id: "us-east-1", region: "us-east-1", name: "us-east-1" };
+          case "aws:organizations/getOrganization:getOrganization":
+            return { id: ORG_ID, arn: `arn:aws:organizations::${ACCOUNT}:organization/${ORG_ID}`, masterAccountId: ACCOUNT, roots: [{ id: ROOT, arn: "", name: "Root", policyTypes: [] }] };
+          default:
+            if (options.unknownInvoke === "empty") return {};
+            throw new Error(`unexpected invoke ${args.token}`);
+        }
+      },
+    },
+    "keyage",
+    "test",
+    false,
+  );
+}
