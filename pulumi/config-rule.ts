@@ -1,15 +1,21 @@
 /**
- * The resources behind keyage's AWS Config rule, as one component so tests (and other programs) can
- * build a fresh set: the Lambda and its least-privilege role and log group, the invoke permission for
+ * `KeyageConfigRule`: the resources behind keyage's AWS Config rule, as one component a Pulumi program
+ * imports from `keyage/pulumi` (the deploy stack in deploy/ is one such program): the Lambda and its least-privilege role and log group, the invoke permission for
  * AWS Config, and either an account rule or, in organization mode, an organization rule plus the
  * member-account reader role rolled out by a service-managed StackSet.
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { CONFIG_RESOURCE_TYPE, CONFIG_RULE_TRIGGERS } from "../shared";
+import { packagedCode, validArgs } from "./bundles";
 import { deployMemberRole } from "./member-role";
 import { executionRolePolicy, lambdaTrustPolicy, memberRolePolicy, memberRoleTemplate, memberTrustPolicy, readResultsPolicy } from "./policies";
-import { DeploySettings, inputParameters } from "./settings";
+import { DeploySettings, inputParameters, type KeyageSettingsArgs, validateSettings } from "./settings";
+
+/** The component's type token (its URNs read `…::keyage:index:ConfigRule::<name>`). */
+export const CONFIG_RULE_TYPE = "keyage:index:ConfigRule";
+/** The type token of keyage 0.1's deploy stack: an alias, so a stack deployed then is updated in place, not replaced. */
+export const CONFIG_RULE_TYPE_0_1 = "keyage:deploy:ConfigRule";
 
 /** The Lambda handler inside the zip: `index.js` exporting `handler`. */
 export const HANDLER = "index.handler";
@@ -31,23 +37,47 @@ export const ASYNC_RETRY_ATTEMPTS = 0;
 /** AWS Config's service principal. */
 export const CONFIG_PRINCIPAL = "config.amazonaws.com";
 
-/** Inputs of {@link KeyageConfigRule}. */
-export interface KeyageConfigRuleArgs {
-  /** Validated settings (see `validateSettings`). */
-  settings: DeploySettings;
-  /** The built Lambda: `new pulumi.asset.FileArchive("dist/config-rule.zip")`. */
-  code: pulumi.Input<pulumi.asset.Archive>;
+/**
+ * Inputs of {@link KeyageConfigRule}: the deploy stack's `keyage:*` settings under the same names
+ * (see {@link KeyageSettingsArgs}), validated at construction.
+ */
+export interface KeyageConfigRuleArgs extends KeyageSettingsArgs {
+  /** The Lambda's code; default the bundle this package ships (`keyage/config-rule.zip`). */
+  code?: pulumi.Input<pulumi.asset.Archive>;
   /** Tags on every taggable resource; default `{ "managed-by": "keyage" }`. */
   tags?: Record<string, string>;
 }
 
+/** Inputs of {@link KeyageConfigRule} with the settings already validated (what the deploy stack passes after reading its config). */
+export interface ValidatedConfigRuleArgs {
+  /** Validated settings (see `validateSettings`). */
+  settings: DeploySettings;
+  /** The Lambda's code; default the bundle this package ships. */
+  code?: pulumi.Input<pulumi.asset.Archive>;
+  /** Tags on every taggable resource; default `{ "managed-by": "keyage" }`. */
+  tags?: Record<string, string>;
+}
+
+/** Either form of the arguments, as validated settings. */
+function resolveArgs(name: string, args: KeyageConfigRuleArgs | ValidatedConfigRuleArgs): ValidatedConfigRuleArgs {
+  if ("settings" in args && args.settings !== undefined) return args as ValidatedConfigRuleArgs;
+  const { code, tags, ...raw } = args as KeyageConfigRuleArgs;
+  // Rotation keys belong to KeyageRotator: a JavaScript caller's stray `rotation` does not sneak in here.
+  const settings = validArgs("KeyageConfigRule", name, () => validateSettings({ ...raw, rotation: undefined }));
+  return { settings, ...(code !== undefined ? { code } : {}), ...(tags !== undefined ? { tags } : {}) };
+}
+
 /**
  * keyage's Config rule and everything it needs. Outputs: {@link ruleName}, {@link ruleArn},
- * {@link functionName}, {@link functionArn}, {@link executionRoleArn}.
+ * {@link functionName}, {@link functionArn}, {@link executionRoleArn}, {@link logGroupName}. Every
+ * child's name starts with `name`; physical names come from `ruleName` (default
+ * `keyage-access-key-age`), so a second rule in the same account needs its own `ruleName`.
  *
  * @example
- * const rule = new KeyageConfigRule("keyage", { settings: validateSettings({ maxAccessKeyAge: 90 }), code: new pulumi.asset.FileArchive("../dist/config-rule.zip") });
+ * import { KeyageConfigRule } from "keyage/pulumi";
+ * const rule = new KeyageConfigRule("keys", { maxAccessKeyAge: 90 });
  * export const ruleArn = rule.ruleArn;
+ * @throws pulumi.RunError naming the argument, when one is out of range (before anything is registered).
  */
 export class KeyageConfigRule extends pulumi.ComponentResource {
   readonly logGroup: aws.cloudwatch.LogGroup;
@@ -77,12 +107,16 @@ export class KeyageConfigRule extends pulumi.ComponentResource {
   readonly functionName: pulumi.Output<string>;
   readonly functionArn: pulumi.Output<string>;
   readonly executionRoleArn: pulumi.Output<string>;
+  /** The evaluator's log group (one JSON summary line per run). */
+  readonly logGroupName: pulumi.Output<string>;
 
-  constructor(name: string, args: KeyageConfigRuleArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("keyage:deploy:ConfigRule", name, {}, opts);
-    const { settings } = args;
+  constructor(name: string, args: KeyageConfigRuleArgs | ValidatedConfigRuleArgs = {}, opts?: pulumi.ComponentResourceOptions) {
+    const valid = resolveArgs(name, args);
+    super(CONFIG_RULE_TYPE, name, {}, { ...opts, aliases: [...(opts?.aliases ?? []), { type: CONFIG_RULE_TYPE_0_1 }] });
+    const { settings } = valid;
+    const code = valid.code ?? packagedCode("config-rule.zip");
     const org = settings.organization;
-    const tags = args.tags ?? { "managed-by": "keyage" };
+    const tags = valid.tags ?? { "managed-by": "keyage" };
     const child = { parent: this };
     const partition = aws.getPartitionOutput({}, child).partition;
     const accountId = aws.getCallerIdentityOutput({}, child).accountId;
@@ -117,7 +151,7 @@ export class KeyageConfigRule extends pulumi.ComponentResource {
 
     this.function = new aws.lambda.Function(`${name}-evaluator`, {
       description: `keyage: IAM access keys older than ${settings.maxAccessKeyAge} days are NON_COMPLIANT`,
-      code: args.code,
+      code,
       handler: HANDLER,
       runtime: RUNTIME,
       architectures: ["arm64"],
@@ -222,12 +256,14 @@ export class KeyageConfigRule extends pulumi.ComponentResource {
     this.functionName = this.function.name;
     this.functionArn = this.function.arn;
     this.executionRoleArn = this.executionRole.arn;
+    this.logGroupName = this.logGroup.name;
     this.registerOutputs({
       ruleName: this.ruleName,
       ruleArn: this.ruleArn,
       functionName: this.functionName,
       functionArn: this.functionArn,
       executionRoleArn: this.executionRoleArn,
+      logGroupName: this.logGroupName,
     });
   }
 }
@@ -237,6 +273,6 @@ export class KeyageConfigRule extends pulumi.ComponentResource {
  *
  * @example const rule = createKeyageRule({ settings: validateSettings({}), code: new pulumi.asset.FileArchive(zip) });
  */
-export function createKeyageRule(args: KeyageConfigRuleArgs, name = "keyage", opts?: pulumi.ComponentResourceOptions): KeyageConfigRule {
+export function createKeyageRule(args: KeyageConfigRuleArgs | ValidatedConfigRuleArgs, name = "keyage", opts?: pulumi.ComponentResourceOptions): KeyageConfigRule {
   return new KeyageConfigRule(name, args, opts);
 }

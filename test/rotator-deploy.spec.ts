@@ -4,8 +4,8 @@
 import { strict as assert } from "node:assert";
 import * as pulumi from "@pulumi/pulumi";
 import { parseSettings } from "../rotator/settings";
-import type { KeyageRotator } from "../deploy/rotator";
-import type { RawRotationSettings } from "../deploy/rotator-settings";
+import type { KeyageRotator } from "../pulumi/rotator";
+import type { RawRotationSettings } from "../pulumi/rotator-settings";
 import { ACCOUNT, ORG_ID, type Registered, setDeployMocks } from "./deploy-mocks";
 
 
@@ -45,9 +45,9 @@ interface Statement {
   Condition?: Record<string, Record<string, string>>;
 }
 
-let rotatorModule: typeof import("../deploy/rotator");
-let rotationSettings: typeof import("../deploy/rotator-settings");
-let settingsModule: typeof import("../deploy/settings");
+let rotatorModule: typeof import("../pulumi/rotator");
+let rotationSettings: typeof import("../pulumi/rotator-settings");
+let settingsModule: typeof import("../pulumi/settings");
 
 function resolve<T>(output: pulumi.Output<T>): Promise<T> {
   return new Promise((done) => output.apply(done));
@@ -83,9 +83,9 @@ describe("deploy: the scheduled rotator (Pulumi program under mocks)", () => {
   before(async function loadProgram() {
     this.timeout(20000);
     await setDeployMocks({ onResource: (r) => void registered.push(r) });
-    rotatorModule = await import("../deploy/rotator");
-    rotationSettings = await import("../deploy/rotator-settings");
-    settingsModule = await import("../deploy/settings");
+    rotatorModule = await import("../pulumi/rotator");
+    rotationSettings = await import("../pulumi/rotator-settings");
+    settingsModule = await import("../pulumi/settings");
   });
 
   describe("settings", () => {
