@@ -1,4 +1,4 @@
-// The scheduled rotator's deploy resources (deploy/rotator.ts) under Pulumi's unit-test mocks: what
+// The scheduled rotator's deploy resources (pulumi/rotator.ts) under Pulumi's unit-test mocks: what
 // `pulumi up` would create for each `keyage:rotation` mode, and the exact grants of its roles held against
 // an allow list, with the conditions IAM enforces.
 import { strict as assert } from "node:assert";
