@@ -5,12 +5,12 @@
  * {@link KeyageRotator}. No resource of its own.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { CONFIG_KEYS, DeployConfigError, KeyageConfigRule, KeyageRotator, type RawDeploySettings, validateSettings } from "../pulumi";
+import { SETTING_KEYS, DeployConfigError, KeyageConfigRule, KeyageRotator, type RawDeploySettings, validateSettings } from "../pulumi";
 
 function readSettings() {
   const config = new pulumi.Config("keyage");
   const raw: RawDeploySettings = {};
-  for (const key of CONFIG_KEYS) raw[key] = config.get(key);
+  for (const key of SETTING_KEYS) raw[key] = config.get(key);
   try {
     return validateSettings(raw);
   } catch (error) {

@@ -12,7 +12,7 @@
 export { KeyageConfigRule, CONFIG_RULE_TYPE, type KeyageConfigRuleArgs, type ValidatedConfigRuleArgs } from "./config-rule";
 export { KeyageRotator, ROTATOR_TYPE, type KeyageRotatorArgs, type ValidatedRotatorArgs } from "./rotator";
 export {
-  CONFIG_KEYS,
+  SETTING_KEYS,
   DEFAULTS,
   DeployConfigError,
   FREQUENCIES,

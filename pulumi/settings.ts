@@ -1,6 +1,6 @@
 /**
  * The components' settings, one schema for both ways in: a program's typed args
- * ({@link KeyageSettingsArgs}) and the deploy stack's `keyage:*` config ({@link CONFIG_KEYS}, read into
+ * ({@link KeyageSettingsArgs}) and the deploy stack's `keyage:*` config ({@link SETTING_KEYS}, read into
  * {@link RawDeploySettings}). Defaults, validation and the rule parameters handed to the Lambda. Pure
  * (no Pulumi, no AWS): this file turns either into {@link DeploySettings} or throws
  * {@link DeployConfigError} naming the key, the value and what is allowed, so `pulumi preview` stops
@@ -73,6 +73,19 @@ export interface RawDeploySettings extends RawRotationSettings {
   organizationId?: unknown;
   rotatorRoleName?: unknown;
 }
+
+/**
+ * Every `keyage:*` config key the program reads, in the order docs/deploy.md lists them. The type check
+ * below fails the build when {@link RawDeploySettings} gains a key that is not listed here.
+ */
+export const SETTING_KEYS = [
+  "maxAccessKeyAge", "warnDays", "exemptions", "refreshDays", "ruleName", "frequency", "lambdaMemorySize", "lambdaTimeout", "logRetentionDays",
+  "organization", "organizationTargets", "excludedAccounts", "memberRoleName", "memberAccountIds", "callAs", "organizationId", "rotatorRoleName",
+  "rotation", "rotationSchedule", "rotationCleanupDays", "rotationGraceHours", "rotationSecretPrefix", "notificationEmail", "notificationTopic",
+] as const satisfies readonly (keyof RawDeploySettings)[];
+/** `true` only while {@link SETTING_KEYS} names every key of {@link RawDeploySettings}. */
+const EVERY_KEY_LISTED: [Exclude<keyof RawDeploySettings, (typeof SETTING_KEYS)[number]>] extends [never] ? true : never = true;
+void EVERY_KEY_LISTED;
 
 /** Organization mode: one organization rule, a reader role in every member account. */
 export interface OrganizationSettings {
@@ -331,9 +344,11 @@ export interface KeyageRotationArgs {
   notificationTopic?: boolean;
 }
 
-/** Every `keyage:*` config key the deploy stack reads, in the names {@link validateSettings} takes. */
-export const CONFIG_KEYS: readonly (keyof RawDeploySettings)[] = [
-  "maxAccessKeyAge", "warnDays", "exemptions", "refreshDays", "ruleName", "frequency", "lambdaMemorySize", "lambdaTimeout", "logRetentionDays",
-  "organization", "organizationTargets", "excludedAccounts", "memberRoleName", "memberAccountIds", "callAs", "organizationId", "rotatorRoleName",
-  "rotation", "rotationSchedule", "rotationCleanupDays", "rotationGraceHours", "rotationSecretPrefix", "notificationEmail", "notificationTopic",
-];
+/** `true` only while the typed args name every config key and no other (`keyage:rotation` is KeyageRotator's `mode`). */
+const EVERY_KEY_TYPED: [
+  | Exclude<keyof RawDeploySettings, keyof KeyageSettingsArgs | keyof KeyageRotationArgs | "rotation">
+  | Exclude<keyof KeyageSettingsArgs | Exclude<keyof KeyageRotationArgs, "mode">, keyof RawDeploySettings>,
+] extends [never]
+  ? true
+  : never = true;
+void EVERY_KEY_TYPED;
