@@ -3,7 +3,8 @@
  * (GetAccountAuthorizationDetails) and every key's age from the credential report, so a run where nothing
  * is due costs ⌈users / 1000⌉ + 2–3 IAM calls. Only an opted-in user (`keyage:rotate` =
  * `secretsmanager:<secret id or ARN>`) whose report row says something may be due is read key by key,
- * with its secret; `planRotation("scheduled")` (shared/) decides its one next step from IAM and the secret
+ * with its secret (DescribeSecret: ARN and tags, so the planner can check that the secret's own
+ * `keyage:rotate` tag is this user's ARN and that no other opted-in user resolves to it); `planRotation("scheduled")` (shared/) decides its one next step from IAM and the secret
  * alone, so a run cut short (crash, deadline) is finished or undone by the next. A run returns what it
  * found and did; its events are published by one writer at the end.
  *
@@ -42,7 +43,7 @@ import { DETAIL_TYPES, eventEntry, keyAge, keySuffix, type DetailType, type KeyE
 import type { Logger } from "../aws/log";
 import type { RotatorSettings } from "./settings";
 
-/** The user tag that opts a user in: `secretsmanager:<secret id or ARN>`. */
+/** The user tag that opts a user in: `secretsmanager:<secret id or ARN>` (the secret's own tag of this name must be the user's ARN). */
 export const ROTATE_TAG = "keyage:rotate";
 /** The optional user tag naming who to tell (copied into every event about the user). */
 export const OWNER_TAG = "keyage:owner";

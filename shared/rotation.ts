@@ -9,7 +9,12 @@
  *   use; a key deactivated outside keyage only once unused for `grace`;
  * - an active key is never deleted: a key that looks undelivered is deactivated, and only on positive
  *   evidence (the secret holds another key) once it is older than the grace period;
- * - every destination problem is found before any step, so bad usage changes nothing.
+ * - every destination problem is found before any step, so bad usage changes nothing;
+ * - a secret is written only when it is bound to the user (its `keyage:rotate` tag is the user's ARN;
+ *   `start` accepts an untagged one), holds nothing or a keyage document of this user's keys, and no
+ *   other opted-in user names it ({@link bindingProblem});
+ * - the scheduled rotator undoes (deletes at once) only a key it recorded creating (`keyage:created:`);
+ *   any other unexpected key is at most deactivated and waits `cleanupDays`.
  */
 import { DEFAULT_CONFIG_RULE_NAME } from "./config-rule";
 import { show } from "./errors";
