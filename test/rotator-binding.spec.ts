@@ -97,6 +97,17 @@ describe("scheduled rotator: the secret binding (both ends name each other)", fu
     assert.deepEqual(Object.keys(Object.fromEntries(world.fake.userTags.get("alice") ?? [])).filter((t) => t.startsWith("keyage:created:")), [], "the record is removed once stored");
   });
 
+  it("resolves a partial ARN, checks that secret, and writes to its full ARN", async () => {
+    world.optIn("alice", [{ ageDays: 25, lastUsedDate: new Date(world.now - HOUR) }]);
+    const arn = world.sm.secrets.get("app/alice")?.arn as string;
+    world.tag("alice", "keyage:rotate", `secretsmanager:${arn.slice(0, -7)}`);
+    const put: unknown[] = [];
+    world.fake.beforeCall = (action, params) => void (action === "PutSecretValue" && put.push(params.SecretId));
+    const summary = await world.run();
+    assert.equal(summary.steps.create, 1);
+    assert.deepEqual(put, [arn]);
+  });
+
   it("never echoes a secret's AccessKeyId that is not shaped like a key id", async () => {
     const text = "my-db-password-not-a-key";
     world.optIn("alice", [{ ageDays: 25, lastUsedDate: new Date(world.now - HOUR) }, { ageDays: 3, lastUsedDate: new Date(world.now - HOUR) }], { storeKey: false });

@@ -328,6 +328,27 @@ describe("rotation planner, scheduled mode: properties over random observations"
     );
   });
 
+  it("writes nothing at all (no step, no tag removal) unless the secret is bound to the user, holds nothing or one of the user's keys, and is named by no one else", () => {
+    const bindingArb = fc.record({
+      boundTo: fc.constantFrom(undefined, ALICE, "arn:aws:iam::123456789012:user/mallory", "true"),
+      foreign: fc.boolean(),
+      sharedWith: fc.constantFrom(undefined, ["mallory"]),
+      holds: fc.option(fc.constantFrom("AKIAAAAAAAAAAAAA0001", "AKIAOTHEROTHEROTHER9"), { nil: undefined }),
+    });
+    fc.assert(
+      fc.property(keysArb, tagsArb, bindingArb, policyArb, (keys, tags, b, policy) => {
+        const dest: RotationDestination = { kind: "secret", label: "Secrets Manager secret s", ...b, holds: b.foreign ? undefined : b.holds };
+        const p = planRotation("scheduled", { user: "alice", userArn: ALICE, keys, tags, destinations: [dest] }, policy, NOW);
+        const bound = dest.boundTo === ALICE && !dest.foreign && dest.sharedWith === undefined && (dest.holds === undefined || keys.some((k) => k.id === dest.holds));
+        if (!bound) {
+          assert.deepEqual(p.steps, []);
+          assert.equal(p.untag, undefined);
+          assert.match(p.refusal?.reason ?? "", /^blocked: /);
+        }
+      }),
+    );
+  });
+
   it("deletes a key only cleanupDays after keyage deactivated it and after its last use, unless nothing ever used it and the secret does not hold it", () => {
     fc.assert(
       fc.property(keysArb, tagsArb, destArb, policyArb, (keys, tags, destinations, policy) => {
