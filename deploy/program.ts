@@ -68,10 +68,13 @@ export class KeyageConfigRule extends pulumi.ComponentResource {
   readonly memberStackSet?: aws.cloudformation.StackSet;
   /** Organization mode only. */
   readonly memberStackSetInstance?: aws.cloudformation.StackSetInstance;
-  /** Organization mode from the management account only: StackSets never deploy there, so the role is made directly. */
-  readonly localMemberRole?: aws.iam.Role;
+  /**
+   * Organization mode from the management account only: StackSets never deploy there, so the role is made
+   * directly, unless `excludedAccounts` lists that account (then this resolves to `undefined`).
+   */
+  readonly localMemberRole?: pulumi.Output<aws.iam.Role | undefined>;
   /** Its permissions (the same as the StackSet's role). */
-  readonly localMemberRolePolicy?: aws.iam.RolePolicy;
+  readonly localMemberRolePolicy?: pulumi.Output<aws.iam.RolePolicy | undefined>;
   readonly ruleName: pulumi.Output<string>;
   readonly ruleArn: pulumi.Output<string>;
   readonly functionName: pulumi.Output<string>;
@@ -198,8 +201,8 @@ export class KeyageConfigRule extends pulumi.ComponentResource {
       }, { org, organization, partition, accountId, region, tags, child });
       this.memberStackSet = member.stackSet;
       this.memberStackSetInstance = member.instance;
-      this.localMemberRole = member.localRole;
-      this.localMemberRolePolicy = member.localRolePolicy;
+      this.localMemberRole = member.local?.apply((l) => l?.role);
+      this.localMemberRolePolicy = member.local?.apply((l) => l?.policy);
 
       this.organizationRule = new aws.cfg.OrganizationCustomRule(`${name}-org-rule`, {
         name: settings.ruleName,
@@ -213,7 +216,7 @@ export class KeyageConfigRule extends pulumi.ComponentResource {
       }, {
         ...child,
         // Each account's rule is created only once Config may invoke the function and the role exists there.
-        dependsOn: [...this.permissions, this.memberStackSetInstance, ...(this.localMemberRolePolicy ? [this.localMemberRolePolicy] : [])],
+        dependsOn: pulumi.output(this.localMemberRolePolicy).apply((local) => [...this.permissions, this.memberStackSetInstance!, ...(local ? [local] : [])]),
       });
       this.ruleName = this.organizationRule.name;
       this.ruleArn = this.organizationRule.arn;

@@ -78,10 +78,13 @@ export class KeyageRotator extends pulumi.ComponentResource {
   readonly memberStackSet?: aws.cloudformation.StackSet;
   /** Organization mode only. */
   readonly memberStackSetInstance?: aws.cloudformation.StackSetInstance;
-  /** Organization mode from the management account only: StackSets never deploy there, so the role is made directly. */
-  readonly localMemberRole?: aws.iam.Role;
+  /**
+   * Organization mode from the management account only: StackSets never deploy there, so the role is made
+   * directly, unless `excludedAccounts` lists that account (then this resolves to `undefined`).
+   */
+  readonly localMemberRole?: pulumi.Output<aws.iam.Role | undefined>;
   /** Its permissions (the same as the StackSet's role). */
-  readonly localMemberRolePolicy?: aws.iam.RolePolicy;
+  readonly localMemberRolePolicy?: pulumi.Output<aws.iam.RolePolicy | undefined>;
 
   constructor(name: string, args: KeyageRotatorArgs, opts?: pulumi.ComponentResourceOptions) {
     super("keyage:deploy:Rotator", name, {}, opts);
@@ -156,11 +159,11 @@ export class KeyageRotator extends pulumi.ComponentResource {
       }, { org, organization, partition, accountId, region, tags, child });
       this.memberStackSet = member.stackSet;
       this.memberStackSetInstance = member.instance;
-      this.localMemberRole = member.localRole;
-      this.localMemberRolePolicy = member.localRolePolicy;
+      this.localMemberRole = member.local?.apply((l) => l?.role);
+      this.localMemberRolePolicy = member.local?.apply((l) => l?.policy);
     }
     // The first run comes only once the roles it assumes exist.
-    const rolesReady = [this.memberStackSetInstance, this.localMemberRolePolicy].filter((r): r is NonNullable<typeof r> => r !== undefined);
+    const rolesReady = pulumi.output(this.localMemberRolePolicy).apply((local) => [this.memberStackSetInstance, local].filter((r): r is NonNullable<typeof r> => r !== undefined));
     this.schedule = new aws.scheduler.Schedule(`${name}-rotator`, {
       name: `${settings.ruleName}-rotator`,
       description: "keyage: runs the scheduled access key rotator",
@@ -172,7 +175,7 @@ export class KeyageRotator extends pulumi.ComponentResource {
         input: rotatorInput(settings, rotation),
         retryPolicy: { maximumRetryAttempts: 0 },
       },
-    }, { ...child, dependsOn: [this.schedulerRolePolicy, ...rolesReady] });
+    }, { ...child, dependsOn: rolesReady.apply((ready) => [this.schedulerRolePolicy, ...ready]) });
 
     if (rotation.topic) {
       this.topic = new aws.sns.Topic(`${name}-events`, { name: `${settings.ruleName}-events`, tags }, child);

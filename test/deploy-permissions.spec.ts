@@ -124,7 +124,7 @@ async function create(raw: RawDeploySettings): Promise<Created> {
   const rule = program.createKeyageRule({ settings: settingsModule.validateSettings(raw), code: new pulumi.asset.FileArchive("dist/config-rule.zip") }, prefix);
   const children = [
     rule.logGroup, rule.executionRole, rule.executionRolePolicy, rule.function, ...rule.permissions, rule.rule, rule.organizationRule,
-    rule.memberStackSet, rule.memberStackSetInstance, rule.localMemberRole, rule.localMemberRolePolicy,
+    rule.memberStackSet, rule.memberStackSetInstance, ...(await new Promise<(pulumi.Resource | undefined)[]>((done) => pulumi.all([rule.localMemberRole, rule.localMemberRolePolicy]).apply(done))),
   ].filter((r): r is NonNullable<typeof r> => r !== undefined);
   await new Promise((done) => pulumi.all([rule.ruleArn, rule.functionArn, rule.urn, ...children.map((c) => c.urn)]).apply(done));
   const mine = registrations.filter((r) => r.name === prefix || r.name.startsWith(`${prefix}-`));
@@ -285,7 +285,8 @@ describe("deployer permissions (docs/deployer-policy*.json against the deploy pr
       rotation: rotation.validateRotationSettings({ rotation: "apply" }),
       code: new pulumi.asset.FileArchive("dist/rotator.zip"),
     });
-    const parts = [rotator.rolePolicy, rotator.schedule, rotator.memberStackSet, rotator.memberStackSetInstance, rotator.localMemberRole, rotator.localMemberRolePolicy];
+    const local = await new Promise<(pulumi.Resource | undefined)[]>((done) => pulumi.all([rotator.localMemberRole, rotator.localMemberRolePolicy]).apply(done));
+    const parts = [rotator.rolePolicy, rotator.schedule, rotator.memberStackSet, rotator.memberStackSetInstance, ...local];
     await new Promise((done) => pulumi.all(parts.map((p) => p!.urn)).apply(done));
     const mine = registrations.filter((r) => r.name === prefix || r.name.startsWith(`${prefix}-`));
     const created: Created = { types: new Set(mine.map((r) => r.type)), invokes: new Set(invokes.slice(firstInvoke)), roleNames: [], functionNames: [], logGroupNames: [] };

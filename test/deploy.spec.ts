@@ -50,7 +50,7 @@ async function deploy(raw: RawDeploySettings): Promise<{ rule: KeyageConfigRule;
   const rule = program.createKeyageRule({ settings, code: new pulumi.asset.FileArchive("dist/config-rule.zip") }, name);
   const children = [
     rule.logGroup, rule.executionRole, rule.executionRolePolicy, rule.function, rule.invokeConfig, rule.readResultsPolicy, ...rule.permissions, rule.rule, rule.organizationRule,
-    rule.memberStackSet, rule.memberStackSetInstance, rule.localMemberRole, rule.localMemberRolePolicy,
+    rule.memberStackSet, rule.memberStackSetInstance, ...(await resolve(pulumi.all([rule.localMemberRole, rule.localMemberRolePolicy]))),
   ].filter((r): r is NonNullable<typeof r> => r !== undefined);
   await resolve(pulumi.all([rule.ruleArn, rule.functionArn, ...children.map((c) => c.urn)]));
   return { rule, settings, resources: registered.filter((r) => r.name.startsWith(`${name}-`)) };
@@ -348,6 +348,13 @@ describe("deploy (Pulumi program under mocks)", () => {
         actions({ Statement: [s] }).includes("config:GetComplianceDetailsByConfigRule"),
       );
       assert.deepEqual(reads.map((s) => s.Resource), [`arn:aws:config:us-east-1:${ACCOUNT}:config-rule/*`]);
+    });
+
+    it("creates no reader role in the management account when excludedAccounts lists it: excluded means no role", async () => {
+      const { resources } = await deploy({ organization: "true", excludedAccounts: `111111111111 ${ACCOUNT}` });
+      assert.deepEqual(resources.filter((r) => r.name.endsWith("-member-local")).map((r) => r.type), []);
+      assert.deepEqual(only(resources, "aws:cfg/organizationCustomRule:OrganizationCustomRule").inputs.excludedAccounts, ["111111111111", ACCOUNT]);
+      assert.deepEqual((only(resources, "aws:cloudformation/stackSetInstance:StackSetInstance").inputs.deploymentTargets as { accounts: string[] }).accounts, ["111111111111", ACCOUNT]);
     });
 
     it("leaves the management account's role to the user when run by a delegated administrator", async () => {

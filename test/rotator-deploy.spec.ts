@@ -63,7 +63,7 @@ async function deploy(raw: RawRotationSettings, rule: Record<string, unknown> = 
   const children = [
     rotator.logGroup, rotator.role, rotator.rolePolicy, rotator.function, rotator.invokeConfig, rotator.schedulerRole, rotator.schedulerRolePolicy, rotator.schedule,
     rotator.topic, rotator.topicPolicy, rotator.eventRule, rotator.eventTarget, rotator.subscription,
-    rotator.memberStackSet, rotator.memberStackSetInstance, rotator.localMemberRole, rotator.localMemberRolePolicy,
+    rotator.memberStackSet, rotator.memberStackSetInstance, ...(await resolve(pulumi.all([rotator.localMemberRole, rotator.localMemberRolePolicy]))),
   ].filter(
     (r): r is NonNullable<typeof r> => r !== undefined,
   );
@@ -265,6 +265,12 @@ describe("deploy: the scheduled rotator (Pulumi program under mocks)", () => {
       const member = templateOf(resources).Resources.RotatorRole.Properties.Policies[0]!.PolicyDocument.Statement;
       assert.deepEqual(policy.Statement.map((s) => [s.Sid, s.Action, s.Condition]), member.map((s) => [s.Sid, s.Action, s.Condition]));
       assert.equal(policy.Statement.find((s) => s.Sid === "RotateOptedInKeys")?.Resource, `arn:aws:iam::${ACCOUNT}:user/*`);
+    });
+
+    it("creates no rotator role in the management account when excludedAccounts lists it: excluded means no role", async () => {
+      const { resources } = await deploy({ rotation: "apply" }, { organization: "true", excludedAccounts: `${ACCOUNT} 111111111111` });
+      assert.deepEqual(resources.filter((r) => r.name.endsWith("-rotator-local")).map((r) => r.type), []);
+      assert.ok(resources.some((r) => r.type === "aws:scheduler/schedule:Schedule"), "the schedule is still created");
     });
 
     it("leaves the management account's role to the StackSet's targets from a delegated administrator", async () => {
