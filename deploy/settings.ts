@@ -72,6 +72,19 @@ export interface RawDeploySettings extends RawRotationSettings {
   rotatorRoleName?: unknown;
 }
 
+/**
+ * Every `keyage:*` config key the program reads, in the order docs/deploy.md lists them. The type check
+ * below fails the build when {@link RawDeploySettings} gains a key that is not listed here.
+ */
+export const SETTING_KEYS = [
+  "maxAccessKeyAge", "warnDays", "exemptions", "refreshDays", "ruleName", "frequency", "lambdaMemorySize", "lambdaTimeout", "logRetentionDays",
+  "organization", "organizationTargets", "excludedAccounts", "memberRoleName", "memberAccountIds", "callAs", "organizationId", "rotatorRoleName",
+  "rotation", "rotationSchedule", "rotationCleanupDays", "rotationGraceHours", "rotationSecretPrefix", "notificationEmail", "notificationTopic",
+] as const satisfies readonly (keyof RawDeploySettings)[];
+/** `true` only while {@link SETTING_KEYS} names every key of {@link RawDeploySettings}. */
+const EVERY_KEY_LISTED: [Exclude<keyof RawDeploySettings, (typeof SETTING_KEYS)[number]>] extends [never] ? true : never = true;
+void EVERY_KEY_LISTED;
+
 /** Organization mode: one organization rule, a reader role in every member account. */
 export interface OrganizationSettings {
   /** Root id (`r-…`) or OU ids (`ou-…`) the member role's StackSet deploys to; default: the organization root. */

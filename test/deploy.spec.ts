@@ -1,6 +1,8 @@
 // The deploy program under Pulumi's unit-test mocks: every resource the program registers is recorded
 // with its inputs, so the tests read exactly what `pulumi up` would ask AWS to create.
 import { strict as assert } from "node:assert";
+import { readFileSync } from "node:fs";
+import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { validateParams } from "../shared";
 import type { KeyageConfigRule } from "../deploy/program";
@@ -89,6 +91,23 @@ describe("deploy (Pulumi program under mocks)", () => {
         lambdaTimeout: 900,
         logRetentionDays: 90,
       });
+    });
+
+    it("lists in deploy/Pulumi.example.yaml and in docs/deploy.md exactly the keys the program reads, each once", () => {
+      const keys = [...settingsModule.SETTING_KEYS].sort();
+      const example = [...readFileSync(path.join(__dirname, "..", "deploy", "Pulumi.example.yaml"), "utf8").matchAll(/^\s*#?\s*keyage:(\w+):/gm)].map((m) => m[1]!);
+      assert.deepEqual([...example].sort(), keys, "deploy/Pulumi.example.yaml");
+      const docs = readFileSync(path.join(__dirname, "..", "docs", "deploy.md"), "utf8");
+      const table = docs.slice(docs.indexOf("## Config keys"), docs.indexOf("\n## ", docs.indexOf("## Config keys") + 1));
+      const documented = [...table.matchAll(/^\| `(\w+)` \|/gm)].map((m) => m[1]!);
+      assert.deepEqual([...documented].sort(), keys, "docs/deploy.md, Config keys");
+    });
+
+    it("validates every key it reads: a bad value of each is refused with the key's name", () => {
+      for (const key of settingsModule.SETTING_KEYS) {
+        const raw: RawDeploySettings = { organization: "true", rotation: "apply", [key]: key === "organization" ? "maybe" : key === "exemptions" ? "[1]" : key === "rotation" ? "sometimes" : "\u0000 not valid \u0000" };
+        assert.throws(() => settingsModule.validateSettings(raw), (e: { key?: string }) => e.key === key, key);
+      }
     });
 
     it("rejects a maxAccessKeyAge outside 1-3650 with the shared validator's message", () => {
