@@ -23,7 +23,7 @@ export interface Statement {
   /** Absent in trust policies. */
   Resource?: string | string[];
   Principal?: { Service?: string; AWS?: string };
-  Condition?: Record<string, Record<string, string>>;
+  Condition?: Record<string, Record<string, string | string[]>>;
 }
 
 /** An IAM policy document. */
