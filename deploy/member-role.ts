@@ -41,6 +41,8 @@ export interface MemberRoleContext {
   readonly region: pulumi.Output<string>;
   readonly tags: Record<string, string>;
   readonly child: pulumi.CustomResourceOptions;
+  /** The permissions boundary the directly created role carries (the component's own). */
+  readonly boundaryArn: pulumi.Output<string>;
 }
 
 /** The resources of {@link deployMemberRole}. */
@@ -98,6 +100,7 @@ export function deployMemberRole(args: MemberRoleArgs, ctx: MemberRoleContext): 
       name: args.roleName,
       description: args.localDescription,
       assumeRolePolicy: args.trustedArn.apply((arn) => JSON.stringify(args.trustPolicy(arn))),
+      permissionsBoundary: ctx.boundaryArn,
       tags,
     }, child);
     const policy = new aws.iam.RolePolicy(`${args.stem}-local`, {

@@ -8,8 +8,8 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { CONFIG_RESOURCE_TYPE, CONFIG_RULE_TRIGGERS } from "../shared";
 import { deployMemberRole } from "./member-role";
-import { executionRolePolicy, lambdaTrustPolicy, memberRolePolicy, memberRoleTemplate, memberTrustPolicy, readResultsPolicy } from "./policies";
-import { DeploySettings, inputParameters } from "./settings";
+import { executionRolePolicy, lambdaTrustPolicy, memberRolePolicy, memberRoleTemplate, memberTrustPolicy, readResultsPolicy, ruleBoundaryPolicy } from "./policies";
+import { DeploySettings, inputParameters, resourceStem } from "./settings";
 
 /** The Lambda handler inside the zip: `index.js` exporting `handler`. */
 export const HANDLER = "index.handler";
@@ -51,6 +51,11 @@ export interface KeyageConfigRuleArgs {
  */
 export class KeyageConfigRule extends pulumi.ComponentResource {
   readonly logGroup: aws.cloudwatch.LogGroup;
+  /**
+   * The permissions boundary every role of this component carries (`<stem>-boundary`, see
+   * `resourceStem`): the union of what the evaluator and the management account's reader role need.
+   */
+  readonly boundary: aws.iam.Policy;
   readonly executionRole: aws.iam.Role;
   readonly executionRolePolicy: aws.iam.RolePolicy;
   readonly function: aws.lambda.Function;
@@ -99,23 +104,28 @@ export class KeyageConfigRule extends pulumi.ComponentResource {
       tags,
     }, child);
 
+    const policyInput = pulumi.all([partition, accountId, region, this.logGroup.arn, organizationId]).apply(([p, a, r, logGroupArn, orgId]) => ({
+      partition: p,
+      accountId: a,
+      region: r,
+      logGroupArn,
+      ...(org && orgId !== undefined ? { organization: { memberRoleName: org.memberRoleName, organizationId: orgId } } : {}),
+    }));
+    this.boundary = new aws.iam.Policy(`${name}-boundary`, {
+      name: `${resourceStem(settings.ruleName)}-boundary`,
+      description: "keyage: permissions boundary of the keyage Config rule's roles (what they may ever be granted)",
+      policy: policyInput.apply((input) => JSON.stringify(ruleBoundaryPolicy(input))),
+      tags,
+    }, child);
     this.executionRole = new aws.iam.Role(`${name}-lambda`, {
       description: "keyage Config rule Lambda: reads IAM access keys, writes Config evaluations",
       assumeRolePolicy: JSON.stringify(lambdaTrustPolicy()),
+      permissionsBoundary: this.boundary.arn,
       tags,
     }, child);
     this.executionRolePolicy = new aws.iam.RolePolicy(`${name}-lambda`, {
       role: this.executionRole.id,
-      policy: pulumi
-        .all([partition, accountId, this.logGroup.arn, organizationId])
-        .apply(([p, a, logGroupArn, orgId]) =>
-          JSON.stringify(executionRolePolicy({
-            partition: p,
-            accountId: a,
-            logGroupArn,
-            ...(org && orgId !== undefined ? { organization: { memberRoleName: org.memberRoleName, organizationId: orgId } } : {}),
-          })),
-        ),
+      policy: policyInput.apply((input) => JSON.stringify(executionRolePolicy(input))),
     }, child);
 
     this.function = new aws.lambda.Function(`${name}-evaluator`, {
@@ -189,7 +199,8 @@ export class KeyageConfigRule extends pulumi.ComponentResource {
 
       const member = deployMemberRole({
         stem: `${name}-member`,
-        stackSetName: `${settings.ruleName}-member-role`,
+        // StackSet names take letters, digits and hyphens only.
+        stackSetName: `${resourceStem(settings.ruleName)}-member-role`.replace(/_/g, "-"),
         description: "keyage: the read-only role the keyage Config rule assumes in each account",
         localDescription: "keyage: read-only role the keyage Config rule assumes in this (management) account",
         roleName: org.memberRoleName,
@@ -198,7 +209,7 @@ export class KeyageConfigRule extends pulumi.ComponentResource {
         trustedArn: this.executionRole.arn,
         trustPolicy: memberTrustPolicy,
         policy: memberRolePolicy,
-      }, { org, organization, partition, accountId, region, tags, child });
+      }, { org, organization, partition, accountId, region, tags, child, boundaryArn: this.boundary.arn });
       this.memberStackSet = member.stackSet;
       this.memberStackSetInstance = member.instance;
       this.localMemberRole = member.local?.apply((l) => l?.role);

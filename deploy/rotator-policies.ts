@@ -6,7 +6,7 @@
  * only under it).
  */
 import type { PolicyDocument, Statement } from "./policies";
-import { LOG_ACTIONS } from "./policies";
+import { boundaryOf, LOG_ACTIONS } from "./policies";
 import type { RotationMode } from "./rotator-settings";
 
 /** Reads every run needs: users with tags in bulk, the credential report, one user's keys. */
@@ -176,7 +176,13 @@ export function memberRotatorTemplate(roleName: string, mode: Exclude<RotationMo
               Statement: [{ Sid: "KeyageRotatorAssumes", Effect: "Allow", Principal: { AWS: { Ref: "RotatorRoleArn" } }, Action: ["sts:AssumeRole"] }],
             },
             Policies: [{ PolicyName: `keyage-rotator-${mode}`, PolicyDocument: policy }],
+            PermissionsBoundary: { Ref: "Boundary" },
           },
+        },
+        // Every keyage role carries a boundary: here the role's own grants, so nothing added later can exceed them.
+        Boundary: {
+          Type: "AWS::IAM::ManagedPolicy",
+          Properties: { ManagedPolicyName: `${roleName}-boundary`, Description: "keyage: permissions boundary of the keyage rotator's member role", PolicyDocument: policy },
         },
       },
       Outputs: { RotatorRoleArn: { Value: { "Fn::GetAtt": ["RotatorRole", "Arn"] } } },
@@ -213,6 +219,33 @@ export function schedulerTrustPolicy(accountId: string): PolicyDocument {
 /** The schedule's role may invoke the rotator and nothing else. */
 export function schedulerInvokePolicy(functionArn: string): PolicyDocument {
   return { Version: "2012-10-17", Statement: [{ Sid: "InvokeRotator", Effect: "Allow", Action: ["lambda:InvokeFunction"], Resource: functionArn }] };
+}
+
+/** Inputs of {@link rotatorBoundaryPolicy}. */
+export interface RotatorBoundaryInput extends RotatorAccountInput {
+  logGroupArn: string;
+  /** Organization mode: the member role's name and the organization. */
+  organization?: { rotatorRoleName: string; organizationId: string };
+  /** The rotator function's name prefix (its name is generated: `<prefix><random>`), what the schedule may invoke. */
+  functionNamePrefix: string;
+}
+
+/**
+ * The permissions boundary of the rotator's roles in the deploying account: the union of the rotator's
+ * own policy (one account) or the central role's and the management account's member rotator role's
+ * (organization), and the schedule's (invoke the rotator function).
+ */
+export function rotatorBoundaryPolicy(input: RotatorBoundaryInput): PolicyDocument {
+  const { partition, accountId, region } = input;
+  return boundaryOf({
+    ...(input.organization
+      ? {
+          Rotator: centralRotatorPolicy({ partition, accountId, region, logGroupArn: input.logGroupArn, ...input.organization }),
+          MemberRotator: memberRotatorPolicy(input),
+        }
+      : { Rotator: rotatorRolePolicy(input) }),
+    Schedule: schedulerInvokePolicy(`arn:${partition}:lambda:${region}:${accountId}:function:${input.functionNamePrefix}*`),
+  });
 }
 
 /** The topic accepts messages from the keyage events rule only. */

@@ -37,6 +37,11 @@ const NEEDS: Record<string, readonly string[]> = {
     "iam:ListRolePolicies", "iam:ListAttachedRolePolicies", "iam:ListInstanceProfilesForRole",
   ],
   "aws:iam/rolePolicy:RolePolicy": ["iam:PutRolePolicy", "iam:GetRolePolicy", "iam:DeleteRolePolicy"],
+  // The permissions boundary; iam:PutRolePermissionsBoundary adds it to roles made by an older keyage.
+  "aws:iam/policy:Policy": [
+    "iam:CreatePolicy", "iam:GetPolicy", "iam:GetPolicyVersion", "iam:ListPolicyVersions", "iam:CreatePolicyVersion", "iam:DeletePolicyVersion",
+    "iam:DeletePolicy", "iam:TagPolicy", "iam:UntagPolicy", "iam:PutRolePermissionsBoundary",
+  ],
   "aws:lambda/function:Function": [
     "lambda:CreateFunction", "lambda:GetFunction", "lambda:GetFunctionConfiguration", "lambda:GetFunctionCodeSigningConfig",
     "lambda:UpdateFunctionCode", "lambda:UpdateFunctionConfiguration", "lambda:DeleteFunction", "lambda:ListVersionsByFunction",

@@ -103,6 +103,13 @@ describe("deploy (Pulumi program under mocks)", () => {
       assert.deepEqual([...documented].sort(), keys, "docs/deploy.md, Config keys");
     });
 
+    it("refuses a rule name too long for the rotator's schedule name, saying how long it may be", () => {
+      assert.equal(settingsModule.validateSettings({ ruleName: "a".repeat(64) }).ruleName.length, 64);
+      assert.throws(() => settingsModule.validateSettings({ ruleName: "a".repeat(50), rotation: "plan" }), (e: Error & { key?: string }) =>
+        e.key === "ruleName" && /ruleName must be at most 49 characters with rotation on \(the rotator's schedule is named keyage-a+-rotator, and EventBridge allows 64\)/.test(e.message));
+      assert.equal(settingsModule.validateSettings({ ruleName: `keyage-${"a".repeat(49)}`, rotation: "plan" }).ruleName.length, 56);
+    });
+
     it("validates every key it reads: a bad value of each is refused with the key's name", () => {
       for (const key of settingsModule.SETTING_KEYS) {
         const raw: RawDeploySettings = { organization: "true", rotation: "apply", [key]: key === "organization" ? "maybe" : key === "exemptions" ? "[1]" : key === "rotation" ? "sometimes" : "\u0000 not valid \u0000" };
@@ -329,7 +336,8 @@ describe("deploy (Pulumi program under mocks)", () => {
         Resources: Record<string, { Type: string; Properties: { RoleName: string; AssumeRolePolicyDocument: { Statement: Statement[] }; Policies: { PolicyDocument: { Statement: Statement[] } }[] } }>;
       };
       const roles = Object.values(template.Resources);
-      assert.deepEqual(roles.map((r) => r.Type), ["AWS::IAM::Role"], "the template holds the role and nothing else");
+      assert.deepEqual(roles.map((r) => r.Type), ["AWS::IAM::Role", "AWS::IAM::ManagedPolicy"], "the template holds the role and its permissions boundary, nothing else");
+      assert.deepEqual((roles[0]!.Properties as unknown as { PermissionsBoundary: unknown }).PermissionsBoundary, { Ref: "Boundary" });
       const role = roles[0]!.Properties;
       assert.equal(role.RoleName, "acme-keyage-reader");
       assert.deepEqual(role.AssumeRolePolicyDocument.Statement.map((s) => s.Principal), [{ AWS: { Ref: "ExecutionRoleArn" } }]);
