@@ -195,6 +195,13 @@ describe("deployer permissions (docs/deployer-policy*.json against the deploy pr
     }
   });
 
+  it("keeps both policies within IAM's 6,144 characters for a managed policy (whitespace not counted)", () => {
+    for (const file of ["deployer-policy.json", "deployer-policy-organization.json"]) {
+      const size = readFileSync(path.join(DOCS, file), "utf8").replace(/\s/g, "").length;
+      assert.ok(size <= 6144, `${file}: ${size} characters`);
+    }
+  });
+
   it("lets a deployer create, update and delete everything the program creates in one account", async () => {
     const created = await create({});
     assert.ok(created.types.has("aws:cfg/rule:Rule"), "the account rule is created");
