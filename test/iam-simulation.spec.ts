@@ -216,6 +216,52 @@ describe("IAM simulation of the generated policies (@cloud-copilot/iam-simulate)
     });
   });
 
+  describe("the boundary never cuts off a grant", () => {
+    /** A concrete value a wildcard pattern matches (`*` and `?` filled in; a log group's `:*` as a log stream). */
+    const sample = (pattern: string): string =>
+      pattern === "*" ? "*" : pattern.replace(/:log-group:([^:]+):\*$/, ":log-group:$1:log-stream:x1").replace(/\*/g, "x1").replace(/\?/g, "a");
+    /** The request context a statement's conditions ask for, filled in with matching values. */
+    function contextFor(condition: Record<string, Record<string, string | string[]>> | undefined): Record<string, string | string[]> {
+      const context: Record<string, string | string[]> = {};
+      for (const [operator, keys] of Object.entries(condition ?? {})) {
+        for (const [key, value] of Object.entries(keys)) {
+          if (operator === "Null") context[key] = "x1";
+          else if (operator.startsWith("ForAllValues:")) context[key] = [sample(Array.isArray(value) ? value[0]! : value)];
+          else context[key] = sample(Array.isArray(value) ? value[0]! : value);
+        }
+      }
+      return context;
+    }
+
+    it("allows, with the boundary attached, every action on every resource each role's own policies grant", async () => {
+      const builds = [
+        await build({ rotation: "apply", notificationEmail: "ops@example.com" }),
+        await build({ organization: "true", rotation: "apply", rotationSecretPrefix: "keyage/" }),
+        await build({ organization: "true", callAs: "DELEGATED_ADMIN", organizationTargets: "r-ab12", organizationId: ORG_ID, rotation: "plan" }),
+      ];
+      const cut: string[] = [];
+      let checked = 0;
+      for (const built of builds) {
+        const roles = built.resources.filter((r) => r.type === "aws:iam/role:Role").map((r) => roleOf(built, r.name.slice(built.prefix.length)));
+        roles.push(...built.resources.filter((r) => r.type === "aws:cloudformation/stackSet:StackSet").map((r) => memberRoleOf(built, String(r.inputs.name).slice(-12))));
+        for (const role of roles) {
+          assert.ok(role.boundary, `${role.arn} has a boundary`);
+          for (const statement of role.policies.flatMap((p) => p.Statement as { Action: string[]; Resource: string | string[]; Condition?: Record<string, Record<string, string | string[]>> }[])) {
+            for (const action of statement.Action) {
+              for (const resource of [statement.Resource].flat()) {
+                const call = { action, resource: sample(resource), context: contextFor(statement.Condition) };
+                checked++;
+                if ((await decide(role.arn, role.account, role.policies, call, role.boundary)) !== "allowed") cut.push(`${role.arn}: ${action} on ${call.resource}`);
+              }
+            }
+          }
+        }
+      }
+      assert.ok(checked > 60, `${checked} grants checked`);
+      assert.deepEqual(cut, [], "grants the boundary denies: add them to ruleBoundaryPolicy / rotatorBoundaryPolicy (deploy/) as well");
+    });
+  });
+
   describe("the Config rule's roles", () => {
     it("one account: the evaluator's role may make every call the evaluator makes, and nothing else", async () => {
       const built = await build({});
