@@ -56,7 +56,6 @@ const registered: Registered[] = [];
 let program: typeof import("../deploy/program");
 let rotatorModule: typeof import("../deploy/rotator");
 let settingsModule: typeof import("../deploy/settings");
-let rotationSettings: typeof import("../deploy/rotator-settings");
 
 function resolve<T>(output: pulumi.Output<T>): Promise<T> {
   return new Promise((done) => output.apply(done));
@@ -165,8 +164,6 @@ describe("IAM simulation of the generated policies (@cloud-copilot/iam-simulate)
     program = await import("../deploy/program");
     rotatorModule = await import("../deploy/rotator");
     settingsModule = await import("../deploy/settings");
-    rotationSettings = await import("../deploy/rotator-settings");
-    void rotationSettings;
   });
 
   /** Evaluates rows against a role, with and without its boundary, and reports every row IAM decides otherwise. */
