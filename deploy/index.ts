@@ -8,23 +8,17 @@ import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { createKeyageRule } from "./program";
 import { KeyageRotator } from "./rotator";
-import { DeployConfigError, RawDeploySettings, validateSettings } from "./settings";
+import { DeployConfigError, RawDeploySettings, SETTING_KEYS, validateSettings } from "./settings";
 
 /** Where `npm run build` writes the Lambda bundle, relative to the repository root. */
 const ZIP = path.resolve(__dirname, "..", "dist", "config-rule.zip");
 /** The scheduled rotator's bundle. */
 const ROTATOR_ZIP = path.resolve(__dirname, "..", "dist", "rotator.zip");
 
-const KEYS: readonly (keyof RawDeploySettings)[] = [
-  "maxAccessKeyAge", "warnDays", "exemptions", "refreshDays", "ruleName", "frequency", "lambdaMemorySize", "lambdaTimeout", "logRetentionDays",
-  "organization", "organizationTargets", "excludedAccounts", "memberRoleName", "memberAccountIds", "callAs", "organizationId", "rotatorRoleName",
-  "rotation", "rotationSchedule", "rotationCleanupDays", "rotationGraceHours", "rotationSecretPrefix", "notificationEmail", "notificationTopic",
-];
-
 function readSettings() {
   const config = new pulumi.Config("keyage");
   const raw: RawDeploySettings = {};
-  for (const key of KEYS) raw[key] = config.get(key);
+  for (const key of SETTING_KEYS) raw[key] = config.get(key);
   try {
     return validateSettings(raw);
   } catch (error) {
