@@ -8,6 +8,7 @@ import {
   CreateAccessKeyCommand,
   DeleteAccessKeyCommand,
   GetAccessKeyLastUsedCommand,
+  GetUserCommand,
   ListUserTagsCommand,
   TagUserCommand,
   UntagUserCommand,
@@ -79,17 +80,30 @@ export async function listUserTags(iam: IAMClient, userName: string, calls: Call
   return tags;
 }
 
+/** The user's ARN (GetUser); `undefined` when there is no such user. */
+export async function getUserArn(iam: IAMClient, userName: string): Promise<string | undefined> {
+  try {
+    return (await iam.send(new GetUserCommand({ UserName: userName })))?.User?.Arn;
+  } catch (err) {
+    if (isNoSuchEntity(err)) return undefined;
+    throw err;
+  }
+}
+
 /** A new key and its secret, as CreateAccessKey returned them. */
 export interface NewKey {
   readonly id: string;
   readonly secret: string;
+  /** Creation time (epoch ms) as IAM reported it, when it did. */
+  readonly created?: number;
 }
 
 /** CreateAccessKey for `userName`. Throws the SDK's error, or an Error when IAM returned no key. */
 export async function createAccessKey(iam: IAMClient, userName: string): Promise<NewKey> {
   const key = (await iam.send(new CreateAccessKeyCommand({ UserName: userName })))?.AccessKey;
   if (!key?.AccessKeyId || !key.SecretAccessKey) throw new Error("iam:CreateAccessKey returned no key");
-  return { id: key.AccessKeyId, secret: key.SecretAccessKey };
+  const created = key.CreateDate ? new Date(key.CreateDate).getTime() : NaN;
+  return { id: key.AccessKeyId, secret: key.SecretAccessKey, created: Number.isFinite(created) ? created : undefined };
 }
 
 /** UpdateAccessKey to `Inactive` (or back to `Active`). */

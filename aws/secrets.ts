@@ -9,7 +9,7 @@ import {
   PutSecretValueCommand,
   type SecretsManagerClient,
 } from "@aws-sdk/client-secrets-manager";
-import { documentKeyId, KeyageError, secretDocument } from "../shared";
+import { KeyageError, secretDocument, secretValue } from "../shared";
 import { awsErrorName, describeError, isClientFault } from "./errors";
 
 /** What a secret is, as observed before any write. */
@@ -19,13 +19,23 @@ export type SecretState =
       readonly exists: true;
       /** DescribeSecret shows a DeletedDate: PutSecretValue would be refused. */
       readonly scheduledForDeletion: boolean;
+      /** Its full ARN and name, as DescribeSecret resolved the id (name, full or partial ARN). */
+      readonly arn: string;
+      readonly name: string;
+      /** The value of the secret's own `keyage:rotate` tag (the ARN of the user it is bound to), if set. */
+      readonly boundTo?: string;
       /** The AccessKeyId of the keyage document in AWSCURRENT, if it holds one. */
       readonly holds?: string;
+      /** AWSCURRENT holds something that is neither empty nor a keyage document (binary included). */
+      readonly foreign: boolean;
     };
 
+/** The tag that binds a secret to the one IAM user (its ARN) whose keys keyage may store there. */
+export const SECRET_BINDING_TAG = "keyage:rotate";
+
 /**
- * Reads `secretId` (DescribeSecret, then GetSecretValue of AWSCURRENT). A secret without a value yet
- * holds nothing. Throws the SDK's error for anything but "no such secret".
+ * Reads `secretId` (DescribeSecret: ARN, name, tags; then GetSecretValue of AWSCURRENT). A secret without
+ * a value yet holds nothing. Throws the SDK's error for anything but "no such secret".
  *
  * @example
  * const state = await readSecret(new SecretsManagerClient({}), "app/alice");
@@ -40,16 +50,35 @@ export async function readSecret(sm: SecretsManagerClient, secretId: string): Pr
     throw err;
   }
   const scheduledForDeletion = described?.DeletedDate !== undefined;
-  return { exists: true, scheduledForDeletion, holds: scheduledForDeletion ? undefined : await currentKeyId(sm, secretId) };
+  const arn = described?.ARN ?? secretId;
+  const tag = described?.Tags?.find((t) => t.Key === SECRET_BINDING_TAG);
+  const value = scheduledForDeletion ? ({ kind: "empty" } as const) : await currentValue(sm, arn);
+  return {
+    exists: true,
+    scheduledForDeletion,
+    arn,
+    name: described?.Name ?? secretId,
+    boundTo: tag === undefined ? undefined : (tag.Value ?? ""),
+    holds: value.kind === "keyage" ? value.keyId : undefined,
+    foreign: value.kind === "foreign",
+  };
+}
+
+async function currentValue(sm: SecretsManagerClient, secretId: string): Promise<ReturnType<typeof secretValue>> {
+  let got;
+  try {
+    got = await sm.send(new GetSecretValueCommand({ SecretId: secretId }));
+  } catch (err) {
+    if (awsErrorName(err) === "ResourceNotFoundException") return { kind: "empty" }; // no value stored yet
+    throw err;
+  }
+  if (got?.SecretString === undefined && got?.SecretBinary !== undefined) return { kind: "foreign" };
+  return secretValue(got?.SecretString);
 }
 
 async function currentKeyId(sm: SecretsManagerClient, secretId: string): Promise<string | undefined> {
-  try {
-    return documentKeyId((await sm.send(new GetSecretValueCommand({ SecretId: secretId })))?.SecretString);
-  } catch (err) {
-    if (awsErrorName(err) === "ResourceNotFoundException") return undefined; // no value stored yet
-    throw err;
-  }
+  const value = await currentValue(sm, secretId);
+  return value.kind === "keyage" ? value.keyId : undefined;
 }
 
 /** PutSecretValue failed in a way that leaves open whether the value was stored (and reading it back failed). */

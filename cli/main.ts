@@ -131,7 +131,10 @@ function buildProgram(io: CliIO, done: (status: number) => void): Command {
       "--replace-undelivered",
       "deactivate a newer key that was never used, is older than --grace hours (default 24) and whose secret the --secrets-manager secret does not hold",
     )
-    .option("--force", "with --delete-inactive: delete even though the remaining active key was never used")
+    .option(
+      "--force",
+      "store in a --secrets-manager secret bound (keyage:rotate tag) to another user or holding a value that is not a keyage document of this user's keys; with --delete-inactive: delete even though the remaining active key was never used",
+    )
     .action(async (opts) => done(await (await import("./rotate")).runRotate("start", opts, io)));
   phase("finish", "Deactivate the old access key once it is no longer used.", "24")
     .option("--config-rule-name <name>", "the AWS Config rule to re-evaluate afterwards (default keyage-access-key-age)")

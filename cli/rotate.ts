@@ -35,7 +35,7 @@ import {
   type RotationStep,
 } from "../shared";
 import { awsErrorName, IamReadError } from "../aws/errors";
-import { createAccessKey, deleteAccessKey, readUserKeys, setAccessKeyStatus, tagUser, untagUser } from "../aws/keys";
+import { createAccessKey, deleteAccessKey, getUserArn, readUserKeys, setAccessKeyStatus, tagUser, untagUser } from "../aws/keys";
 import { defaultClients } from "../aws/lazy-clients";
 import { putKeySecret, readSecret, SecretUndecidedError } from "../aws/secrets";
 import { awsFailure } from "./aws";
@@ -79,6 +79,8 @@ interface Run {
   readonly iam: IAMClient;
   readonly now: number;
   readonly apply: boolean;
+  /** start: the --secrets-manager secret's full ARN as DescribeSecret resolved it (the store goes there). */
+  secretArn?: string;
 }
 
 function policyOf(opts: RotateOptions): RotationPolicy {
@@ -130,7 +132,16 @@ async function observe(run: Run): Promise<RotationObservation> {
     throw awsFailure(`reading ${user}'s access keys (iam:ListAccessKeys, iam:GetAccessKeyLastUsed, iam:ListUserTags)`, err instanceof IamReadError ? err.cause : err);
   }
   if (found === undefined) throw new UsageError(`there is no IAM user named ${show(user)}`);
-  return { user, keys: found.keys, tags: found.tags, destinations };
+  // Only a secret bound to some user (its keyage:rotate tag) needs this user's ARN to compare.
+  let userArn: string | undefined;
+  if (destinations?.some((d) => d.boundTo !== undefined)) {
+    try {
+      userArn = await getUserArn(run.iam, user);
+    } catch (err) {
+      throw awsFailure(`reading ${user}'s ARN to compare with the secret's keyage:rotate tag (iam:GetUser)`, err);
+    }
+  }
+  return { user, userArn, keys: found.keys, tags: found.tags, destinations };
 }
 
 function outputPath(run: Run, output: string): string {
@@ -189,7 +200,8 @@ async function observeDestinations(run: Run): Promise<RotationDestination[]> {
     } else if (state.scheduledForDeletion) {
       out.push({ kind: "secret", label, unusable: `--secrets-manager: the secret ${show(id)} is scheduled for deletion (restore it first: aws secretsmanager restore-secret --secret-id ${id})` });
     } else {
-      out.push({ kind: "secret", label, holds: state.holds });
+      run.secretArn = state.arn;
+      out.push({ kind: "secret", label, holds: state.holds, foreign: state.foreign, boundTo: state.boundTo });
     }
   }
   if (showSecret) out.push(isStdoutClosed() ? { kind: "stdout", label: "stdout", unusable: "--show-secret: stdout is closed" } : { kind: "stdout", label: "stdout" });
@@ -323,7 +335,7 @@ async function createAndDeliver(run: Run, plan: RotationPlan, step: RotationStep
     if (opts.secretsManager) {
       let version;
       try {
-        version = await putKeySecret(run.clients.secretsManager(), opts.secretsManager, id, secret);
+        version = await putKeySecret(run.clients.secretsManager(), run.secretArn ?? opts.secretsManager, id, secret);
       } catch (err) {
         if (err instanceof SecretUndecidedError) throw err;
         throw awsFailure(`storing the secret in ${opts.secretsManager} (secretsmanager:PutSecretValue)`, err);

@@ -9,8 +9,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { CONFIG_RESOURCE_TYPE, CONFIG_RULE_TRIGGERS } from "../shared";
 import { packagedCode, validArgs } from "./bundles";
 import { deployMemberRole } from "./member-role";
-import { executionRolePolicy, lambdaTrustPolicy, memberRolePolicy, memberRoleTemplate, memberTrustPolicy, readResultsPolicy } from "./policies";
-import { DeploySettings, inputParameters, type KeyageSettingsArgs, validateSettings } from "./settings";
+import { executionRolePolicy, lambdaTrustPolicy, memberRolePolicy, memberRoleTemplate, memberTrustPolicy, readResultsPolicy, ruleBoundaryPolicy } from "./policies";
+import { DeploySettings, inputParameters, type KeyageSettingsArgs, resourceStem, validateSettings } from "./settings";
 
 /** The component's type token (its URNs read `…::keyage:index:ConfigRule::<name>`). */
 export const CONFIG_RULE_TYPE = "keyage:index:ConfigRule";
@@ -81,6 +81,11 @@ function resolveArgs(name: string, args: KeyageConfigRuleArgs | ValidatedConfigR
  */
 export class KeyageConfigRule extends pulumi.ComponentResource {
   readonly logGroup: aws.cloudwatch.LogGroup;
+  /**
+   * The permissions boundary every role of this component carries (`<stem>-boundary`, see
+   * `resourceStem`): the union of what the evaluator and the management account's reader role need.
+   */
+  readonly boundary: aws.iam.Policy;
   readonly executionRole: aws.iam.Role;
   readonly executionRolePolicy: aws.iam.RolePolicy;
   readonly function: aws.lambda.Function;
@@ -98,10 +103,13 @@ export class KeyageConfigRule extends pulumi.ComponentResource {
   readonly memberStackSet?: aws.cloudformation.StackSet;
   /** Organization mode only. */
   readonly memberStackSetInstance?: aws.cloudformation.StackSetInstance;
-  /** Organization mode from the management account only: StackSets never deploy there, so the role is made directly. */
-  readonly localMemberRole?: aws.iam.Role;
+  /**
+   * Organization mode from the management account only: StackSets never deploy there, so the role is made
+   * directly, unless `excludedAccounts` lists that account (then this resolves to `undefined`).
+   */
+  readonly localMemberRole?: pulumi.Output<aws.iam.Role | undefined>;
   /** Its permissions (the same as the StackSet's role). */
-  readonly localMemberRolePolicy?: aws.iam.RolePolicy;
+  readonly localMemberRolePolicy?: pulumi.Output<aws.iam.RolePolicy | undefined>;
   readonly ruleName: pulumi.Output<string>;
   readonly ruleArn: pulumi.Output<string>;
   readonly functionName: pulumi.Output<string>;
@@ -130,23 +138,28 @@ export class KeyageConfigRule extends pulumi.ComponentResource {
       tags,
     }, child);
 
+    const policyInput = pulumi.all([partition, accountId, region, this.logGroup.arn, organizationId]).apply(([p, a, r, logGroupArn, orgId]) => ({
+      partition: p,
+      accountId: a,
+      region: r,
+      logGroupArn,
+      ...(org && orgId !== undefined ? { organization: { memberRoleName: org.memberRoleName, organizationId: orgId } } : {}),
+    }));
+    this.boundary = new aws.iam.Policy(`${name}-boundary`, {
+      name: `${resourceStem(settings.ruleName)}-boundary`,
+      description: "keyage: permissions boundary of the keyage Config rule's roles (what they may ever be granted)",
+      policy: policyInput.apply((input) => JSON.stringify(ruleBoundaryPolicy(input))),
+      tags,
+    }, child);
     this.executionRole = new aws.iam.Role(`${name}-lambda`, {
       description: "keyage Config rule Lambda: reads IAM access keys, writes Config evaluations",
       assumeRolePolicy: JSON.stringify(lambdaTrustPolicy()),
+      permissionsBoundary: this.boundary.arn,
       tags,
     }, child);
     this.executionRolePolicy = new aws.iam.RolePolicy(`${name}-lambda`, {
       role: this.executionRole.id,
-      policy: pulumi
-        .all([partition, accountId, this.logGroup.arn, organizationId])
-        .apply(([p, a, logGroupArn, orgId]) =>
-          JSON.stringify(executionRolePolicy({
-            partition: p,
-            accountId: a,
-            logGroupArn,
-            ...(org && orgId !== undefined ? { organization: { memberRoleName: org.memberRoleName, organizationId: orgId } } : {}),
-          })),
-        ),
+      policy: policyInput.apply((input) => JSON.stringify(executionRolePolicy(input))),
     }, child);
 
     this.function = new aws.lambda.Function(`${name}-evaluator`, {
@@ -220,7 +233,8 @@ export class KeyageConfigRule extends pulumi.ComponentResource {
 
       const member = deployMemberRole({
         stem: `${name}-member`,
-        stackSetName: `${settings.ruleName}-member-role`,
+        // StackSet names take letters, digits and hyphens only.
+        stackSetName: `${resourceStem(settings.ruleName)}-member-role`.replace(/_/g, "-"),
         description: "keyage: the read-only role the keyage Config rule assumes in each account",
         localDescription: "keyage: read-only role the keyage Config rule assumes in this (management) account",
         roleName: org.memberRoleName,
@@ -229,11 +243,11 @@ export class KeyageConfigRule extends pulumi.ComponentResource {
         trustedArn: this.executionRole.arn,
         trustPolicy: memberTrustPolicy,
         policy: memberRolePolicy,
-      }, { org, organization, partition, accountId, region, tags, child });
+      }, { org, organization, partition, accountId, region, tags, child, boundaryArn: this.boundary.arn });
       this.memberStackSet = member.stackSet;
       this.memberStackSetInstance = member.instance;
-      this.localMemberRole = member.localRole;
-      this.localMemberRolePolicy = member.localRolePolicy;
+      this.localMemberRole = member.local?.apply((l) => l?.role);
+      this.localMemberRolePolicy = member.local?.apply((l) => l?.policy);
 
       this.organizationRule = new aws.cfg.OrganizationCustomRule(`${name}-org-rule`, {
         name: settings.ruleName,
@@ -247,7 +261,7 @@ export class KeyageConfigRule extends pulumi.ComponentResource {
       }, {
         ...child,
         // Each account's rule is created only once Config may invoke the function and the role exists there.
-        dependsOn: [...this.permissions, this.memberStackSetInstance, ...(this.localMemberRolePolicy ? [this.localMemberRolePolicy] : [])],
+        dependsOn: pulumi.output(this.localMemberRolePolicy).apply((local) => [...this.permissions, this.memberStackSetInstance!, ...(local ? [local] : [])]),
       });
       this.ruleName = this.organizationRule.name;
       this.ruleArn = this.organizationRule.arn;

@@ -41,15 +41,25 @@ export interface MemberRoleContext {
   readonly region: pulumi.Output<string>;
   readonly tags: Record<string, string>;
   readonly child: pulumi.CustomResourceOptions;
+  /** The permissions boundary the directly created role carries (the component's own). */
+  readonly boundaryArn: pulumi.Output<string>;
 }
 
 /** The resources of {@link deployMemberRole}. */
 export interface MemberRoleResources {
   readonly stackSet: aws.cloudformation.StackSet;
   readonly instance: aws.cloudformation.StackSetInstance;
-  /** From the management account only (`callAs: SELF`). */
-  readonly localRole?: aws.iam.Role;
-  readonly localRolePolicy?: aws.iam.RolePolicy;
+  /**
+   * From the management account only (`callAs: SELF`), and only when that account is not in
+   * `excludedAccounts`: resolves to `undefined` otherwise. Absent with `callAs: DELEGATED_ADMIN`.
+   */
+  readonly local?: pulumi.Output<LocalMemberRole | undefined>;
+}
+
+/** The role created directly in the management account, and its inline policy. */
+export interface LocalMemberRole {
+  readonly role: aws.iam.Role;
+  readonly policy: aws.iam.RolePolicy;
 }
 
 /** Creates the member role everywhere the organization settings say. */
@@ -81,15 +91,23 @@ export function deployMemberRole(args: MemberRoleArgs, ctx: MemberRoleContext): 
     operationPreferences: { failureTolerancePercentage: 10, maxConcurrentPercentage: 25 },
   }, child);
   if (org.callAs !== "SELF") return { stackSet, instance };
-  const localRole = new aws.iam.Role(`${args.stem}-local`, {
-    name: args.roleName,
-    description: args.localDescription,
-    assumeRolePolicy: args.trustedArn.apply((arn) => JSON.stringify(args.trustPolicy(arn))),
-    tags,
-  }, child);
-  const localRolePolicy = new aws.iam.RolePolicy(`${args.stem}-local`, {
-    role: localRole.id,
-    policy: pulumi.all([ctx.partition, ctx.accountId, ctx.region]).apply(([p, a, r]) => JSON.stringify(args.policy(p, a, r))),
-  }, child);
-  return { stackSet, instance, localRole, localRolePolicy };
+  // Excluded means no role: the management account gets its own copy only when it is not excluded. Its id
+  // is known only once the caller identity is read (at preview too, since data sources run then), so the
+  // role is created inside that value's apply.
+  const local = ctx.accountId.apply((accountId): LocalMemberRole | undefined => {
+    if (org.excludedAccounts.includes(accountId)) return undefined;
+    const role = new aws.iam.Role(`${args.stem}-local`, {
+      name: args.roleName,
+      description: args.localDescription,
+      assumeRolePolicy: args.trustedArn.apply((arn) => JSON.stringify(args.trustPolicy(arn))),
+      permissionsBoundary: ctx.boundaryArn,
+      tags,
+    }, child);
+    const policy = new aws.iam.RolePolicy(`${args.stem}-local`, {
+      role: role.id,
+      policy: pulumi.all([ctx.partition, ctx.region]).apply(([p, r]) => JSON.stringify(args.policy(p, accountId, r))),
+    }, child);
+    return { role, policy };
+  });
+  return { stackSet, instance, local };
 }

@@ -23,7 +23,7 @@ export interface Statement {
   /** Absent in trust policies. */
   Resource?: string | string[];
   Principal?: { Service?: string; AWS?: string };
-  Condition?: Record<string, Record<string, string>>;
+  Condition?: Record<string, Record<string, string | string[]>>;
 }
 
 /** An IAM policy document. */
@@ -97,6 +97,36 @@ function iamAndConfigStatements(userArnPattern: string): Statement[] {
   ];
 }
 
+/**
+ * A permissions boundary made of the policies of several roles: every statement kept, its Sid prefixed
+ * with the role's name (`Evaluator`, `Reader`, ...) so Sids stay unique. A role carrying it can never be
+ * granted more than keyage's roles need, whatever inline policy it is given.
+ */
+export function boundaryOf(parts: Record<string, PolicyDocument>): PolicyDocument {
+  return {
+    Version: "2012-10-17",
+    Statement: Object.entries(parts).flatMap(([role, policy]) => policy.Statement.map((s) => ({ ...s, Sid: `${role}${s.Sid}` }))),
+  };
+}
+
+/** Inputs of {@link ruleBoundaryPolicy}. */
+export interface RuleBoundaryInput extends ExecutionPolicyInput {
+  region: string;
+}
+
+/**
+ * The permissions boundary of the Config rule's roles in the deploying account: the union of the
+ * evaluator's policies (its main policy, and earlier results of this account's rules) and, in organization
+ * mode, the management account's own reader role.
+ */
+export function ruleBoundaryPolicy(input: RuleBoundaryInput): PolicyDocument {
+  const results = `arn:${input.partition}:config:${input.region}:${input.accountId}:config-rule/*`;
+  return boundaryOf({
+    Evaluator: executionRolePolicy(input),
+    ...(input.organization ? { Reader: memberRolePolicy(input.partition, input.accountId, input.region) } : { EvaluatorResults: readResultsPolicy(results) }),
+  });
+}
+
 /** Trust policy of the member role: only the Lambda's execution role may assume it. */
 export function memberTrustPolicy(executionRoleArn: string): PolicyDocument {
   return {
@@ -148,7 +178,13 @@ export function memberRoleTemplate(memberRoleName: string): string {
             Statement: [{ Sid: "KeyageLambdaAssumes", Effect: "Allow", Principal: { AWS: { Ref: "ExecutionRoleArn" } }, Action: ["sts:AssumeRole"] }],
           },
           Policies: [{ PolicyName: "keyage-read-keys-write-evaluations", PolicyDocument: policy }],
+          PermissionsBoundary: { Ref: "Boundary" },
         },
+      },
+      // Every keyage role carries a boundary: here the role's own grants, so nothing added later can exceed them.
+      Boundary: {
+        Type: "AWS::IAM::ManagedPolicy",
+        Properties: { ManagedPolicyName: `${memberRoleName}-boundary`, Description: "keyage: permissions boundary of the keyage Config rule's reader role", PolicyDocument: policy },
       },
     },
     Outputs: { MemberRoleArn: { Value: { "Fn::GetAtt": ["MemberRole", "Arn"] } } },

@@ -1,10 +1,12 @@
 /**
  * The scheduled rotator's IAM policy documents, as plain data (pure, tested without Pulumi). Every write
  * is scoped by a condition IAM enforces: access keys and user tags only of users tagged `keyage:rotate`,
- * tag keys only `keyage:deactivated:*`, secrets only tagged `keyage:rotate` or under the configured prefix.
+ * tag keys only keyage's bookkeeping (`keyage:deactivated:*`, `keyage:created:*`), secrets only those
+ * whose own `keyage:rotate` tag holds a user ARN of the same account (and, when a prefix is configured,
+ * only under it).
  */
 import type { PolicyDocument, Statement } from "./policies";
-import { LOG_ACTIONS } from "./policies";
+import { boundaryOf, LOG_ACTIONS } from "./policies";
 import type { RotationMode } from "./rotator-settings";
 
 /** Reads every run needs: users with tags in bulk, the credential report, one user's keys. */
@@ -23,6 +25,8 @@ export const ROTATOR_EVENT_ACTIONS = ["events:PutEvents"] as const;
 
 /** The tag that opts a user in, and marks the secrets the rotator may use. */
 export const ROTATE_TAG = "keyage:rotate";
+/** User tag keys the rotator may write or remove: its bookkeeping, never `keyage:rotate` itself. */
+export const BOOKKEEPING_TAG_KEYS = ["keyage:deactivated:*", "keyage:created:*"] as const;
 
 /** Inputs of {@link rotatorRolePolicy}. */
 export interface RotatorPolicyInput extends RotatorAccountInput {
@@ -35,7 +39,7 @@ export interface RotatorAccountInput {
   accountId: string;
   region: string;
   mode: Exclude<RotationMode, "off">;
-  /** Secrets whose names start with this may be used too. */
+  /** When set, only secrets whose names start with this may be used (they must carry the tag as well). */
   secretPrefix?: string;
 }
 
@@ -78,8 +82,16 @@ export function rotatorAccountStatements(input: RotatorAccountInput): Statement[
   ];
   if (input.mode === "notify") return statements;
   const secretActions = input.mode === "apply" ? [...ROTATOR_SECRET_READ_ACTIONS, ...ROTATOR_SECRET_WRITE_ACTIONS] : [...ROTATOR_SECRET_READ_ACTIONS];
-  statements.push({ Sid: "UseTaggedSecrets", Effect: "Allow", Action: secretActions, Resource: `${secrets}*`, Condition: { Null: { [`aws:ResourceTag/${ROTATE_TAG}`]: "false" } } });
-  if (input.secretPrefix) statements.push({ Sid: "UsePrefixedSecrets", Effect: "Allow", Action: secretActions, Resource: `${secrets}${input.secretPrefix}*` });
+  // The secret's owner binds it to one user: its tag keyage:rotate must hold a user ARN of this account (the
+  // rotator then checks that it is the very user whose tag names the secret). An untagged secret, or one
+  // tagged with anything but a user ARN, cannot even be read.
+  statements.push({
+    Sid: "UseSecretsBoundToUsers",
+    Effect: "Allow",
+    Action: secretActions,
+    Resource: `${secrets}${input.secretPrefix ?? ""}*`,
+    Condition: { StringLike: { [`aws:ResourceTag/${ROTATE_TAG}`]: users } },
+  });
   if (input.mode === "apply") {
     statements.push(
       { Sid: "RotateOptedInKeys", Effect: "Allow", Action: [...ROTATOR_KEY_WRITE_ACTIONS], Resource: users, Condition: optedIn },
@@ -89,7 +101,7 @@ export function rotatorAccountStatements(input: RotatorAccountInput): Statement[
         Action: [...ROTATOR_TAG_ACTIONS],
         Resource: users,
         // Only keyage's own bookkeeping tags: the rotator can never opt a user in (or out) itself.
-        Condition: { ...optedIn, "ForAllValues:StringLike": { "aws:TagKeys": "keyage:deactivated:*" } },
+        Condition: { ...optedIn, "ForAllValues:StringLike": { "aws:TagKeys": [...BOOKKEEPING_TAG_KEYS] } },
       },
     );
   }
@@ -145,10 +157,7 @@ export function memberRotatorPolicy(input: RotatorAccountInput): PolicyDocument 
 export function memberRotatorTemplate(roleName: string, mode: Exclude<RotationMode, "off">, secretPrefix?: string): string {
   // Secret prefixes and role names cannot hold "${", so only these placeholders are substituted.
   const statements = rotatorAccountStatements({ partition: "${AWS::Partition}", accountId: "${AWS::AccountId}", region: "${AWS::Region}", mode, secretPrefix });
-  const policy = {
-    Version: "2012-10-17",
-    Statement: statements.map((s) => (typeof s.Resource === "string" && s.Resource.includes("${") ? { ...s, Resource: { "Fn::Sub": s.Resource } } : s)),
-  };
+  const policy = { Version: "2012-10-17", Statement: statements.map((s) => substituted(s)) };
   return JSON.stringify(
     {
       AWSTemplateFormatVersion: "2010-09-09",
@@ -167,7 +176,13 @@ export function memberRotatorTemplate(roleName: string, mode: Exclude<RotationMo
               Statement: [{ Sid: "KeyageRotatorAssumes", Effect: "Allow", Principal: { AWS: { Ref: "RotatorRoleArn" } }, Action: ["sts:AssumeRole"] }],
             },
             Policies: [{ PolicyName: `keyage-rotator-${mode}`, PolicyDocument: policy }],
+            PermissionsBoundary: { Ref: "Boundary" },
           },
+        },
+        // Every keyage role carries a boundary: here the role's own grants, so nothing added later can exceed them.
+        Boundary: {
+          Type: "AWS::IAM::ManagedPolicy",
+          Properties: { ManagedPolicyName: `${roleName}-boundary`, Description: "keyage: permissions boundary of the keyage rotator's member role", PolicyDocument: policy },
         },
       },
       Outputs: { RotatorRoleArn: { Value: { "Fn::GetAtt": ["RotatorRole", "Arn"] } } },
@@ -175,6 +190,14 @@ export function memberRotatorTemplate(roleName: string, mode: Exclude<RotationMo
     null,
     2,
   );
+}
+
+/** Every string holding a CloudFormation placeholder (`${AWS::…}`), in resources and condition values alike, as `Fn::Sub`. */
+function substituted(value: unknown): unknown {
+  if (typeof value === "string") return value.includes("${AWS::") ? { "Fn::Sub": value } : value;
+  if (Array.isArray(value)) return value.map(substituted);
+  if (value !== null && typeof value === "object") return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, substituted(v)]));
+  return value;
 }
 
 /** Trust policy of the management account's own member rotator role: only the central rotator's role. */
@@ -196,6 +219,33 @@ export function schedulerTrustPolicy(accountId: string): PolicyDocument {
 /** The schedule's role may invoke the rotator and nothing else. */
 export function schedulerInvokePolicy(functionArn: string): PolicyDocument {
   return { Version: "2012-10-17", Statement: [{ Sid: "InvokeRotator", Effect: "Allow", Action: ["lambda:InvokeFunction"], Resource: functionArn }] };
+}
+
+/** Inputs of {@link rotatorBoundaryPolicy}. */
+export interface RotatorBoundaryInput extends RotatorAccountInput {
+  logGroupArn: string;
+  /** Organization mode: the member role's name and the organization. */
+  organization?: { rotatorRoleName: string; organizationId: string };
+  /** The rotator function's name prefix (its name is generated: `<prefix><random>`), what the schedule may invoke. */
+  functionNamePrefix: string;
+}
+
+/**
+ * The permissions boundary of the rotator's roles in the deploying account: the union of the rotator's
+ * own policy (one account) or the central role's and the management account's member rotator role's
+ * (organization), and the schedule's (invoke the rotator function).
+ */
+export function rotatorBoundaryPolicy(input: RotatorBoundaryInput): PolicyDocument {
+  const { partition, accountId, region } = input;
+  return boundaryOf({
+    ...(input.organization
+      ? {
+          Rotator: centralRotatorPolicy({ partition, accountId, region, logGroupArn: input.logGroupArn, ...input.organization }),
+          MemberRotator: memberRotatorPolicy(input),
+        }
+      : { Rotator: rotatorRolePolicy(input) }),
+    Schedule: schedulerInvokePolicy(`arn:${partition}:lambda:${region}:${accountId}:function:${input.functionNamePrefix}*`),
+  });
 }
 
 /** The topic accepts messages from the keyage events rule only. */

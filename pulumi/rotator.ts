@@ -11,7 +11,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { packagedCode, validArgs } from "./bundles";
 import { show } from "../shared";
-import { DeployConfigError, type DeploySettings, type KeyageRotationArgs, type KeyageSettingsArgs, validateSettings } from "./settings";
+import { DeployConfigError, type DeploySettings, type KeyageRotationArgs, type KeyageSettingsArgs, resourceStem, validateSettings } from "./settings";
 import { deployMemberRole } from "./member-role";
 import { lambdaTrustPolicy } from "./policies";
 import { HANDLER, RUNTIME } from "./config-rule";
@@ -20,6 +20,7 @@ import {
   memberRotatorPolicy,
   memberRotatorTemplate,
   memberRotatorTrustPolicy,
+  rotatorBoundaryPolicy,
   rotatorRolePolicy,
   schedulerInvokePolicy,
   schedulerTrustPolicy,
@@ -101,6 +102,11 @@ export function rotatorInput(settings: DeploySettings, rotation: RotationSetting
  */
 export class KeyageRotator extends pulumi.ComponentResource {
   readonly logGroup: aws.cloudwatch.LogGroup;
+  /**
+   * The permissions boundary every role of this component carries (`<stem>-rotator-boundary`, see
+   * `resourceStem`): the union of what the rotator's roles and the schedule's need.
+   */
+  readonly boundary: aws.iam.Policy;
   readonly role: aws.iam.Role;
   readonly rolePolicy: aws.iam.RolePolicy;
   readonly function: aws.lambda.Function;
@@ -117,10 +123,13 @@ export class KeyageRotator extends pulumi.ComponentResource {
   readonly memberStackSet?: aws.cloudformation.StackSet;
   /** Organization mode only. */
   readonly memberStackSetInstance?: aws.cloudformation.StackSetInstance;
-  /** Organization mode from the management account only: StackSets never deploy there, so the role is made directly. */
-  readonly localMemberRole?: aws.iam.Role;
+  /**
+   * Organization mode from the management account only: StackSets never deploy there, so the role is made
+   * directly, unless `excludedAccounts` lists that account (then this resolves to `undefined`).
+   */
+  readonly localMemberRole?: pulumi.Output<aws.iam.Role | undefined>;
   /** Its permissions (the same as the StackSet's role). */
-  readonly localMemberRolePolicy?: aws.iam.RolePolicy;
+  readonly localMemberRolePolicy?: pulumi.Output<aws.iam.RolePolicy | undefined>;
   readonly functionName: pulumi.Output<string>;
   readonly functionArn: pulumi.Output<string>;
   /** The rotator Lambda's own role. */
@@ -146,11 +155,31 @@ export class KeyageRotator extends pulumi.ComponentResource {
     const organizationId = org ? (org.organizationId !== undefined ? pulumi.output(org.organizationId) : organization!.id) : pulumi.output("");
 
     this.logGroup = new aws.cloudwatch.LogGroup(`${name}-rotator-logs`, { name: `/aws/lambda/keyage/${settings.ruleName}-rotator`, retentionInDays: settings.logRetentionDays, tags }, child);
+    const stem = resourceStem(settings.ruleName);
+    this.boundary = new aws.iam.Policy(`${name}-rotator-boundary`, {
+      name: `${stem}-rotator-boundary`,
+      description: "keyage: permissions boundary of the keyage rotator's roles (what they may ever be granted)",
+      policy: pulumi.all([partition, accountId, region, this.logGroup.arn, organizationId]).apply(([p, a, r, logGroupArn, orgId]) =>
+        JSON.stringify(rotatorBoundaryPolicy({
+          partition: p,
+          accountId: a,
+          region: r,
+          logGroupArn,
+          mode,
+          secretPrefix: rotation.secretPrefix,
+          ...(org ? { organization: { rotatorRoleName: org.rotatorRoleName, organizationId: orgId } } : {}),
+          // The function is auto-named from its logical name (below) plus a random suffix.
+          functionNamePrefix: `${name}-rotator`,
+        })),
+      ),
+      tags,
+    }, child);
     this.role = new aws.iam.Role(`${name}-rotator`, {
       description: org
         ? `keyage scheduled rotator (${mode}): assumes ${org.rotatorRoleName} in the organization's accounts, publishes events`
         : `keyage scheduled rotator (${mode}): reads IAM users, ${mode === "apply" ? "rotates the keys of users tagged keyage:rotate, " : ""}publishes events`,
       assumeRolePolicy: JSON.stringify(lambdaTrustPolicy()),
+      permissionsBoundary: this.boundary.arn,
       tags,
     }, child);
     this.rolePolicy = new aws.iam.RolePolicy(`${name}-rotator`, {
@@ -183,6 +212,7 @@ export class KeyageRotator extends pulumi.ComponentResource {
     this.schedulerRole = new aws.iam.Role(`${name}-rotator-schedule`, {
       description: "keyage: lets EventBridge Scheduler invoke the rotator",
       assumeRolePolicy: accountId.apply((a) => JSON.stringify(schedulerTrustPolicy(a))),
+      permissionsBoundary: this.boundary.arn,
       tags,
     }, child);
     this.schedulerRolePolicy = new aws.iam.RolePolicy(`${name}-rotator-schedule`, {
@@ -192,7 +222,8 @@ export class KeyageRotator extends pulumi.ComponentResource {
     if (org) {
       const member = deployMemberRole({
         stem: `${name}-rotator`,
-        stackSetName: `${settings.ruleName}-rotator-role`,
+        // StackSet names take letters, digits and hyphens only.
+        stackSetName: `${stem}-rotator-role`.replace(/_/g, "-"),
         description: "keyage: the role the keyage scheduled rotator assumes in each account",
         localDescription: "keyage: the role the keyage scheduled rotator assumes in this (management) account",
         roleName: org.rotatorRoleName,
@@ -201,16 +232,16 @@ export class KeyageRotator extends pulumi.ComponentResource {
         trustedArn: this.role.arn,
         trustPolicy: memberRotatorTrustPolicy,
         policy: (partition, accountId, region) => memberRotatorPolicy({ partition, accountId, region, mode, secretPrefix: rotation.secretPrefix }),
-      }, { org, organization, partition, accountId, region, tags, child });
+      }, { org, organization, partition, accountId, region, tags, child, boundaryArn: this.boundary.arn });
       this.memberStackSet = member.stackSet;
       this.memberStackSetInstance = member.instance;
-      this.localMemberRole = member.localRole;
-      this.localMemberRolePolicy = member.localRolePolicy;
+      this.localMemberRole = member.local?.apply((l) => l?.role);
+      this.localMemberRolePolicy = member.local?.apply((l) => l?.policy);
     }
     // The first run comes only once the roles it assumes exist.
-    const rolesReady = [this.memberStackSetInstance, this.localMemberRolePolicy].filter((r): r is NonNullable<typeof r> => r !== undefined);
+    const rolesReady = pulumi.output(this.localMemberRolePolicy).apply((local) => [this.memberStackSetInstance, local].filter((r): r is NonNullable<typeof r> => r !== undefined));
     this.schedule = new aws.scheduler.Schedule(`${name}-rotator`, {
-      name: `${settings.ruleName}-rotator`,
+      name: `${stem}-rotator`,
       description: "keyage: runs the scheduled access key rotator",
       scheduleExpression: rotation.schedule,
       flexibleTimeWindow: { mode: "OFF" },
@@ -220,12 +251,12 @@ export class KeyageRotator extends pulumi.ComponentResource {
         input: rotatorInput(settings, rotation),
         retryPolicy: { maximumRetryAttempts: 0 },
       },
-    }, { ...child, dependsOn: [this.schedulerRolePolicy, ...rolesReady] });
+    }, { ...child, dependsOn: rolesReady.apply((ready) => [this.schedulerRolePolicy, ...ready]) });
 
     if (rotation.topic) {
-      this.topic = new aws.sns.Topic(`${name}-events`, { name: `${settings.ruleName}-events`, tags }, child);
+      this.topic = new aws.sns.Topic(`${name}-events`, { name: `${stem}-events`, tags }, child);
       this.eventRule = new aws.cloudwatch.EventRule(`${name}-events`, {
-        name: `${settings.ruleName}-events`,
+        name: `${stem}-events`,
         description: "keyage: every keyage event (expiring, expired, rotated, deactivated, deleted, blocked) to SNS",
         eventPattern: JSON.stringify(EVENT_PATTERN),
         tags,

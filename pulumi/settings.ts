@@ -42,6 +42,26 @@ export const DEFAULTS = {
  */
 export const INPUT_PARAMETERS_LIMIT = { account: 1024, organization: 2048 } as const;
 
+/** What the deployer policies in docs/ allow: names of keyage's resources start with this. */
+export const NAME_PREFIX = "keyage-";
+
+/**
+ * The stem of every name derived from `ruleName` (schedules, topics, event rules, StackSets, the
+ * permissions boundary): the rule name itself when it starts with `keyage-`, else `keyage-<ruleName>`, so
+ * the names stay inside the deployer policies' `keyage-*` patterns whatever the rule is called.
+ *
+ * @example resourceStem("keyage-access-key-age") // "keyage-access-key-age"
+ * @example resourceStem("acme_keys") // "keyage-acme_keys"
+ */
+export function resourceStem(ruleName: string): string {
+  return ruleName.startsWith(NAME_PREFIX) ? ruleName : `${NAME_PREFIX}${ruleName}`;
+}
+
+/** EventBridge Scheduler schedule names and EventBridge rule names: at most 64 characters. */
+export const EVENT_NAME_MAX = 64;
+/** The longest suffix the rotator adds to {@link resourceStem} for such a name (`-rotator`, `-events`). */
+const ROTATOR_NAME_SUFFIX = "-rotator";
+
 /** A deploy setting is missing, out of range or malformed. */
 export class DeployConfigError extends KeyageError {
   /** The config key as the user sets it, e.g. `keyage:lambdaTimeout`. */
@@ -260,6 +280,13 @@ export function validateSettings(raw: RawDeploySettings = {}): DeploySettings {
     ...(organization ? { organization } : {}),
     ...(rotation.rotation === "off" ? {} : { rotation }),
   };
+  if (settings.rotation && resourceStem(settings.ruleName).length + ROTATOR_NAME_SUFFIX.length > EVENT_NAME_MAX) {
+    const most = EVENT_NAME_MAX - ROTATOR_NAME_SUFFIX.length - (settings.ruleName.startsWith(NAME_PREFIX) ? 0 : NAME_PREFIX.length);
+    throw new DeployConfigError(
+      "ruleName",
+      `ruleName must be at most ${most} characters with rotation on (the rotator's schedule is named ${resourceStem(settings.ruleName)}${ROTATOR_NAME_SUFFIX}, and EventBridge allows ${EVENT_NAME_MAX}), got ${show(settings.ruleName)}`,
+    );
+  }
   const text = inputParameters(settings);
   const limit = organization ? INPUT_PARAMETERS_LIMIT.organization : INPUT_PARAMETERS_LIMIT.account;
   if (text.length > limit) {

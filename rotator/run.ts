@@ -3,7 +3,8 @@
  * (GetAccountAuthorizationDetails) and every key's age from the credential report, so a run where nothing
  * is due costs ⌈users / 1000⌉ + 2–3 IAM calls. Only an opted-in user (`keyage:rotate` =
  * `secretsmanager:<secret id or ARN>`) whose report row says something may be due is read key by key,
- * with its secret; `planRotation("scheduled")` (shared/) decides its one next step from IAM and the secret
+ * with its secret (DescribeSecret: ARN and tags, so the planner can check that the secret's own
+ * `keyage:rotate` tag is this user's ARN and that no other opted-in user resolves to it); `planRotation("scheduled")` (shared/) decides its one next step from IAM and the secret
  * alone, so a run cut short (crash, deadline) is finished or undone by the next. A run returns what it
  * found and did; its events are published by one writer at the end.
  *
@@ -15,10 +16,14 @@ import type { EventBridgeClient } from "@aws-sdk/client-eventbridge";
 import type { IAMClient } from "@aws-sdk/client-iam";
 import type { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import {
+  CREATED_TAG_PREFIX,
+  createdTag,
+  MAX_USER_TAGS,
   DEACTIVATED_TAG_PREFIX,
   describeStep,
   evaluateKey,
   planRotation,
+  refersTo,
   wordPlan,
   type ReportUser,
   type RotationDestination,
@@ -29,7 +34,7 @@ import {
 import { CallCounter, pool } from "../aws/calls";
 import { countCalls } from "../aws/count";
 import { listTaggedUsers, type TaggedUser } from "../aws/directory";
-import { awsErrorName, describeError, IamReadError, isClientFault, isNoSuchEntity, redactKeyIds } from "../aws/errors";
+import { awsErrorName, describeError, IamReadError, isClientFault, isNoSuchEntity, isThrottling, redactKeyIds } from "../aws/errors";
 import { putEvents, type PublishResult } from "../aws/events";
 import { fetchCredentialReport, listAccessKeys, readContext, type ReadAccountOptions } from "../aws/iam";
 import { createAccessKey, deleteAccessKey, readUserKeys, setAccessKeyStatus, tagUser, untagUser } from "../aws/keys";
@@ -38,7 +43,7 @@ import { DETAIL_TYPES, eventEntry, keyAge, keySuffix, type DetailType, type KeyE
 import type { Logger } from "../aws/log";
 import type { RotatorSettings } from "./settings";
 
-/** The user tag that opts a user in: `secretsmanager:<secret id or ARN>`. */
+/** The user tag that opts a user in: `secretsmanager:<secret id or ARN>` (the secret's own tag of this name must be the user's ARN). */
 export const ROTATE_TAG = "keyage:rotate";
 /** The optional user tag naming who to tell (copied into every event about the user). */
 export const OWNER_TAG = "keyage:owner";
@@ -129,8 +134,6 @@ interface Subject {
   /** The `keyage:rotate` tag's value, if set. */
   readonly rotate?: string;
   readonly row?: ReportUser;
-  /** Other opted-in users whose tag names the same secret. */
-  sharing?: string[];
 }
 
 function accountOf(arn: string): string {
@@ -197,7 +200,6 @@ async function runCounted(run: Run, reserveMs: number, started: number): Promise
       row: row && row.arn === user.arn && Math.abs(Date.parse(row.userCreationTime) - Date.parse(user.createDate)) < 1000 ? row : undefined,
     };
   });
-  markSharedSecrets(subjects);
   const reportUsable = !("unavailable" in report);
   const optedIn = subjects.filter((x) => x.rotate !== undefined);
   const toRead = subjects.filter((x) => needsRead(run, x, reportUsable));
@@ -213,7 +215,7 @@ async function runCounted(run: Run, reserveMs: number, started: number): Promise
       return;
     }
     try {
-      if (x.rotate !== undefined && run.s.mode !== "notify") await advance(run, x);
+      if (x.rotate !== undefined && run.s.mode !== "notify") await advance(run, x, optedIn);
       else await notifyWithIds(run, x);
     } catch (err) {
       run.failed.push(x.user.user);
@@ -248,19 +250,6 @@ async function runCounted(run: Run, reserveMs: number, started: number): Promise
   return summary;
 }
 
-/** Two users storing their keys in one secret would overwrite each other's: mark them, so neither is rotated. */
-function markSharedSecrets(subjects: readonly Subject[]): void {
-  const bySecret = new Map<string, Subject[]>();
-  for (const x of subjects) {
-    const id = secretIdOf(x.rotate ?? "");
-    if (id) bySecret.set(id, [...(bySecret.get(id) ?? []), x]);
-  }
-  for (const group of bySecret.values()) {
-    if (group.length < 2) continue;
-    for (const x of group) x.sharing = group.filter((y) => y !== x).map((y) => y.user.user);
-  }
-}
-
 /**
  * Opted-in users first (when time runs short, rotations matter more than key ids in notifications),
  * starting each day at another one of them, so that a deadline never leaves the same users behind twice.
@@ -282,7 +271,7 @@ function needsRead(run: Run, x: Subject, reportUsable: boolean): boolean {
   const row = x.row;
   if (x.rotate !== undefined && run.s.mode !== "notify") {
     if (!row) return true;
-    if (Object.keys(x.user.tags).some((t) => t.startsWith(DEACTIVATED_TAG_PREFIX))) return true;
+    if (Object.keys(x.user.tags).some((t) => t.startsWith(DEACTIVATED_TAG_PREFIX) || t.startsWith(CREATED_TAG_PREFIX))) return true;
     if (row.keys.length !== 1) return true;
     const only = evaluateKey(row.keys[0] as ReportUser["keys"][number], run.s, run.now);
     return !only.active || only.reason !== "ok";
@@ -345,47 +334,53 @@ async function notifyWithIds(run: Run, x: Subject): Promise<void> {
   );
 }
 
-/** The secret named by the tag (its id, when the tag names one) and what it is, as a destination for the planner. */
+/**
+ * The secret named by the tag and what it is, as a destination for the planner. `secretId` is the full ARN
+ * DescribeSecret resolved (every later read and write uses it), or the tag's id when it did not resolve.
+ */
 interface ObservedSecret {
   readonly secretId: string;
   readonly dest: RotationDestination;
 }
 
-async function observeSecret(run: Run, x: Subject): Promise<ObservedSecret> {
-  const secretId = secretIdOf(x.rotate ?? "");
-  return { secretId, dest: await describeSecret(run, x, secretId) };
+async function observeSecret(run: Run, x: Subject, optedIn: readonly Subject[]): Promise<ObservedSecret> {
+  return describeSecret(run, x, secretIdOf(x.rotate ?? ""), optedIn);
 }
 
 function secretIdOf(tag: string): string {
   return tag.startsWith(SECRET_PREFIX) ? tag.slice(SECRET_PREFIX.length).trim() : "";
 }
 
-async function describeSecret(run: Run, x: Subject, id: string): Promise<RotationDestination> {
+async function describeSecret(run: Run, x: Subject, id: string, optedIn: readonly Subject[]): Promise<ObservedSecret> {
   const tag = x.rotate ?? "";
   const label = `Secrets Manager secret ${id}`;
-  if (x.sharing?.length) {
-    return { kind: "secret", label, unusable: `the secret ${id} is named by ${x.sharing.join(", ")} too: each user needs a secret of its own, or the rotations overwrite each other's key` };
-  }
-  if (!id) return { kind: "secret", label: `the ${ROTATE_TAG} tag`, unusable: `the ${ROTATE_TAG} tag must be ${SECRET_PREFIX}<secret id or ARN>, not ${JSON.stringify(tag.slice(0, 80))}` };
+  const unusable = (why: string): ObservedSecret => ({ secretId: id, dest: { kind: "secret", label, unusable: why } });
+  if (!id) return { secretId: id, dest: { kind: "secret", label: `the ${ROTATE_TAG} tag`, unusable: `the ${ROTATE_TAG} tag must be ${SECRET_PREFIX}<secret id or ARN>, not ${JSON.stringify(tag.slice(0, 80))}` } };
   let state;
   try {
     state = await readSecret(run.deps.clients.secrets, id);
   } catch (err) {
     // Denied (or any other 4xx) is a standing problem of this user's setup, told in an event; a 5xx or
     // throttling after the SDK's retries is passing trouble: the user is left for the next run.
-    if (isClientFault(err)) return { kind: "secret", label, unusable: `reading the secret ${id} failed: ${awsErrorName(err) || "Error"} (the rotator may read and write only secrets tagged for keyage)` };
+    if (isClientFault(err)) return unusable(`reading the secret ${id} failed: ${awsErrorName(err) || "Error"} (the rotator may read and write only secrets tagged for keyage)`);
     throw err;
   }
-  if (!state.exists) return { kind: "secret", label, unusable: `there is no secret ${id} (create it first: aws secretsmanager create-secret --name ${id})` };
-  if (state.scheduledForDeletion) return { kind: "secret", label, unusable: `the secret ${id} is scheduled for deletion (restore it: aws secretsmanager restore-secret --secret-id ${id})` };
-  return { kind: "secret", label, holds: state.holds };
+  if (!state.exists) return unusable(`there is no secret ${id} (create it first: aws secretsmanager create-secret --name ${id})`);
+  if (state.scheduledForDeletion) return unusable(`the secret ${id} is scheduled for deletion (restore it: aws secretsmanager restore-secret --secret-id ${id})`);
+  // Two users storing their keys in one secret would overwrite each other's: compare what each tag
+  // resolves to (name, full or partial ARN), not the tags' text.
+  const sharedWith = optedIn.filter((y) => y !== x && refersTo(secretIdOf(y.rotate ?? ""), state)).map((y) => y.user.user);
+  return {
+    secretId: state.arn,
+    dest: { kind: "secret", label, holds: state.holds, foreign: state.foreign, boundTo: state.boundTo, sharedWith: sharedWith.length ? sharedWith : undefined },
+  };
 }
 
 /** An opted-in user: read, plan one step, carry it out (apply) or log it (plan), and tell. */
-async function advance(run: Run, x: Subject): Promise<void> {
+async function advance(run: Run, x: Subject, optedIn: readonly Subject[]): Promise<void> {
   const name = x.user.user;
   run.tally.read += 1;
-  const [found, secret] = await Promise.all([readUserKeys(run.iam, name), observeSecret(run, x)]);
+  const [found, secret] = await Promise.all([readUserKeys(run.iam, name), observeSecret(run, x, optedIn)]);
   if (found === undefined) {
     run.vanished.push(name);
     run.log("info", "user deleted during the run: skipped", { user: name });
@@ -394,26 +389,59 @@ async function advance(run: Run, x: Subject): Promise<void> {
   notifyKeys(run, x, found.keys);
   const plan = planRotation(
     "scheduled",
-    { user: name, keys: found.keys, tags: found.tags, destinations: [secret.dest] },
+    { user: name, userArn: x.user.arn, keys: found.keys, tags: found.tags, destinations: [secret.dest] },
     { graceHours: run.s.graceHours, schedule: { maxAgeDays: run.s.maxAgeDays, warnDays: run.s.warnDays, cleanupDays: run.s.cleanupDays } },
     run.now,
   );
   const keyOf = (k: RotationKey): Partial<KeyEventDetail> => ({ accessKeyIdSuffix: keySuffix(k.id), ...keyAge(k.created, run.now, run.s.maxAgeDays) });
+  const current = found.keys.filter((k) => k.status === "Active").sort((a, b) => a.created - b.created)[0];
+  const block = (reason: string): void => {
+    run.tally.blocked += 1;
+    emit(run, x, DETAIL_TYPES.blocked, { ...baseDetail(run, x), ...(current ? keyOf(current) : {}), reason });
+    run.log("warn", "rotation blocked", { user: name, reason });
+  };
   if (!run.apply) {
     run.log("info", "dry run", { user: name, plan: wordPlan(plan) });
     for (const s of plan.steps) run.tally[s.kind] += 1;
   } else {
-    for (const step of plan.steps) {
-      const done = await perform(run, x, plan, step, secret);
-      if (!done) return;
+    try {
+      for (const step of plan.steps) {
+        const done = await perform(run, x, plan, step, secret);
+        if (!done) return;
+      }
+    } catch (err) {
+      if (!(err instanceof Blocked)) throw err;
+      return block(err.reason);
     }
     for (const tag of plan.untag ?? []) await untagQuietly(run, name, tag);
   }
-  if (plan.refusal) {
-    run.tally.blocked += 1;
-    const current = found.keys.filter((k) => k.status === "Active").sort((a, b) => a.created - b.created)[0];
-    emit(run, x, DETAIL_TYPES.blocked, { ...baseDetail(run, x), ...(current ? keyOf(current) : {}), reason: plan.refusal.reason });
-    run.log("warn", "rotation blocked", { user: name, reason: plan.refusal.reason });
+  if (plan.refusal) block(plan.refusal.reason);
+}
+
+/** A bookkeeping write IAM refused: the step is not done, and the user is blocked until someone acts. */
+class Blocked extends Error {
+  constructor(readonly reason: string) {
+    super(reason);
+  }
+}
+
+/**
+ * Whether IAM refused a write for a standing reason (a quota such as 50 tags per user, a denial, bad
+ * input), which the next run would meet again; throttling and concurrent changes pass by themselves.
+ */
+function refusedWrite(err: unknown): boolean {
+  // IAM's quota error (the SDK names it LimitExceededException and retries it as throttling first).
+  if (/^LimitExceeded(Exception)?$/.test(awsErrorName(err))) return true;
+  return isClientFault(err) && !isThrottling(err) && !isNoSuchEntity(err) && awsErrorName(err) !== "ConcurrentModification";
+}
+
+/** TagUser for keyage's records; a refusal becomes {@link Blocked} naming what could not be recorded. */
+async function record(run: Run, user: string, tag: { key: string; value: string }, what: string): Promise<void> {
+  try {
+    await tagUser(run.iam, user, tag.key, tag.value);
+  } catch (err) {
+    if (!refusedWrite(err)) throw err;
+    throw new Blocked(`blocked: keyage could not record ${what} on ${user} (iam:TagUser ${tag.key} refused: ${describeError(err)}), so it did not go on. Make room for the tag (IAM allows ${MAX_USER_TAGS} per user) or allow the rotator to tag ${user}`);
   }
 }
 
@@ -442,7 +470,7 @@ async function perform(run: Run, x: Subject, plan: RotationPlan, step: RotationS
     }
     case "deactivate": {
       // The tag goes first: a key that is inactive without it would count its wait from its last use.
-      await tagUser(run.iam, name, step.tag.key, step.tag.value);
+      await record(run, name, step.tag, `when it deactivates ${step.key.id}`);
       try {
         await setAccessKeyStatus(run.iam, name, step.key.id, "Inactive");
       } catch (err) {
@@ -469,6 +497,20 @@ async function perform(run: Run, x: Subject, plan: RotationPlan, step: RotationS
 async function createAndStore(run: Run, x: Subject, plan: RotationPlan, step: RotationStep & { kind: "create" }, { secretId, dest: secret }: ObservedSecret): Promise<boolean> {
   const name = plan.user;
   const created = await createAccessKey(run.iam, name);
+  // Recorded before it is stored: only a key with this record is ever undone (deleted) by a later run.
+  const recordTag = { key: createdTag(created.id), value: new Date(created.created ?? Date.now()).toISOString() };
+  try {
+    await record(run, name, recordTag, `that it created ${created.id}`);
+  } catch (err) {
+    try {
+      await deleteAccessKey(run.iam, name, created.id);
+    } catch (deleteErr) {
+      run.log("error", "recording the new key failed, and deleting it failed too: delete it by hand", { user: name, key: keySuffix(created.id), error: describeError(deleteErr) });
+      throw err;
+    }
+    run.tally.rolledBack += 1;
+    throw err;
+  }
   try {
     await putKeySecret(run.deps.clients.secrets, secretId, created.id, created.secret);
   } catch (err) {
@@ -482,6 +524,7 @@ async function createAndStore(run: Run, x: Subject, plan: RotationPlan, step: Ro
       run.log("error", "storing the new key failed, and deleting it failed too: the next run undoes it", { user: name, error: describeError(deleteErr) });
       throw err;
     }
+    await untagQuietly(run, name, recordTag.key);
     run.tally.rolledBack += 1;
     run.tally.blocked += 1;
     const old = step.replacing[0];
@@ -491,6 +534,8 @@ async function createAndStore(run: Run, x: Subject, plan: RotationPlan, step: Ro
     return false;
   }
   run.tally.create += 1;
+  // Stored: the record has done its work (a record left behind is removed by the next run).
+  await untagQuietly(run, name, recordTag.key);
   const fresh = { id: created.id, created: run.now };
   const replaced = step.replacing[0];
   emit(run, x, DETAIL_TYPES.rotated, {

@@ -9,7 +9,12 @@
  *   use; a key deactivated outside keyage only once unused for `grace`;
  * - an active key is never deleted: a key that looks undelivered is deactivated, and only on positive
  *   evidence (the secret holds another key) once it is older than the grace period;
- * - every destination problem is found before any step, so bad usage changes nothing.
+ * - every destination problem is found before any step, so bad usage changes nothing;
+ * - a secret is written only when it is bound to the user (its `keyage:rotate` tag is the user's ARN;
+ *   `start` accepts an untagged one), holds nothing or a keyage document of this user's keys, and no
+ *   other opted-in user names it ({@link bindingProblem});
+ * - the scheduled rotator undoes (deletes at once) only a key it recorded creating (`keyage:created:`);
+ *   any other unexpected key is at most deactivated and waits `cleanupDays`.
  */
 import { DEFAULT_CONFIG_RULE_NAME } from "./config-rule";
 import { show } from "./errors";
@@ -43,6 +48,16 @@ export const DEFAULT_CLEANUP_DAYS = 7;
 export const UNDO_GRACE_HOURS = 24;
 /** User tag `keyage:deactivated:<last 4 of the key id>` = ISO time keyage deactivated that key. */
 export const DEACTIVATED_TAG_PREFIX = "keyage:deactivated:";
+/**
+ * User tag `keyage:created:<last 4 of the key id>` = ISO time the scheduled rotator created that key. Set
+ * right after CreateAccessKey, before the key is stored, and removed once the store succeeded: a newer key
+ * that never reached the secret is undone (deleted) only when it carries this record.
+ */
+export const CREATED_TAG_PREFIX = "keyage:created:";
+/** IAM's limit of tags per user: a bookkeeping tag that would exceed it blocks the step that needs it. */
+export const MAX_USER_TAGS = 50;
+/** What counts as an access key id in a secret: anything else is never echoed. */
+export const ACCESS_KEY_ID = /^(AKIA|ASIA)[A-Z0-9]{16}$/;
 
 const HOUR_MS = 3_600_000;
 const DAY_MS = 24 * HOUR_MS;
@@ -71,11 +86,25 @@ export interface RotationDestination {
   readonly exists?: boolean;
   /** The access key id of the keyage document it holds now (a secret's current version), if any. */
   readonly holds?: string;
+  /**
+   * A secret: its current value is neither empty nor a keyage document (`{"AccessKeyId","SecretAccessKey"}`
+   * with a key id shaped `AKIA…`/`ASIA…`): someone else's value, which keyage never overwrites (and never echoes).
+   */
+  readonly foreign?: boolean;
+  /**
+   * A secret: the value of its own `keyage:rotate` tag (the ARN of the one IAM user it is bound to);
+   * absent when the secret has no such tag.
+   */
+  readonly boundTo?: string;
+  /** A secret: other opted-in users whose `keyage:rotate` tag resolves to this same secret. */
+  readonly sharedWith?: readonly string[];
 }
 
 /** What the executor observed before planning. */
 export interface RotationObservation {
   readonly user: string;
+  /** The user's ARN: a secret is bound to the user whose ARN its `keyage:rotate` tag holds. Needed by `scheduled`. */
+  readonly userArn?: string;
   /** The user's keys, in any order. */
   readonly keys: readonly RotationKey[];
   /** The user's IAM tags (only `keyage:` ones matter). */
@@ -195,20 +224,110 @@ export function deactivatedAt(key: RotationKey, tags: Readonly<Record<string, st
   return Number.isFinite(at) && at >= key.created && key.status === "Inactive" ? at : undefined;
 }
 
+/** The user tag that records that the scheduled rotator created `keyId` (and has not stored it yet). */
+export function createdTag(keyId: string): string {
+  return `${CREATED_TAG_PREFIX}${keyId.slice(-4)}`;
+}
+
+/**
+ * When the rotator recorded creating `key`, from the user's tags; undefined when it did not (or the
+ * record is older than the key, i.e. left by an earlier key with the same last four characters).
+ */
+export function createdAt(key: RotationKey, tags: Readonly<Record<string, string>>): number | undefined {
+  const value = tags[createdTag(key.id)];
+  const at = value === undefined ? NaN : Date.parse(value);
+  return Number.isFinite(at) && at >= key.created - 60_000 ? at : undefined;
+}
+
 /** The secret document keyage writes: `{"AccessKeyId","SecretAccessKey"}`. */
 export function secretDocument(accessKeyId: string, secretAccessKey: string): string {
   return JSON.stringify({ AccessKeyId: accessKeyId, SecretAccessKey: secretAccessKey });
 }
 
-/** The AccessKeyId of a keyage secret document, or undefined when `text` is not one. */
-export function documentKeyId(text: string | undefined): string | undefined {
-  if (!text) return undefined;
+/**
+ * What a secret's (or file's) current value is: `empty` (no value, blank, or `{}`), `keyage` (exactly
+ * `{"AccessKeyId","SecretAccessKey"}`, both strings, the id shaped like an access key id: `keyId` is it),
+ * or `foreign` (anything else, which keyage never overwrites and never echoes).
+ *
+ * @example
+ * secretValue('{"username":"u","password":"p"}'); // { kind: "foreign" }
+ */
+export function secretValue(text: string | undefined): { readonly kind: "empty" | "foreign" } | { readonly kind: "keyage"; readonly keyId: string } {
+  if (text === undefined || text.trim() === "") return { kind: "empty" };
+  let doc: unknown;
   try {
-    const id = (JSON.parse(text) as { AccessKeyId?: unknown } | null)?.AccessKeyId;
-    return typeof id === "string" ? id : undefined;
+    doc = JSON.parse(text);
   } catch {
-    return undefined;
+    return { kind: "foreign" };
   }
+  if (doc === null || typeof doc !== "object" || Array.isArray(doc)) return { kind: "foreign" };
+  const fields = Object.keys(doc);
+  if (fields.length === 0) return { kind: "empty" };
+  const { AccessKeyId: id, SecretAccessKey: secret } = doc as Record<string, unknown>;
+  if (fields.length !== 2 || typeof id !== "string" || typeof secret !== "string" || !ACCESS_KEY_ID.test(id)) return { kind: "foreign" };
+  return { kind: "keyage", keyId: id };
+}
+
+/** The AccessKeyId of a keyage secret document, or undefined when `text` is not one (see {@link secretValue}). */
+export function documentKeyId(text: string | undefined): string | undefined {
+  const v = secretValue(text);
+  return v.kind === "keyage" ? v.keyId : undefined;
+}
+
+/** A secret as DescribeSecret names it. */
+export interface SecretIdentity {
+  readonly arn: string;
+  readonly name: string;
+}
+
+/**
+ * Whether a `SecretId` (what a user's `keyage:rotate` tag names) can resolve to `secret` the way Secrets
+ * Manager resolves one: by name, by full ARN, or by partial ARN (the ARN without the `-` and six random
+ * characters AWS appends). Compared without regard to case, so that a doubt counts as the same secret.
+ *
+ * @example
+ * refersTo("app/alice", { arn: "arn:aws:secretsmanager:us-east-1:123456789012:secret:app/alice-AbCdEf", name: "app/alice" }); // true
+ */
+export function refersTo(secretId: string, secret: SecretIdentity): boolean {
+  const id = secretId.trim().toLowerCase();
+  if (!id) return false;
+  const arn = secret.arn.toLowerCase();
+  // The ARN ends with `<name>-<six characters>`; without them it is the partial ARN.
+  const partial = arn.slice(0, arn.length - 7);
+  return id === arn || id === partial || id === secret.name.toLowerCase();
+}
+
+/** An IAM user ARN as it may be shown in an event; anything else is described, never echoed. */
+function showUserArn(value: string): string {
+  return /^arn:aws[a-z-]*:iam::\d{12}:user\/[\w+=,.@/-]{1,200}$/.test(value) ? value : "a value that is not an IAM user ARN";
+}
+
+/**
+ * Why keyage may not write into `dest` for `observed`'s user: the secret is bound (its `keyage:rotate`
+ * tag) to another user, holds a foreign value, or a keyage document of a key that is not one of this
+ * user's. With `strict` (the scheduled rotator) the secret must also be bound to this very user and be
+ * named by no other opted-in user. Undefined when it may.
+ */
+export function bindingProblem(dest: RotationDestination, observed: RotationObservation, strict: boolean): string | undefined {
+  if (dest.kind !== "secret") return undefined;
+  const user = observed.user;
+  const where = dest.label;
+  if (dest.boundTo !== undefined && (observed.userArn === undefined || dest.boundTo !== observed.userArn)) {
+    return `${where} is bound to another user: its keyage:rotate tag names ${showUserArn(dest.boundTo)}, not ${observed.userArn ?? user}`;
+  }
+  if (dest.sharedWith?.length) {
+    const id = where.replace(/^Secrets Manager secret /, "");
+    return `the secret ${id} is named by ${dest.sharedWith.join(", ")} too: each user needs a secret of its own, or the rotations overwrite each other's key`;
+  }
+  if (dest.boundTo === undefined && strict) {
+    const id = where.replace(/^Secrets Manager secret /, "");
+    return `${user}'s keyage:rotate tag names ${where}, but that secret has no keyage:rotate tag naming ${user}: the secret's owner binds it with aws secretsmanager tag-resource --secret-id ${id} --tags Key=keyage:rotate,Value=${observed.userArn ?? `<${user}'s ARN>`}`;
+  }
+  if (dest.foreign) return `${where} holds a value that is not a keyage document ({"AccessKeyId","SecretAccessKey"}): keyage never overwrites it; use a secret of its own for ${user}'s key`;
+  if (dest.holds !== undefined && !observed.keys.some((k) => k.id === dest.holds)) {
+    return `${where} holds the key …${dest.holds.slice(-4)}, which is not one of ${user}'s keys: keyage never overwrites another user's key`;
+  }
+  return undefined;
 }
 
 /** One line per key: `AKIA… (Active, created …, last used … (1 hour ago, s3))`. */
@@ -279,7 +398,10 @@ export function planRotation(phase: PlannerPhase, observed: RotationObservation,
   if (phase === "start") planStart(draft, observed, keys, policy, now);
   else if (phase === "finish") planFinish(draft, observed.user, keys, policy, now);
   else if (phase === "cleanup") planCleanup(draft, observed, keys, policy, now);
-  else planScheduled(draft, observed, keys, policy, now);
+  else {
+    planScheduled(draft, observed, keys, policy, now);
+    keepTagRoom(draft, observed);
+  }
   return { phase, user: observed.user, ...draft };
 }
 
@@ -292,6 +414,12 @@ function planStart(draft: Draft, observed: RotationObservation, keys: RotationKe
   const dests = observed.destinations ?? [];
   const unusable = dests.find((d) => d.unusable !== undefined);
   if (unusable) return refuse(draft, unusable.unusable as string, "usage");
+  for (const d of dests) {
+    const problem = bindingProblem(d, observed, false);
+    if (problem === undefined) continue;
+    if (!policy.force) return refuse(draft, `--secrets-manager: ${problem} (pass --force to overwrite it anyway)`, "usage");
+    draft.warnings.push(`--force: ${problem}; overwriting it anyway`);
+  }
   if (dests.length === 0) {
     return refuse(draft, "rotate start needs somewhere to put the new secret: --secrets-manager SECRET_ID, --output FILE or --show-secret", "usage");
   }
@@ -483,10 +611,22 @@ function scheduledSecret(observed: RotationObservation): RotationDestination | u
   return observed.destinations?.find((d) => d.kind === "secret");
 }
 
-/** `keyage:deactivated:` tags whose last four characters match none of the user's keys. */
-function orphanTags(keys: readonly RotationKey[], tags: Readonly<Record<string, string>>): string[] {
-  const suffixes = new Set(keys.map((k) => deactivationTag(k.id)));
-  return Object.keys(tags).filter((t) => t.startsWith(DEACTIVATED_TAG_PREFIX) && !suffixes.has(t)).sort();
+/**
+ * Bookkeeping tags to remove: `keyage:deactivated:` and `keyage:created:` tags whose last four characters
+ * match none of the user's keys, and the created record of the key the secret holds (its store succeeded).
+ */
+function orphanTags(keys: readonly RotationKey[], tags: Readonly<Record<string, string>>, secret: RotationDestination): string[] {
+  const live = new Set(keys.flatMap((k) => [deactivationTag(k.id), createdTag(k.id)]));
+  if (secret.holds !== undefined) live.delete(createdTag(secret.holds));
+  return Object.keys(tags)
+    .filter((t) => (t.startsWith(DEACTIVATED_TAG_PREFIX) || t.startsWith(CREATED_TAG_PREFIX)) && !live.has(t))
+    .sort();
+}
+
+/** A step that needs a new user tag while the user already has IAM's maximum: the refusal, else undefined. */
+function tagRoom(user: string, tags: Readonly<Record<string, string>>, tag: string, what: string): string | undefined {
+  if (tag in tags || Object.keys(tags).length < MAX_USER_TAGS) return undefined;
+  return `blocked: ${user} has ${Object.keys(tags).length} tags (IAM's maximum is ${MAX_USER_TAGS}), so keyage cannot record ${what} (tag ${tag}); remove a tag from ${user}`;
 }
 
 function days(ms: number): number {
@@ -500,14 +640,18 @@ function days(ms: number): number {
 function planScheduled(draft: Draft, observed: RotationObservation, keys: RotationKey[], policy: RotationPolicy, now: number): void {
   const user = observed.user;
   const t = scheduleTiming(policy);
-  const orphans = orphanTags(keys, observed.tags);
-  if (orphans.length > 0) draft.untag = orphans;
   const secret = scheduledSecret(observed);
   if (!secret) return refuse(draft, `blocked: ${user} names no Secrets Manager secret to rotate into`, "usage");
   if (secret.unusable !== undefined) return refuse(draft, `blocked: ${secret.unusable}`);
+  if (observed.userArn === undefined) return refuse(draft, `blocked: ${user}'s ARN is unknown, so keyage cannot check that ${secret.label} is bound to ${user}`);
+  // Both ends must name each other before anything is written, bookkeeping tags included.
+  const problem = bindingProblem(secret, observed, true);
+  if (problem !== undefined) return refuse(draft, `blocked: ${problem}`);
+  const orphans = orphanTags(keys, observed.tags, secret);
+  if (orphans.length > 0) draft.untag = orphans;
   const active = keys.filter((k) => k.status === "Active");
   const inactive = keys.filter((k) => k.status === "Inactive");
-  if (active.length >= 2) return planOverlap(draft, user, active as [RotationKey, RotationKey], secret, t, now);
+  if (active.length >= 2) return planOverlap(draft, observed, active as [RotationKey, RotationKey], secret, t, now);
   if (active.length === 0) {
     if (keys.length === 0) draft.notes.push(`${user} has no access keys: nothing to rotate.`);
     else refuse(draft, `blocked: ${user} has no active key; keyage rotates only a key in use (reactivate one, or delete the inactive keys by hand)`);
@@ -532,11 +676,12 @@ function planScheduled(draft: Draft, observed: RotationObservation, keys: Rotati
       }
     } else if (d.ok && (ours || due)) {
       draft.steps.push({ kind: "delete", key: spare, why: `(${d.why})`, untag: d.untag });
-    } else if (ours && spare.lastUsed === undefined && spare.created > current.created && secret.holds !== spare.id) {
-      // Newer than the active key, never used and not in the secret: a key keyage undid (a run stopped
-      // between deactivating and deleting it). Nobody can hold it, and waiting would keep its slot from
-      // the next rotation. (A rotated-out key is older than the active one and waits cleanupDays.)
-      draft.steps.push({ kind: "delete", key: spare, why: `(never used, not in ${secret.label}: an undone key)`, untag: deactivationTag(spare.id) });
+    } else if (ours && createdAt(spare, observed.tags) !== undefined && spare.lastUsed === undefined && spare.created > current.created && secret.holds !== spare.id) {
+      // Newer than the active key, never used, not in the secret, and recorded as made by keyage: a key
+      // keyage undid (a run stopped between deactivating and deleting it). Nobody can hold it, and waiting
+      // would keep its slot from the next rotation. Any other key waits cleanupDays.
+      draft.steps.push({ kind: "delete", key: spare, why: `(never used, not in ${secret.label}: a key keyage created and undid)`, untag: deactivationTag(spare.id) });
+      draft.untag = [...new Set([...(draft.untag ?? []), createdTag(spare.id)])].sort();
     } else if (due) {
       const after = d.ok ? now : d.after;
       return refuse(
@@ -556,8 +701,25 @@ function planScheduled(draft: Draft, observed: RotationObservation, keys: Rotati
   draft.next = `consumers read the new key from ${secret.label} (AWSCURRENT; ${current.id} stays AWSPREVIOUS); ${current.id} is deactivated once unused for ${graceText(t.graceMs)} and the new key is used`;
 }
 
+/** Every tag a scheduled step writes must fit under IAM's limit, or nothing is done and the user is blocked. */
+function keepTagRoom(draft: Draft, observed: RotationObservation): void {
+  for (const step of draft.steps) {
+    const full =
+      step.kind === "deactivate"
+        ? tagRoom(observed.user, observed.tags, step.tag.key, `when it deactivated ${step.key.id}`)
+        : step.kind === "create"
+          ? tagRoom(observed.user, observed.tags, `${CREATED_TAG_PREFIX}…`, "the new key it creates before storing it")
+          : undefined;
+    if (full === undefined) continue;
+    draft.steps = [];
+    draft.next = undefined;
+    return refuse(draft, full);
+  }
+}
+
 /** Two active keys: a rotation in progress, or a create that stopped before the secret got the key. */
-function planOverlap(draft: Draft, user: string, [old, fresh]: [RotationKey, RotationKey], secret: RotationDestination, t: ScheduleTiming, now: number): void {
+function planOverlap(draft: Draft, observed: RotationObservation, [old, fresh]: [RotationKey, RotationKey], secret: RotationDestination, t: ScheduleTiming, now: number): void {
+  const user = observed.user;
   if (secret.holds === fresh.id) {
     if (fresh.lastUsed === undefined) {
       const waiting = `${fresh.id} is in ${secret.label} but has not been used yet`;
@@ -587,9 +749,19 @@ function planOverlap(draft: Draft, user: string, [old, fresh]: [RotationKey, Rot
       draft.notes.push(`Waiting: ${fresh.id} was created ${utcMinute(fresh.created)} and is not in ${secret.label}; it is undone after ${utcMinute(fresh.created + t.undoMs)} unless stored by then.`);
       return;
     }
-    const why = `(never used, not in ${secret.label}, which holds ${old.id}: left by a run that stopped before storing it)`;
-    draft.steps.push({ kind: "deactivate", key: fresh, why, tag: { key: deactivationTag(fresh.id), value: new Date(now).toISOString() } });
+    const tag = { key: deactivationTag(fresh.id), value: new Date(now).toISOString() };
+    if (createdAt(fresh, observed.tags) === undefined) {
+      // Not recorded as keyage's: a key made by hand (an operator, an incident). At most deactivated; it
+      // waits cleanupDays like any key keyage deactivated, and can be reactivated meanwhile.
+      const why = `(never used, not in ${secret.label}, which holds ${old.id}, and not created by keyage: it is deleted ${graceText(t.cleanupMs)} from now unless reactivated)`;
+      draft.steps.push({ kind: "deactivate", key: fresh, why, tag });
+      draft.next = `${fresh.id} is deleted after ${utcMinute(now + t.cleanupMs)} if unused; reactivate it if someone needs it`;
+      return;
+    }
+    const why = `(never used, not in ${secret.label}, which holds ${old.id}: created by keyage, left by a run that stopped before storing it)`;
+    draft.steps.push({ kind: "deactivate", key: fresh, why, tag });
     draft.steps.push({ kind: "delete", key: { ...fresh, status: "Inactive" }, why, untag: deactivationTag(fresh.id) });
+    draft.untag = [...new Set([...(draft.untag ?? []), createdTag(fresh.id)])].sort();
     draft.next = `the rotation of ${old.id} starts again on the next run`;
     return;
   }

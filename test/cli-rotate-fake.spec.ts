@@ -135,6 +135,54 @@ describe("keyage rotate against the fake IAM and Secrets Manager", () => {
     });
   });
 
+  describe("start --secrets-manager never takes over a secret that belongs to someone else", () => {
+    beforeEach(() => {
+      key(OLD, 45, HOUR);
+      fake.addUser("bob");
+    });
+    const writes = (): number[] => ["CreateAccessKey", "UpdateAccessKey", "DeleteAccessKey", "TagUser", "PutSecretValue"].map((a) => fake.calls[a] ?? 0);
+
+    it("refuses a secret that holds bob's key (exit 2, before any IAM write), in the dry run too; --force stores anyway", async () => {
+      const bobs = fake.addKey("bob", { accessKeyId: "AKIABOBBOBBOBBOB0009" });
+      sm.addSecret("app/bob", doc(bobs.accessKeyId));
+      const dry = await rotate(["start", "--user", "alice", "--secrets-manager", "app/bob"]);
+      assert.equal(dry.status, 2, dry.stderr);
+      assert.match(dry.stderr, /^keyage: --secrets-manager: Secrets Manager secret app\/bob holds the key …0009, which is not one of alice's keys: keyage never overwrites another user's key \(pass --force to overwrite it anyway\)\n$/);
+      const applied = await rotate(["start", "--user", "alice", "--secrets-manager", "app/bob", "--apply"]);
+      assert.equal(applied.status, 2, applied.stderr);
+      assert.deepEqual(writes(), [0, 0, 0, 0, 0]);
+      assert.equal(sm.currentKeyId("app/bob"), bobs.accessKeyId);
+      const forced = await rotate(["start", "--user", "alice", "--secrets-manager", "app/bob", "--force", "--apply"]);
+      assert.equal(forced.status, 0, forced.stderr);
+      assert.match(forced.stderr, /^keyage: warning: --force: Secrets Manager secret app\/bob holds the key …0009, which is not one of alice's keys/);
+      assert.notEqual(sm.currentKeyId("app/bob"), bobs.accessKeyId);
+    });
+
+    it("refuses a secret bound by its keyage:rotate tag to bob, even while it is empty", async () => {
+      sm.addSecret("app/bob", undefined, { "keyage:rotate": fake.user("bob").arn });
+      const result = await rotate(["start", "--user", "alice", "--secrets-manager", "app/bob", "--apply"]);
+      assert.equal(result.status, 2, result.stderr);
+      assert.match(result.stderr, /is bound to another user: its keyage:rotate tag names arn:aws:iam::123456789012:user\/bob, not arn:aws:iam::123456789012:user\/alice/);
+      assert.deepEqual(writes(), [0, 0, 0, 0, 0]);
+    });
+
+    it("refuses a secret holding a database password, and never prints it", async () => {
+      sm.addSecret("app/db", JSON.stringify({ username: "app", password: "hunter2-db" }));
+      const result = await rotate(["start", "--user", "alice", "--secrets-manager", "app/db", "--apply"]);
+      assert.equal(result.status, 2, result.stderr);
+      assert.match(result.stderr, /holds a value that is not a keyage document/);
+      assert.ok(!(result.stdout + result.stderr).includes("hunter2"));
+      assert.deepEqual(writes(), [0, 0, 0, 0, 0]);
+    });
+
+    it("stores into a secret bound to alice herself, found by its partial ARN", async () => {
+      const secret = sm.addSecret("app/alice", doc(OLD), { "keyage:rotate": fake.user("alice").arn });
+      const result = await rotate(["start", "--user", "alice", "--secrets-manager", secret.arn.slice(0, -7), "--apply"]);
+      assert.equal(result.status, 0, result.stderr);
+      assert.equal(sm.currentKeyId("app/alice", "AWSPREVIOUS"), OLD);
+    });
+  });
+
   describe("the wait before deletion counts from deactivation", () => {
     beforeEach(() => {
       key(OLD, 45, 8 * DAY);

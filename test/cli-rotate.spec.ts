@@ -258,7 +258,10 @@ describe("keyage rotate", () => {
     it("keeps the new key when a timed-out PutSecretValue did store it (read back)", async () => {
       holds(oneOldKey());
       sm.on(PutSecretValueCommand).rejects(Object.assign(new Error("socket hang up"), { name: "TimeoutError" }));
-      sm.on(GetSecretValueCommand).resolves({ SecretString: JSON.stringify({ AccessKeyId: NEW, SecretAccessKey: SECRET }) });
+      // Holds the old key when start looks at it, the new one when it reads it back after the failed put.
+      sm.on(GetSecretValueCommand)
+        .resolvesOnce({ SecretString: JSON.stringify({ AccessKeyId: OLD, SecretAccessKey: "old" }) })
+        .resolves({ SecretString: JSON.stringify({ AccessKeyId: NEW, SecretAccessKey: SECRET }) });
       const result = await rotate(["start", "--user", "alice", "--secrets-manager", "app/alice", "--apply"]);
       assert.equal(result.status, 0, result.stderr);
       assert.equal(iam.commandCalls(DeleteAccessKeyCommand).length, 0);

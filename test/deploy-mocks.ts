@@ -14,7 +14,7 @@ export interface Registered {
   inputs: Record<string, unknown>;
 }
 
-/** The ARN a mocked resource gets: real shapes for roles, functions and log groups, a mock one otherwise. */
+/** The ARN a mocked resource gets: real shapes for the types keyage names in its policies, a mock one otherwise. */
 function arnOf(type: string, name: string): string {
   switch (type) {
     case "aws:iam/role:Role":
@@ -23,6 +23,18 @@ function arnOf(type: string, name: string): string {
       return `arn:aws:lambda:us-east-1:${ACCOUNT}:function:${name}`;
     case "aws:cloudwatch/logGroup:LogGroup":
       return `arn:aws:logs:us-east-1:${ACCOUNT}:log-group:${name}`;
+    case "aws:cfg/rule:Rule":
+      return `arn:aws:config:us-east-1:${ACCOUNT}:config-rule/config-rule-${name.toLowerCase().replace(/[^a-z0-9]/g, "").slice(0, 6)}`;
+    case "aws:iam/policy:Policy":
+      return `arn:aws:iam::${ACCOUNT}:policy/${name}`;
+    case "aws:cloudformation/stackSet:StackSet":
+      return `arn:aws:cloudformation:us-east-1:${ACCOUNT}:stackset/${name}:0b5c3e7a-1d2f-4a6b-9c8d-7e6f5a4b3c2d`;
+    case "aws:scheduler/schedule:Schedule":
+      return `arn:aws:scheduler:us-east-1:${ACCOUNT}:schedule/default/${name}`;
+    case "aws:sns/topic:Topic":
+      return `arn:aws:sns:us-east-1:${ACCOUNT}:${name}`;
+    case "aws:cloudwatch/eventRule:EventRule":
+      return `arn:aws:events:us-east-1:${ACCOUNT}:rule/${name}`;
     default:
       return `arn:aws:mock:us-east-1:${ACCOUNT}:${type}/${name}`;
   }

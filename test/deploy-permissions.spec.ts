@@ -37,6 +37,11 @@ const NEEDS: Record<string, readonly string[]> = {
     "iam:ListRolePolicies", "iam:ListAttachedRolePolicies", "iam:ListInstanceProfilesForRole",
   ],
   "aws:iam/rolePolicy:RolePolicy": ["iam:PutRolePolicy", "iam:GetRolePolicy", "iam:DeleteRolePolicy"],
+  // The permissions boundary; iam:PutRolePermissionsBoundary adds it to roles made by an older keyage.
+  "aws:iam/policy:Policy": [
+    "iam:CreatePolicy", "iam:GetPolicy", "iam:GetPolicyVersion", "iam:ListPolicyVersions", "iam:CreatePolicyVersion", "iam:DeletePolicyVersion",
+    "iam:DeletePolicy", "iam:TagPolicy", "iam:UntagPolicy", "iam:PutRolePermissionsBoundary",
+  ],
   "aws:lambda/function:Function": [
     "lambda:CreateFunction", "lambda:GetFunction", "lambda:GetFunctionConfiguration", "lambda:GetFunctionCodeSigningConfig",
     "lambda:UpdateFunctionCode", "lambda:UpdateFunctionConfiguration", "lambda:DeleteFunction", "lambda:ListVersionsByFunction",
@@ -124,7 +129,7 @@ async function create(raw: RawDeploySettings): Promise<Created> {
   const rule = program.createKeyageRule({ settings: settingsModule.validateSettings(raw), code: new pulumi.asset.FileArchive("dist/config-rule.zip") }, prefix);
   const children = [
     rule.logGroup, rule.executionRole, rule.executionRolePolicy, rule.function, ...rule.permissions, rule.rule, rule.organizationRule,
-    rule.memberStackSet, rule.memberStackSetInstance, rule.localMemberRole, rule.localMemberRolePolicy,
+    rule.memberStackSet, rule.memberStackSetInstance, ...(await new Promise<(pulumi.Resource | undefined)[]>((done) => pulumi.all([rule.localMemberRole, rule.localMemberRolePolicy]).apply(done))),
   ].filter((r): r is NonNullable<typeof r> => r !== undefined);
   await new Promise((done) => pulumi.all([rule.ruleArn, rule.functionArn, rule.urn, ...children.map((c) => c.urn)]).apply(done));
   const mine = registrations.filter((r) => r.name === prefix || r.name.startsWith(`${prefix}-`));
@@ -187,6 +192,13 @@ describe("deployer permissions (docs/deployer-policy*.json against the deploy pr
         assert.ok(list(s.Action).every((a) => /^[a-z0-9-]+:[A-Za-z*?]+$/.test(a)), `${s.Sid ?? "a statement"}: malformed action`);
         assert.ok(list(s.Action).every((a) => a !== "*" && !a.endsWith(":*")), `${s.Sid ?? "a statement"} grants a whole service`);
       }
+    }
+  });
+
+  it("keeps both policies within IAM's 6,144 characters for a managed policy (whitespace not counted)", () => {
+    for (const file of ["deployer-policy.json", "deployer-policy-organization.json"]) {
+      const size = readFileSync(path.join(DOCS, file), "utf8").replace(/\s/g, "").length;
+      assert.ok(size <= 6144, `${file}: ${size} characters`);
     }
   });
 
@@ -285,7 +297,8 @@ describe("deployer permissions (docs/deployer-policy*.json against the deploy pr
       rotation: rotation.validateRotationSettings({ rotation: "apply" }),
       code: new pulumi.asset.FileArchive("dist/rotator.zip"),
     });
-    const parts = [rotator.rolePolicy, rotator.schedule, rotator.memberStackSet, rotator.memberStackSetInstance, rotator.localMemberRole, rotator.localMemberRolePolicy];
+    const local = await new Promise<(pulumi.Resource | undefined)[]>((done) => pulumi.all([rotator.localMemberRole, rotator.localMemberRolePolicy]).apply(done));
+    const parts = [rotator.rolePolicy, rotator.schedule, rotator.memberStackSet, rotator.memberStackSetInstance, ...local];
     await new Promise((done) => pulumi.all(parts.map((p) => p!.urn)).apply(done));
     const mine = registrations.filter((r) => r.name === prefix || r.name.startsWith(`${prefix}-`));
     const created: Created = { types: new Set(mine.map((r) => r.type)), invokes: new Set(invokes.slice(firstInvoke)), roleNames: [], functionNames: [], logGroupNames: [] };

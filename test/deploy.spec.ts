@@ -1,6 +1,8 @@
 // The deploy program under Pulumi's unit-test mocks: every resource the program registers is recorded
 // with its inputs, so the tests read exactly what `pulumi up` would ask AWS to create.
 import { strict as assert } from "node:assert";
+import { readFileSync } from "node:fs";
+import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { validateParams } from "../shared";
 import type { KeyageConfigRule } from "../pulumi/config-rule";
@@ -50,7 +52,7 @@ async function deploy(raw: RawDeploySettings): Promise<{ rule: KeyageConfigRule;
   const rule = program.createKeyageRule({ settings, code: new pulumi.asset.FileArchive("dist/config-rule.zip") }, name);
   const children = [
     rule.logGroup, rule.executionRole, rule.executionRolePolicy, rule.function, rule.invokeConfig, rule.readResultsPolicy, ...rule.permissions, rule.rule, rule.organizationRule,
-    rule.memberStackSet, rule.memberStackSetInstance, rule.localMemberRole, rule.localMemberRolePolicy,
+    rule.memberStackSet, rule.memberStackSetInstance, ...(await resolve(pulumi.all([rule.localMemberRole, rule.localMemberRolePolicy]))),
   ].filter((r): r is NonNullable<typeof r> => r !== undefined);
   await resolve(pulumi.all([rule.ruleArn, rule.functionArn, ...children.map((c) => c.urn)]));
   return { rule, settings, resources: registered.filter((r) => r.name.startsWith(`${name}-`)) };
@@ -89,6 +91,30 @@ describe("deploy (Pulumi program under mocks)", () => {
         lambdaTimeout: 900,
         logRetentionDays: 90,
       });
+    });
+
+    it("lists in deploy/Pulumi.example.yaml and in docs/deploy.md exactly the keys the program reads, each once", () => {
+      const keys = [...settingsModule.SETTING_KEYS].sort();
+      const example = [...readFileSync(path.join(__dirname, "..", "deploy", "Pulumi.example.yaml"), "utf8").matchAll(/^\s*#?\s*keyage:(\w+):/gm)].map((m) => m[1]!);
+      assert.deepEqual([...example].sort(), keys, "deploy/Pulumi.example.yaml");
+      const docs = readFileSync(path.join(__dirname, "..", "docs", "deploy.md"), "utf8");
+      const table = docs.slice(docs.indexOf("## Config keys"), docs.indexOf("\n## ", docs.indexOf("## Config keys") + 1));
+      const documented = [...table.matchAll(/^\| `(\w+)` \|/gm)].map((m) => m[1]!);
+      assert.deepEqual([...documented].sort(), keys, "docs/deploy.md, Config keys");
+    });
+
+    it("refuses a rule name too long for the rotator's schedule name, saying how long it may be", () => {
+      assert.equal(settingsModule.validateSettings({ ruleName: "a".repeat(64) }).ruleName.length, 64);
+      assert.throws(() => settingsModule.validateSettings({ ruleName: "a".repeat(50), rotation: "plan" }), (e: Error & { key?: string }) =>
+        e.key === "ruleName" && /ruleName must be at most 49 characters with rotation on \(the rotator's schedule is named keyage-a+-rotator, and EventBridge allows 64\)/.test(e.message));
+      assert.equal(settingsModule.validateSettings({ ruleName: `keyage-${"a".repeat(49)}`, rotation: "plan" }).ruleName.length, 56);
+    });
+
+    it("validates every key it reads: a bad value of each is refused with the key's name", () => {
+      for (const key of settingsModule.SETTING_KEYS) {
+        const raw: RawDeploySettings = { organization: "true", rotation: "apply", [key]: key === "organization" ? "maybe" : key === "exemptions" ? "[1]" : key === "rotation" ? "sometimes" : "\u0000 not valid \u0000" };
+        assert.throws(() => settingsModule.validateSettings(raw), (e: { key?: string }) => e.key === key, key);
+      }
     });
 
     it("rejects a maxAccessKeyAge outside 1-3650 with the shared validator's message", () => {
@@ -310,7 +336,8 @@ describe("deploy (Pulumi program under mocks)", () => {
         Resources: Record<string, { Type: string; Properties: { RoleName: string; AssumeRolePolicyDocument: { Statement: Statement[] }; Policies: { PolicyDocument: { Statement: Statement[] } }[] } }>;
       };
       const roles = Object.values(template.Resources);
-      assert.deepEqual(roles.map((r) => r.Type), ["AWS::IAM::Role"], "the template holds the role and nothing else");
+      assert.deepEqual(roles.map((r) => r.Type), ["AWS::IAM::Role", "AWS::IAM::ManagedPolicy"], "the template holds the role and its permissions boundary, nothing else");
+      assert.deepEqual((roles[0]!.Properties as unknown as { PermissionsBoundary: unknown }).PermissionsBoundary, { Ref: "Boundary" });
       const role = roles[0]!.Properties;
       assert.equal(role.RoleName, "acme-keyage-reader");
       assert.deepEqual(role.AssumeRolePolicyDocument.Statement.map((s) => s.Principal), [{ AWS: { Ref: "ExecutionRoleArn" } }]);
@@ -348,6 +375,13 @@ describe("deploy (Pulumi program under mocks)", () => {
         actions({ Statement: [s] }).includes("config:GetComplianceDetailsByConfigRule"),
       );
       assert.deepEqual(reads.map((s) => s.Resource), [`arn:aws:config:us-east-1:${ACCOUNT}:config-rule/*`]);
+    });
+
+    it("creates no reader role in the management account when excludedAccounts lists it: excluded means no role", async () => {
+      const { resources } = await deploy({ organization: "true", excludedAccounts: `111111111111 ${ACCOUNT}` });
+      assert.deepEqual(resources.filter((r) => r.name.endsWith("-member-local")).map((r) => r.type), []);
+      assert.deepEqual(only(resources, "aws:cfg/organizationCustomRule:OrganizationCustomRule").inputs.excludedAccounts, ["111111111111", ACCOUNT]);
+      assert.deepEqual((only(resources, "aws:cloudformation/stackSetInstance:StackSetInstance").inputs.deploymentTargets as { accounts: string[] }).accounts, ["111111111111", ACCOUNT]);
     });
 
     it("leaves the management account's role to the user when run by a delegated administrator", async () => {

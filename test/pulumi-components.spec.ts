@@ -39,7 +39,7 @@ describe("keyage/pulumi components (typed args, under Pulumi mocks)", () => {
     // The deploy stack's path: config strings through validateSettings, then the validated form.
     const settings = components.validateSettings({ maxAccessKeyAge: "90", warnDays: "10", exemptions: "breakglass ci:2027-01-31", organization: "true", excludedAccounts: "111111111111" });
     const b = new components.KeyageConfigRule(fromConfig, { settings, code });
-    await resolve(pulumi.all([a.ruleArn, b.ruleArn, a.memberStackSet!.urn, b.memberStackSet!.urn, a.localMemberRolePolicy!.urn, b.localMemberRolePolicy!.urn]));
+    await resolve(pulumi.all([a.ruleArn, b.ruleArn, a.memberStackSet!.urn, b.memberStackSet!.urn, a.memberStackSetInstance!.urn, b.memberStackSetInstance!.urn]));
     assert.ok(shape(typed).length > 8);
     assert.deepEqual(shape(typed), shape(fromConfig));
   });

@@ -4,6 +4,9 @@
 import { strict as assert } from "node:assert";
 import fc from "fast-check";
 import {
+  documentKeyId,
+  refersTo,
+  secretValue,
   deactivatedAt,
   deactivationTag,
   describeStep,
@@ -32,6 +35,7 @@ const active = (id: string, createdAgo: number, usedAgo?: number): RotationKey =
   lastUsed: usedAgo === undefined ? undefined : NOW - usedAgo,
 });
 const inactive = (id: string, createdAgo: number, usedAgo?: number): RotationKey => ({ ...active(id, createdAgo, usedAgo), status: "Inactive" });
+const ALICE = "arn:aws:iam::123456789012:user/alice";
 const secret = (holds?: string): RotationDestination => ({ kind: "secret", label: "Secrets Manager secret app/alice", holds });
 const file = (extra: Partial<RotationDestination> = {}): RotationDestination => ({ kind: "file", label: "file ./key.json", exists: false, ...extra });
 const tagged = (id: string, agoMs: number): Record<string, string> => ({ [deactivationTag(id)]: iso(NOW - agoMs) });
@@ -85,7 +89,52 @@ const rows: Row[] = [
     says: /already exists; keyage never overwrites a secret file/,
   },
   { name: "start needs somewhere to deliver the secret", phase: "start", keys: [active(OLD, 45 * DAY)], extra: { destinations: [] }, steps: [], refusal: "usage" },
-  { name: "start refuses a user with no keys", phase: "start", keys: [], extra: { destinations: [secret(OLD)] }, steps: [], refusal: "refused" },
+  { name: "start refuses a user with no keys", phase: "start", keys: [], extra: { destinations: [secret()] }, steps: [], refusal: "refused" },
+  // start --secrets-manager: a secret that belongs to someone else is bad usage, before any IAM write
+  {
+    name: "start refuses a secret bound (keyage:rotate tag) to another user, before deleting the inactive key that makes room",
+    phase: "start",
+    keys: [inactive(SPARE, 100 * DAY, 60 * DAY), active(OLD, 45 * DAY, HOUR)],
+    extra: { userArn: ALICE, destinations: [{ ...secret(), boundTo: "arn:aws:iam::123456789012:user/bob" }] },
+    policy: { deleteInactive: true },
+    steps: [],
+    refusal: "usage",
+    says: /^--secrets-manager: Secrets Manager secret app\/alice is bound to another user: its keyage:rotate tag names arn:aws:iam::123456789012:user\/bob, not arn:aws:iam::123456789012:user\/alice \(pass --force to overwrite it anyway\)$/,
+  },
+  {
+    name: "start refuses a secret holding another user's key",
+    phase: "start",
+    keys: [active(OLD, 45 * DAY, HOUR)],
+    extra: { destinations: [secret("AKIABOBBOBBOBBOB0009")] },
+    steps: [],
+    refusal: "usage",
+    says: /holds the key …0009, which is not one of alice's keys/,
+  },
+  {
+    name: "start refuses a secret holding a value that is not a keyage document",
+    phase: "start",
+    keys: [active(OLD, 45 * DAY, HOUR)],
+    extra: { destinations: [{ ...secret(), foreign: true }] },
+    steps: [],
+    refusal: "usage",
+    says: /holds a value that is not a keyage document/,
+  },
+  {
+    name: "start --force stores into such a secret anyway, with a warning",
+    phase: "start",
+    keys: [active(OLD, 45 * DAY, HOUR)],
+    extra: { destinations: [{ ...secret(), foreign: true }] },
+    policy: { force: true },
+    steps: ["create"],
+  },
+  { name: "start accepts an untagged secret it was told to use", phase: "start", keys: [active(OLD, 45 * DAY, HOUR)], extra: { destinations: [secret(OLD)] }, steps: ["create"] },
+  {
+    name: "start accepts a secret bound to this user",
+    phase: "start",
+    keys: [active(OLD, 45 * DAY, HOUR)],
+    extra: { userArn: ALICE, destinations: [{ ...secret(OLD), boundTo: ALICE }] },
+    steps: ["create"],
+  },
   { name: "start creates a second key next to the only one", phase: "start", keys: [active(OLD, 45 * DAY, HOUR)], extra: { destinations: [secret(OLD)] }, steps: ["create"] },
   {
     name: "start on a re-run after delivery has nothing to do",
@@ -210,7 +259,7 @@ const rows: Row[] = [
     name: "start --replace-undelivered --grace 1 accepts a 2-hour-old key",
     phase: "start",
     keys: [active(OLD, 45 * DAY, HOUR), active(NEW, 2 * HOUR)],
-    extra: { destinations: [secret("AKIASOMETHINGELSE999")] },
+    extra: { destinations: [secret(OLD)] },
     policy: { replaceUndelivered: true, graceHours: 1 },
     steps: [`deactivate ${NEW}`],
   },
@@ -418,4 +467,44 @@ describe("rotation planner: properties over random observations", () => {
       }),
     );
   });
+});
+
+describe("what a secret holds, and which SecretIds name it", () => {
+  const table: [string | undefined, string][] = [
+    [undefined, "empty"],
+    ["", "empty"],
+    ["{}", "empty"],
+    [JSON.stringify({ AccessKeyId: OLD, SecretAccessKey: "s" }), `keyage ${OLD}`],
+    [JSON.stringify({ AccessKeyId: "ASIAOLDOLDOLDOLD0001", SecretAccessKey: "s" }), "keyage ASIAOLDOLDOLDOLD0001"],
+    [JSON.stringify({ username: "app", password: "p" }), "foreign"],
+    [JSON.stringify({ AccessKeyId: "my-password", SecretAccessKey: "s" }), "foreign"],
+    [JSON.stringify({ AccessKeyId: "akiaoldoldoldold0001", SecretAccessKey: "s" }), "foreign"],
+    [JSON.stringify({ AccessKeyId: OLD }), "foreign"],
+    [JSON.stringify({ AccessKeyId: OLD, SecretAccessKey: "s", region: "eu-west-1" }), "foreign"],
+    ["[1]", "foreign"],
+    ["plain text", "foreign"],
+  ];
+  for (const [text, kind] of table) {
+    it(`${JSON.stringify(text)} is ${kind.split(" ")[0]}`, () => {
+      const v = secretValue(text);
+      assert.equal(v.kind === "keyage" ? `keyage ${v.keyId}` : v.kind, kind);
+      assert.equal(documentKeyId(text), v.kind === "keyage" ? v.keyId : undefined);
+    });
+  }
+
+  const s = { arn: "arn:aws:secretsmanager:us-east-1:123456789012:secret:app/alice-AbCdEf", name: "app/alice" };
+  const ids: [string, boolean][] = [
+    ["app/alice", true],
+    ["APP/Alice", true],
+    [s.arn, true],
+    ["arn:aws:secretsmanager:us-east-1:123456789012:secret:app/alice", true],
+    [" app/alice ", true],
+    ["app/alice-AbCdEf", false],
+    ["app/alice2", false],
+    ["arn:aws:secretsmanager:eu-west-1:123456789012:secret:app/alice", false],
+    ["", false],
+  ];
+  for (const [id, same] of ids) {
+    it(`${JSON.stringify(id)} ${same ? "names" : "does not name"} app/alice`, () => assert.equal(refersTo(id, s), same));
+  }
 });

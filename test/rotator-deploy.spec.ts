@@ -63,7 +63,7 @@ async function deploy(raw: RawRotationSettings, rule: Record<string, unknown> = 
   const children = [
     rotator.logGroup, rotator.role, rotator.rolePolicy, rotator.function, rotator.invokeConfig, rotator.schedulerRole, rotator.schedulerRolePolicy, rotator.schedule,
     rotator.topic, rotator.topicPolicy, rotator.eventRule, rotator.eventTarget, rotator.subscription,
-    rotator.memberStackSet, rotator.memberStackSetInstance, rotator.localMemberRole, rotator.localMemberRolePolicy,
+    rotator.memberStackSet, rotator.memberStackSetInstance, ...(await resolve(pulumi.all([rotator.localMemberRole, rotator.localMemberRolePolicy]))),
   ].filter(
     (r): r is NonNullable<typeof r> => r !== undefined,
   );
@@ -125,7 +125,7 @@ describe("deploy: the scheduled rotator (Pulumi program under mocks)", () => {
       for (const action of granted(policyOf(resources, "-rotator"))) assert.ok(ALLOWED.has(action), `${action} is not on the allow list`);
     });
 
-    it("lets IAM itself confine key and tag writes to users tagged keyage:rotate, and tag writes to keyage:deactivated:* keys", async () => {
+    it("lets IAM itself confine key and tag writes to users tagged keyage:rotate, and tag writes to keyage's bookkeeping keys", async () => {
       const { resources } = await deploy({ rotation: "apply" });
       const policy = policyOf(resources, "-rotator");
       for (const s of policy.Statement.filter((x) => x.Action.some((a) => a.startsWith("iam:") && WRITES.includes(a)))) {
@@ -133,16 +133,26 @@ describe("deploy: the scheduled rotator (Pulumi program under mocks)", () => {
         assert.equal(s.Resource, `arn:aws:iam::${ACCOUNT}:user/*`);
       }
       const tags = policy.Statement.find((s) => s.Action.includes("iam:TagUser"));
-      assert.deepEqual(tags?.Condition?.["ForAllValues:StringLike"], { "aws:TagKeys": "keyage:deactivated:*" });
+      assert.deepEqual(tags?.Condition?.["ForAllValues:StringLike"], { "aws:TagKeys": ["keyage:deactivated:*", "keyage:created:*"] });
     });
 
-    it("lets the rotator write only secrets tagged keyage:rotate or under the configured prefix", async () => {
+    it("lets the rotator read or write only secrets whose keyage:rotate tag holds a user ARN of this account", async () => {
+      const { resources } = await deploy({ rotation: "apply" });
+      const uses = policyOf(resources, "-rotator").Statement.filter((s) => s.Action.some((a) => a.startsWith("secretsmanager:")));
+      assert.deepEqual(uses.map((s) => [s.Action, s.Resource, s.Condition]), [[
+        ["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue"],
+        `arn:aws:secretsmanager:us-east-1:${ACCOUNT}:secret:*`,
+        { StringLike: { "aws:ResourceTag/keyage:rotate": `arn:aws:iam::${ACCOUNT}:user/*` } },
+      ]]);
+    });
+
+    it("confines the rotator to secrets under rotationSecretPrefix when set, and they must carry the tag too", async () => {
       const { resources } = await deploy({ rotation: "apply", rotationSecretPrefix: "keyage/" });
-      const writes = policyOf(resources, "-rotator").Statement.filter((s) => s.Action.includes("secretsmanager:PutSecretValue"));
-      assert.equal(writes.length, 2);
-      const [tagged, prefixed] = writes;
-      assert.deepEqual(tagged?.Condition, { Null: { "aws:ResourceTag/keyage:rotate": "false" } });
-      assert.equal(prefixed?.Resource, `arn:aws:secretsmanager:us-east-1:${ACCOUNT}:secret:keyage/*`);
+      const uses = policyOf(resources, "-rotator").Statement.filter((s) => s.Action.some((a) => a.startsWith("secretsmanager:")));
+      assert.deepEqual(uses.map((s) => [s.Resource, s.Condition]), [[
+        `arn:aws:secretsmanager:us-east-1:${ACCOUNT}:secret:keyage/*`,
+        { StringLike: { "aws:ResourceTag/keyage:rotate": `arn:aws:iam::${ACCOUNT}:user/*` } },
+      ]]);
     });
 
     it("runs the rotator daily through EventBridge Scheduler with its settings as input, and one run at a time", async () => {
@@ -236,11 +246,13 @@ describe("deploy: the scheduled rotator (Pulumi program under mocks)", () => {
         assert.deepEqual(s.Condition?.StringLike, { "iam:ResourceTag/keyage:rotate": "secretsmanager:*" }, s.Sid);
         assert.deepEqual(s.Resource, { "Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:user/*" });
       }
-      assert.deepEqual(statements.find((s) => s.Action.includes("iam:TagUser"))?.Condition?.["ForAllValues:StringLike"], { "aws:TagKeys": "keyage:deactivated:*" });
+      assert.deepEqual(statements.find((s) => s.Action.includes("iam:TagUser"))?.Condition?.["ForAllValues:StringLike"], { "aws:TagKeys": ["keyage:deactivated:*", "keyage:created:*"] });
       const secretWrites = statements.filter((s) => s.Action.includes("secretsmanager:PutSecretValue"));
       assert.deepEqual(secretWrites.map((s) => [s.Resource, s.Condition]), [
-        [{ "Fn::Sub": "arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:*" }, { Null: { "aws:ResourceTag/keyage:rotate": "false" } }],
-        [{ "Fn::Sub": "arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:keyage/*" }, undefined],
+        [
+          { "Fn::Sub": "arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:keyage/*" },
+          { StringLike: { "aws:ResourceTag/keyage:rotate": { "Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:user/*" } } },
+        ],
       ]);
       const instance = resources.find((r) => r.type === "aws:cloudformation/stackSetInstance:StackSetInstance");
       assert.deepEqual(instance?.inputs.deploymentTargets, { organizationalUnitIds: ["r-ab12"], accountFilterType: "DIFFERENCE", accounts: ["111111111111"] });
@@ -263,8 +275,19 @@ describe("deploy: the scheduled rotator (Pulumi program under mocks)", () => {
       assert.deepEqual(trust.Statement.map((s) => [s.Principal, s.Action]), [[{ AWS: await resolve(rotator.role.arn) }, ["sts:AssumeRole"]]]);
       const policy = policyOf(resources, "-rotator-local");
       const member = templateOf(resources).Resources.RotatorRole.Properties.Policies[0]!.PolicyDocument.Statement;
-      assert.deepEqual(policy.Statement.map((s) => [s.Sid, s.Action, s.Condition]), member.map((s) => [s.Sid, s.Action, s.Condition]));
+      // The template's placeholders, filled in as CloudFormation would in this account.
+      const filled = (v: unknown): unknown =>
+        Array.isArray(v) ? v.map(filled)
+        : v !== null && typeof v === "object" ? ("Fn::Sub" in v ? String((v as { "Fn::Sub": string })["Fn::Sub"]).replace("${AWS::Partition}", "aws").replace("${AWS::AccountId}", ACCOUNT).replace("${AWS::Region}", "us-east-1") : Object.fromEntries(Object.entries(v).map(([k, x]) => [k, filled(x)])))
+        : v;
+      assert.deepEqual(policy.Statement.map((s) => [s.Sid, s.Action, s.Resource, s.Condition]), member.map((s) => filled([s.Sid, s.Action, s.Resource, s.Condition])));
       assert.equal(policy.Statement.find((s) => s.Sid === "RotateOptedInKeys")?.Resource, `arn:aws:iam::${ACCOUNT}:user/*`);
+    });
+
+    it("creates no rotator role in the management account when excludedAccounts lists it: excluded means no role", async () => {
+      const { resources } = await deploy({ rotation: "apply" }, { organization: "true", excludedAccounts: `${ACCOUNT} 111111111111` });
+      assert.deepEqual(resources.filter((r) => r.name.endsWith("-rotator-local")).map((r) => r.type), []);
+      assert.ok(resources.some((r) => r.type === "aws:scheduler/schedule:Schedule"), "the schedule is still created");
     });
 
     it("leaves the management account's role to the StackSet's targets from a delegated administrator", async () => {

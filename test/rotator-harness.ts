@@ -26,8 +26,11 @@ export interface World {
   now: number;
   /** One run at `now`, with payload `settings` (default mode apply) and any dependency overridden. */
   run(settings?: Record<string, unknown>, deps?: Partial<RotatorDeps>): Promise<RotatorSummary>;
-  /** A user with keys, opted in to `secret` (which is created holding the newest active key), and an owner. */
-  optIn(name: string, keys: KeySpec[], options?: { secret?: string; owner?: string; storeKey?: boolean }): FakeKey[];
+  /**
+   * A user with keys, opted in to `secret` (which is created holding the newest active key and, unless
+   * `bind` is false, tagged `keyage:rotate` = the user's ARN), and an owner.
+   */
+  optIn(name: string, keys: KeySpec[], options?: { secret?: string; owner?: string; storeKey?: boolean; bind?: boolean }): FakeKey[];
   /** Sets a tag on a user. */
   tag(name: string, key: string, value: string): void;
   close(): Promise<void>;
@@ -69,7 +72,7 @@ export async function startWorld(start = Date.parse("2026-01-01T02:00:00Z"), opt
       world.tag(name, "keyage:rotate", `secretsmanager:${secret}`);
       if (opts.owner) world.tag(name, "keyage:owner", opts.owner);
       const current = user.keys.filter((k) => k.status === "Active").sort((a, b) => b.createDate.getTime() - a.createDate.getTime())[0];
-      sm.addSecret(secret, opts.storeKey === false || !current ? undefined : secretDocument(current.accessKeyId, current.secretAccessKey));
+      sm.addSecret(secret, opts.storeKey === false || !current ? undefined : secretDocument(current.accessKeyId, current.secretAccessKey), opts.bind === false ? {} : { "keyage:rotate": user.arn });
       return user.keys;
     },
     tag(name, key, value) {

@@ -74,7 +74,7 @@ async function startOrg(members: readonly string[] = MEMBERS): Promise<OrgWorld>
       const key = user.keys[0]!;
       const accountSm = sm.get(account)!;
       accountSm.tagsOf(name).set("keyage:rotate", `secretsmanager:app/${name}`);
-      accountSm.addSecret(`app/${name}`, secretDocument(key.accessKeyId, key.secretAccessKey));
+      accountSm.addSecret(`app/${name}`, secretDocument(key.accessKeyId, key.secretAccessKey), { "keyage:rotate": user.arn });
       return key.accessKeyId;
     },
     async close() {

@@ -5,6 +5,8 @@
 import { strict as assert } from "node:assert";
 import fc from "fast-check";
 import {
+  createdAt,
+  createdTag,
   deactivatedAt,
   deactivationTag,
   planRotation,
@@ -31,11 +33,16 @@ const active = (id: string, createdAgo: number, usedAgo?: number): RotationKey =
   lastUsed: usedAgo === undefined ? undefined : NOW - usedAgo,
 });
 const inactive = (id: string, createdAgo: number, usedAgo?: number): RotationKey => ({ ...active(id, createdAgo, usedAgo), status: "Inactive" });
-const secret = (holds?: string): RotationDestination[] => [{ kind: "secret", label: "Secrets Manager secret app/alice", holds }];
+const ALICE = "arn:aws:iam::123456789012:user/alice";
+/** alice's secret, bound to her (its keyage:rotate tag is her ARN), holding `holds`. */
+const secret = (holds?: string, more: Partial<RotationDestination> = {}): RotationDestination[] => [{ kind: "secret", label: "Secrets Manager secret app/alice", holds, boundTo: ALICE, ...more }];
 const tagged = (id: string, agoMs: number): Record<string, string> => ({ [deactivationTag(id)]: iso(NOW - agoMs) });
+/** keyage's record that it created `id` (set right after CreateAccessKey). */
+const recorded = (id: string, agoMs: number): Record<string, string> => ({ [createdTag(id)]: iso(NOW - agoMs) });
+const fiftyTags = (): Record<string, string> => Object.fromEntries(Array.from({ length: 50 }, (_, i) => [`team:${i}`, "x"]));
 
 function plan(keys: RotationKey[], extra: Partial<RotationObservation> = {}, policy: RotationPolicy = POLICY): RotationPlan {
-  return planRotation("scheduled", { user: "alice", keys, tags: {}, destinations: secret(keys.find((k) => k.status === "Active")?.id), ...extra }, policy, NOW);
+  return planRotation("scheduled", { user: "alice", userArn: ALICE, keys, tags: {}, destinations: secret(keys.find((k) => k.status === "Active")?.id), ...extra }, policy, NOW);
 }
 
 const steps = (p: RotationPlan): string[] => p.steps.map((s) => (s.kind === "create" ? "create" : `${s.kind} ${s.key.id}`));
@@ -82,11 +89,104 @@ const rows: Row[] = [
   },
   { name: "deactivates the old key once the new one is used and the old one unused for a day", keys: [active(OLD, 25 * DAY, 25 * HOUR), active(NEW, 2 * DAY, HOUR)], extra: { destinations: secret(NEW) }, steps: [`deactivate ${OLD}`] },
   {
-    name: "undoes a create that stopped before the secret got the key: the newer key, never used and not in the secret, is deactivated then deleted",
+    name: "undoes a create that stopped before the secret got the key: the newer key, recorded as keyage's, never used and not in the secret, is deactivated then deleted",
     keys: [active(OLD, 24 * DAY, HOUR), active(NEW, 25 * HOUR)],
-    extra: { destinations: secret(OLD) },
+    extra: { destinations: secret(OLD), tags: recorded(NEW, 25 * HOUR) },
     steps: [`deactivate ${NEW}`, `delete ${NEW}`],
     says: /starts again/,
+  },
+  {
+    name: "only deactivates (never deletes in the same run) a newer key unused for a day and not in the secret that keyage did not record as its own",
+    keys: [active(OLD, 24 * DAY, HOUR), active(NEW, 25 * HOUR)],
+    extra: { destinations: secret(OLD) },
+    steps: [`deactivate ${NEW}`],
+    says: /is deleted after 2026-12-06 12:00 UTC if unused; reactivate it if someone needs it/,
+  },
+  {
+    name: "does not take a record older than the key (an earlier key's, same last four characters) as keyage's",
+    keys: [active(OLD, 24 * DAY, HOUR), active(NEW, 25 * HOUR)],
+    extra: { destinations: secret(OLD), tags: recorded(NEW, 30 * DAY) },
+    steps: [`deactivate ${NEW}`],
+  },
+  {
+    name: "keeps a key it deactivated but did not create for cleanupDays, though never used and not in the secret",
+    keys: [active(OLD, 25 * DAY, HOUR), inactive(NEW, 2 * DAY)],
+    extra: { tags: tagged(NEW, DAY), destinations: secret(OLD) },
+    steps: [],
+    refusal: "refused",
+    says: /may not be deleted yet \(keyage deactivated it 2026-11-28 12:00 UTC, less than the 7 days grace period ago\)/,
+  },
+  {
+    name: "blocks, writing nothing, a secret with no keyage:rotate tag",
+    keys: [active(OLD, 25 * DAY, HOUR)],
+    extra: { destinations: secret(OLD, { boundTo: undefined }) },
+    steps: [],
+    refusal: "refused",
+    says: /^blocked: alice's keyage:rotate tag names Secrets Manager secret app\/alice, but that secret has no keyage:rotate tag naming alice/,
+  },
+  {
+    name: "blocks a secret bound to another user (mallory naming the victim's secret)",
+    keys: [active(OLD, 25 * DAY, HOUR)],
+    extra: { destinations: secret(undefined, { boundTo: "arn:aws:iam::123456789012:user/victim" }) },
+    steps: [],
+    refusal: "refused",
+    says: /^blocked: Secrets Manager secret app\/alice is bound to another user: its keyage:rotate tag names arn:aws:iam::123456789012:user\/victim, not arn:aws:iam::123456789012:user\/alice$/m,
+  },
+  {
+    name: "never echoes a secret tag that is not an IAM user ARN",
+    keys: [active(OLD, 25 * DAY, HOUR)],
+    extra: { destinations: secret(OLD, { boundTo: "true" }) },
+    steps: [],
+    refusal: "refused",
+    says: /tag names a value that is not an IAM user ARN, not/,
+  },
+  {
+    name: "blocks a bound secret that holds a foreign value",
+    keys: [active(OLD, 25 * DAY, HOUR)],
+    extra: { destinations: secret(undefined, { foreign: true }) },
+    steps: [],
+    refusal: "refused",
+    says: /holds a value that is not a keyage document/,
+  },
+  {
+    name: "blocks a bound secret that holds a key that is not one of the user's",
+    keys: [active(OLD, 25 * DAY, HOUR)],
+    extra: { destinations: secret("AKIAOTHEROTHEROTHER9") },
+    steps: [],
+    refusal: "refused",
+    says: /holds the key …HER9, which is not one of alice's keys/,
+  },
+  {
+    name: "blocks a secret another opted-in user resolves to as well",
+    keys: [active(OLD, 25 * DAY, HOUR)],
+    extra: { destinations: secret(OLD, { sharedWith: ["mallory"] }) },
+    steps: [],
+    refusal: "refused",
+    says: /^blocked: the secret app\/alice is named by mallory too/,
+  },
+  {
+    name: "blocks without the user's ARN (the binding cannot be checked)",
+    keys: [active(OLD, 25 * DAY, HOUR)],
+    extra: { userArn: undefined },
+    steps: [],
+    refusal: "refused",
+    says: /ARN is unknown/,
+  },
+  {
+    name: "blocks a due rotation when the user has 50 tags: the created record would not fit",
+    keys: [active(OLD, 25 * DAY, HOUR)],
+    extra: { tags: fiftyTags() },
+    steps: [],
+    refusal: "refused",
+    says: /^blocked: alice has 50 tags \(IAM's maximum is 50\), so keyage cannot record the new key it creates/,
+  },
+  {
+    name: "blocks a due deactivation when the user has 50 tags",
+    keys: [active(OLD, 25 * DAY, 25 * HOUR), active(NEW, 2 * DAY, HOUR)],
+    extra: { destinations: secret(NEW), tags: fiftyTags() },
+    steps: [],
+    refusal: "refused",
+    says: /cannot record when it deactivated AKIAOLDOLDOLDOLD0001/,
   },
   { name: "leaves a newer key less than a day old alone: another run may still be storing it", keys: [active(OLD, 24 * DAY, HOUR), active(NEW, 2 * HOUR)], extra: { destinations: secret(OLD) }, steps: [], says: /Waiting: .* is undone after/ },
   {
@@ -126,9 +226,9 @@ const rows: Row[] = [
     says: /switch to it may have failed/,
   },
   {
-    name: "deletes at once a key it undid that was never used and never in the secret (a run stopped between deactivating and deleting it)",
+    name: "deletes at once a key it created and undid, never used and never in the secret (a run stopped between deactivating and deleting it)",
     keys: [active(OLD, 25 * DAY, HOUR), inactive(NEW, 2 * DAY)],
-    extra: { tags: tagged(NEW, DAY), destinations: secret(OLD) },
+    extra: { tags: { ...tagged(NEW, DAY), ...recorded(NEW, 2 * DAY) }, destinations: secret(OLD) },
     steps: [`delete ${NEW}`, "create"],
   },
   {
@@ -164,6 +264,17 @@ describe("rotation planner, scheduled mode", () => {
     assert.deepEqual(p.steps, []);
   });
 
+  it("removes the created record of a key once the secret holds it, and records of keys that are gone", () => {
+    const p = plan([active(OLD, 25 * DAY, HOUR), active(NEW, 2 * DAY)], { tags: { ...recorded(NEW, 2 * DAY), [createdTag("AKIAGONEGONEGONEGON9")]: iso(NOW - 9 * DAY) }, destinations: secret(NEW) });
+    assert.deepEqual(p.untag, ["keyage:created:0002", "keyage:created:GON9"]);
+  });
+
+  it("writes nothing, not even the removal of a stale tag, into the account of a user whose secret is not bound to them", () => {
+    const p = plan([active(NEW, 5 * DAY, HOUR)], { tags: tagged(OLD, 9 * DAY), destinations: secret(NEW, { boundTo: undefined }) });
+    assert.equal(p.untag, undefined);
+    assert.deepEqual(p.steps, []);
+  });
+
   it("rotates on the schedule's own limit: 90 days with 10 days' warning rotates after day 80", () => {
     const policy = { schedule: { maxAgeDays: 90, warnDays: 10 } };
     assert.deepEqual(steps(plan([active(OLD, 79 * DAY, HOUR)], {}, policy)), []);
@@ -186,9 +297,9 @@ describe("rotation planner, scheduled mode: properties over random observations"
     lastUsed: fc.option(hours(400).map((h) => NOW - h), { nil: undefined }),
   });
   const keysArb = fc.uniqueArray(keyArb, { maxLength: 2, selector: (k) => k.id }).map((ks) => ks.map((k) => ({ ...k, lastUsed: k.lastUsed === undefined ? undefined : Math.max(k.lastUsed, k.created) })));
-  const tagsArb = fc.dictionary(idArb.map(deactivationTag), hours(400).map((h) => iso(NOW - h)), { maxKeys: 3 });
+  const tagsArb = fc.dictionary(fc.oneof(idArb.map(deactivationTag), idArb.map(createdTag)), hours(400).map((h) => iso(NOW - h)), { maxKeys: 4 });
   const destArb: fc.Arbitrary<RotationDestination[]> = fc.oneof(
-    fc.option(idArb, { nil: undefined }).map((holds): RotationDestination[] => [{ kind: "secret", label: "Secrets Manager secret s", holds }]),
+    fc.option(idArb, { nil: undefined }).map((holds): RotationDestination[] => [{ kind: "secret", label: "Secrets Manager secret s", holds, boundTo: ALICE }]),
     fc.constant<RotationDestination[]>([{ kind: "secret", label: "Secrets Manager secret s", unusable: "there is no secret" }]),
   );
   const policyArb = fc.record({
@@ -199,7 +310,7 @@ describe("rotation planner, scheduled mode: properties over random observations"
   it("never holds more than two keys, never deletes a key that is active when its step runs, and never leaves the user without the active key it had", () => {
     fc.assert(
       fc.property(keysArb, tagsArb, destArb, policyArb, (keys, tags, destinations, policy) => {
-        const p = planRotation("scheduled", { user: "alice", keys, tags, destinations }, policy, NOW);
+        const p = planRotation("scheduled", { user: "alice", userArn: ALICE, keys, tags, destinations }, policy, NOW);
         const state = new Map<string, string>(keys.map((k) => [k.id, k.status]));
         for (const s of p.steps) {
           if (s.kind === "create") state.set("NEW", "Active");
@@ -217,20 +328,42 @@ describe("rotation planner, scheduled mode: properties over random observations"
     );
   });
 
+  it("writes nothing at all (no step, no tag removal) unless the secret is bound to the user, holds nothing or one of the user's keys, and is named by no one else", () => {
+    const bindingArb = fc.record({
+      boundTo: fc.constantFrom(undefined, ALICE, "arn:aws:iam::123456789012:user/mallory", "true"),
+      foreign: fc.boolean(),
+      sharedWith: fc.constantFrom(undefined, ["mallory"]),
+      holds: fc.option(fc.constantFrom("AKIAAAAAAAAAAAAA0001", "AKIAOTHEROTHEROTHER9"), { nil: undefined }),
+    });
+    fc.assert(
+      fc.property(keysArb, tagsArb, bindingArb, policyArb, (keys, tags, b, policy) => {
+        const dest: RotationDestination = { kind: "secret", label: "Secrets Manager secret s", ...b, holds: b.foreign ? undefined : b.holds };
+        const p = planRotation("scheduled", { user: "alice", userArn: ALICE, keys, tags, destinations: [dest] }, policy, NOW);
+        const bound = dest.boundTo === ALICE && !dest.foreign && dest.sharedWith === undefined && (dest.holds === undefined || keys.some((k) => k.id === dest.holds));
+        if (!bound) {
+          assert.deepEqual(p.steps, []);
+          assert.equal(p.untag, undefined);
+          assert.match(p.refusal?.reason ?? "", /^blocked: /);
+        }
+      }),
+    );
+  });
+
   it("deletes a key only cleanupDays after keyage deactivated it and after its last use, unless nothing ever used it and the secret does not hold it", () => {
     fc.assert(
       fc.property(keysArb, tagsArb, destArb, policyArb, (keys, tags, destinations, policy) => {
-        const p = planRotation("scheduled", { user: "alice", keys, tags, destinations }, policy, NOW);
+        const p = planRotation("scheduled", { user: "alice", userArn: ALICE, keys, tags, destinations }, policy, NOW);
         const deactivatedNow = new Set(p.steps.flatMap((s) => (s.kind === "deactivate" ? [s.key.id] : [])));
         for (const s of p.steps) {
           if (s.kind !== "delete") continue;
           if (deactivatedNow.has(s.key.id)) {
+            assert.ok(createdAt(s.key, tags) !== undefined, "undo deletes only a key keyage recorded as its own");
             assert.equal(s.key.lastUsed, undefined);
             assert.notEqual(destinations[0]?.holds, s.key.id, "never undo a key the secret holds");
             continue;
           }
           const newer = keys.some((k) => k.status === "Active" && k.created < s.key.created);
-          if (s.key.lastUsed === undefined && newer && deactivatedAt(s.key, tags) !== undefined && destinations[0]?.holds !== s.key.id) continue; // an undone key
+          if (s.key.lastUsed === undefined && newer && deactivatedAt(s.key, tags) !== undefined && createdAt(s.key, tags) !== undefined && destinations[0]?.holds !== s.key.id) continue; // an undone key
           const since = Math.max(deactivatedAt(s.key, tags) ?? -Infinity, s.key.lastUsed ?? -Infinity);
           assert.ok(NOW - since >= policy.schedule.cleanupDays * DAY, `${s.key.id} deleted ${NOW - since} ms after deactivation or use`);
         }

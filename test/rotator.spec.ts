@@ -115,7 +115,7 @@ describe("scheduled rotator: modes", () => {
     world.optIn("due", [{ ageDays: 25, lastUsedDate: new Date(world.now - HOUR) }]);
     const [old] = world.optIn("switched", [{ ageDays: 26, lastUsedDate: new Date(world.now - 3 * DAY) }]);
     const fresh = world.fake.addKey("switched", { ageDays: 2, lastUsedDate: new Date(world.now - HOUR) });
-    world.sm.addSecret("app/switched2");
+    world.sm.addSecret("app/switched2", undefined, { "keyage:rotate": world.fake.user("switched").arn });
     world.tag("switched", "keyage:rotate", "secretsmanager:app/switched2");
     world.sm.secrets.get("app/switched2")?.versions.push({ versionId: "v1", secretString: JSON.stringify({ AccessKeyId: fresh.accessKeyId, SecretAccessKey: fresh.secretAccessKey }), stages: new Set(["AWSCURRENT"]) });
     const before = snapshot();
@@ -288,7 +288,7 @@ describe("scheduled rotator: exact under faults", function () {
     assert.equal(summary.blocked, 2);
     const reasons = world.bus.events.filter((e) => e.detailType === "Rotation Blocked").map((e) => String(e.detail.reason));
     assert.deepEqual(reasons.sort(), [
-      "blocked: the secret app/shared is named by alice too: each user needs a secret of its own, or the rotations overwrite each other's key",
+      "blocked: Secrets Manager secret app/shared is bound to another user: its keyage:rotate tag names arn:aws:iam::123456789012:user/alice, not arn:aws:iam::123456789012:user/bob",
       "blocked: the secret app/shared is named by bob too: each user needs a secret of its own, or the rotations overwrite each other's key",
     ]);
   });
@@ -414,7 +414,9 @@ describe("scheduled rotator: re-runs after a crash at each step", function () {
 
   it("after the undo deactivated the new key, before deleting it: the next run deletes it and rotates", async () => {
     world.optIn("alice", [{ ageDays: 25, lastUsedDate: new Date(world.now - HOUR) }]);
-    world.fake.addKey("alice", { ageDays: 2 });
+    const made = world.fake.addKey("alice", { ageDays: 2 });
+    // Recorded as keyage's own (a run created it and stopped before storing it).
+    world.tag("alice", `keyage:created:${made.accessKeyId.slice(-4)}`, made.createDate.toISOString());
     await crashAt("DeleteAccessKey");
     assert.deepEqual(world.fake.user("alice").keys.map((k) => k.status), ["Active", "Inactive"]);
     world.now += HOUR;

@@ -1,7 +1,7 @@
 /**
  * What `keyage rotate` needs beyond the fake IAM of `./index`: a fake Secrets Manager (JSON protocol,
- * `X-Amz-Target: secretsmanager.<Action>`: DescribeSecret, GetSecretValue, PutSecretValue with the
- * AWSCURRENT/AWSPREVIOUS stages) and IAM user tags (TagUser, UntagUser, ListUserTags), on the same
+ * `X-Amz-Target: secretsmanager.<Action>`: DescribeSecret with tags, GetSecretValue, PutSecretValue with
+ * the AWSCURRENT/AWSPREVIOUS stages; a SecretId resolves by name, full ARN or partial ARN, as in AWS) and IAM user tags (TagUser, UntagUser, ListUserTags), on the same
  * server. Point the SDK at it with {@link FakeAws.env} (AWS_ENDPOINT_URL_SECRETS_MANAGER).
  *
  * @example
@@ -30,6 +30,8 @@ export interface FakeSecret {
   readonly versions: FakeSecretVersion[];
   /** Set when the secret is scheduled for deletion. */
   deletedDate?: Date;
+  /** The secret's tags (DescribeSecret returns them). */
+  readonly tags: Map<string, string>;
 }
 
 /** An answer held back until released (e.g. to send a signal while PutSecretValue is in flight). */
@@ -77,9 +79,10 @@ export class FakeSecretsManager {
     });
   }
 
-  /** Adds a secret, with a first value (AWSCURRENT) when given. */
-  addSecret(name: string, value?: string): FakeSecret {
-    const secret: FakeSecret = { name, arn: `arn:aws:secretsmanager:us-east-1:${this.fake.accountId}:secret:${name}-AbCdEf`, versions: [] };
+  /** Adds a secret, with a first value (AWSCURRENT) and tags when given. */
+  addSecret(name: string, value?: string, tags: Record<string, string> = {}): FakeSecret {
+    const suffix = randomUUID().replace(/-/g, "").slice(0, 6);
+    const secret: FakeSecret = { name, arn: `arn:aws:secretsmanager:us-east-1:${this.fake.accountId}:secret:${name}-${suffix}`, versions: [], tags: new Map(Object.entries(tags)) };
     if (value !== undefined) secret.versions.push({ versionId: randomUUID(), secretString: value, stages: new Set(["AWSCURRENT"]) });
     this.secrets.set(name, secret);
     return secret;
@@ -124,9 +127,21 @@ export class FakeSecretsManager {
     return { reached: arrived, release: (fault) => go(fault) };
   }
 
+  /** Sets a tag on a secret (as TagResource would). */
+  tagSecret(name: string, key: string, value: string): void {
+    const s = this.secrets.get(name);
+    if (!s) throw new Error(`no secret ${name}`);
+    s.tags.set(key, value);
+  }
+
+  /**
+   * Resolves a SecretId the way Secrets Manager does: a name, a full ARN, or a partial ARN (the ARN
+   * without the `-` and six random characters).
+   */
   private find(p: Record<string, unknown>): FakeSecret {
     const id = String(p.SecretId);
-    const secret = this.secrets.get(id) ?? [...this.secrets.values()].find((s) => s.arn === id);
+    const all = [...this.secrets.values()];
+    const secret = id.startsWith("arn:") ? all.find((s) => s.arn === id) ?? all.find((s) => s.arn.slice(0, -7) === id) : this.secrets.get(id);
     if (!secret) throw new AwsFault("ResourceNotFoundException", 400, "Secrets Manager can't find the specified secret.");
     return secret;
   }
@@ -138,6 +153,7 @@ export class FakeSecretsManager {
       Name: s.name,
       VersionIdsToStages: Object.fromEntries(s.versions.filter((v) => v.stages.size > 0).map((v) => [v.versionId, [...v.stages]])),
       DeletedDate: s.deletedDate ? s.deletedDate.getTime() / 1000 : undefined,
+      Tags: s.tags.size > 0 ? [...s.tags.entries()].map(([Key, Value]) => ({ Key, Value })) : undefined,
     };
   }
 
