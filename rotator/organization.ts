@@ -21,6 +21,7 @@ import { describeError } from "../aws/errors";
 import { listActiveAccounts, partitionOf } from "../aws/organizations";
 import { assumeRole, type SessionCredentials } from "../aws/sessions";
 import type { Logger } from "../aws/log";
+import { embeddedMetrics, ROTATOR_METRICS } from "../shared/metrics";
 import { runRotator, type RotatorClients, type RotatorDeps, type RotatorSummary } from "./run";
 import type { OrganizationRunSettings } from "./settings";
 
@@ -95,6 +96,17 @@ export interface OrganizationSummary {
   readonly durationMs: number;
 }
 
+/** The whole organization run's figures as EMF fields: the accounts' runs summed, plus the accounts left out. */
+function organizationMetrics(functionName: string, r: OrganizationSummary, now: number) {
+  const sum = (f: (s: RotatorSummary) => number) => r.runs.reduce((n, run) => n + f(run.summary), 0);
+  return embeddedMetrics(functionName, ROTATOR_METRICS, {
+    RunCompleted: 1, Users: r.totals.users, OptedIn: r.totals.optedIn, Created: r.totals.steps.create, Deactivated: r.totals.steps.deactivate,
+    Deleted: r.totals.steps.delete, RolledBack: sum((s) => s.rolledBack), Blocked: r.totals.blocked, FailedUsers: sum((s) => s.failed.length),
+    SkippedUsers: sum((s) => s.skipped.length), EventsUnpublished: r.totals.unpublished, UnreachableAccounts: r.unreachable.length,
+    FailedAccounts: r.failed.length, NotReachedAccounts: r.notReached.length, Partial: r.partial ? 1 : 0,
+  }, now);
+}
+
 /**
  * One organization run. Throws only when the accounts cannot be listed at all (nothing is changed then).
  *
@@ -139,7 +151,8 @@ export async function runOrganization(deps: OrganizationDeps, org: OrganizationR
       }
       const clients = factory(credentials);
       try {
-        const summary = await runRotator({ ...deps, clients, log: accountLog });
+        // No metrics per account: the organization's summary line carries the whole run's, once.
+        const summary = await runRotator({ ...deps, clients, log: accountLog, functionName: undefined });
         runs.push({ account: account.id, summary });
         calls.merge(summary.calls);
       } catch (err) {
@@ -184,6 +197,7 @@ export async function runOrganization(deps: OrganizationDeps, org: OrganizationR
       totals: result.totals,
       calls: result.calls,
       durationMs: result.durationMs,
+      ...(deps.functionName ? organizationMetrics(deps.functionName, result, (deps.now ?? Date.now)()) : {}),
     });
     return result;
   } finally {
