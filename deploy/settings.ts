@@ -124,6 +124,11 @@ export interface DeploySettings {
   readonly organization?: OrganizationSettings;
   /** The scheduled rotator; present only when `rotation` is not `off` (the default). */
   readonly rotation?: RotationSettings;
+  /**
+   * Present when `notificationEmail` is set or `notificationTopic` is true, whether or not the rotator
+   * is on: the alarms and the on-failure destinations publish to the notification topic.
+   */
+  readonly notification?: { readonly email?: string };
 }
 
 const ROLE_NAME = /^[\w+=,.@-]{1,64}$/;
@@ -244,6 +249,7 @@ export function validateSettings(raw: RawDeploySettings = {}): DeploySettings {
     logRetentionDays: oneOf("logRetentionDays", raw.logRetentionDays, DEFAULTS.logRetentionDays as number, LOG_RETENTION_DAYS),
     ...(organization ? { organization } : {}),
     ...(rotation.rotation === "off" ? {} : { rotation }),
+    ...(rotation.topic ? { notification: rotation.email === undefined ? {} : { email: rotation.email } } : {}),
   };
   const text = inputParameters(settings);
   const limit = organization ? INPUT_PARAMETERS_LIMIT.organization : INPUT_PARAMETERS_LIMIT.account;
