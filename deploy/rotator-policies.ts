@@ -40,7 +40,7 @@ export interface RotatorAccountInput {
 }
 
 /** Organization mode only, on the central role: the organization's accounts, and the hop into each. */
-export const ROTATOR_ORGANIZATION_ACTIONS = ["organizations:ListAccounts"] as const;
+export const ROTATOR_ORGANIZATION_ACTIONS = ["organizations:ListAccounts", "organizations:ListChildren", "organizations:ListAccountsForParent"] as const;
 export const ROTATOR_ASSUME_ACTIONS = ["sts:AssumeRole"] as const;
 
 /**
@@ -117,7 +117,7 @@ export function centralRotatorPolicy(input: CentralRotatorPolicyInput): PolicyDo
   return {
     Version: "2012-10-17",
     Statement: [
-      // ListAccounts has no resource-level permission.
+      // ListAccounts has no resource-level permission; the OU walk reads whichever targets deploy names.
       { Sid: "ListOrganizationAccounts", Effect: "Allow", Action: [...ROTATOR_ORGANIZATION_ACTIONS], Resource: "*" },
       {
         Sid: "AssumeMemberRotator",

@@ -50,8 +50,16 @@ export function rotatorInput(settings: DeploySettings, rotation: RotationSetting
     warnDays: settings.warnDays,
     cleanupDays: rotation.cleanupDays,
     graceHours: rotation.graceHours,
-    // Organization mode: the run covers every ACTIVE account but these, through this role.
-    organization: settings.organization ? { roleName: settings.organization.rotatorRoleName, excludedAccounts: settings.organization.excludedAccounts } : undefined,
+    // Organization mode: the run covers the ACTIVE accounts where the member role was rolled out (the
+    // StackSet's targets, and the management account when its role is made directly) but these.
+    organization: settings.organization
+      ? {
+          roleName: settings.organization.rotatorRoleName,
+          excludedAccounts: settings.organization.excludedAccounts,
+          targets: settings.organization.targets,
+          managementAccount: settings.organization.callAs === "SELF",
+        }
+      : undefined,
   });
 }
 

@@ -5,7 +5,7 @@
  * Environment: the standard AWS SDK variables (AWS_REGION, AWS_ENDPOINT_URL_IAM,
  * AWS_ENDPOINT_URL_SECRETS_MANAGER, AWS_ENDPOINT_URL_EVENTBRIDGE, AWS_ENDPOINT_URL_ORGANIZATIONS,
  * AWS_ENDPOINT_URL_STS, credentials). With `organization` in the payload, the run covers every ACTIVE
- * account of the organization through the member rotator role ({@link runOrganization}).
+ * account of the organization where the member rotator role was rolled out ({@link runOrganization}).
  */
 import { EventBridgeClient } from "@aws-sdk/client-eventbridge";
 import { IAMClient } from "@aws-sdk/client-iam";
