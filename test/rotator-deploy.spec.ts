@@ -180,7 +180,7 @@ describe("deploy: the scheduled rotator (Pulumi program under mocks)", () => {
   });
 
   describe("notifications", () => {
-    it("routes every keyage event to an SNS topic that only its rule may publish to, and subscribes the email address", async () => {
+    it("routes every keyage event to an SNS topic that only its rule (and keyage's own alarms) may publish to, and subscribes the email address", async () => {
       const { resources } = await deploy({ rotation: "notify", notificationEmail: "ops@example.com" });
       const rule = resources.find((r) => r.type === "aws:cloudwatch/eventRule:EventRule");
       assert.deepEqual(JSON.parse(rule?.inputs.eventPattern as string), { source: ["keyage"] });
