@@ -6,9 +6,10 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
+import { createNotificationTopic } from "./alarms";
 import { createKeyageRule } from "./program";
 import { KeyageRotator } from "./rotator";
-import { DeployConfigError, RawDeploySettings, SETTING_KEYS, validateSettings } from "./settings";
+import { DeployConfigError, RawDeploySettings, resourceStem, SETTING_KEYS, validateSettings } from "./settings";
 
 /** Where `npm run build` writes the Lambda bundle, relative to the repository root. */
 const ZIP = path.resolve(__dirname, "..", "dist", "config-rule.zip");
@@ -32,13 +33,15 @@ const settings = readSettings();
 if (!fs.existsSync(ZIP)) {
   throw new pulumi.RunError(`${ZIP} does not exist: run \`npm ci\` (or \`npm run build\`) at the repository root first`);
 }
-const rule = createKeyageRule({ settings, code: new pulumi.asset.FileArchive(ZIP) });
 const rotation = settings.rotation;
 if (rotation && !fs.existsSync(ROTATOR_ZIP)) {
   throw new pulumi.RunError(`${ROTATOR_ZIP} does not exist: run \`npm ci\` (or \`npm run build\`) at the repository root first`);
 }
 // Off by default: nothing of the rotator exists until keyage:rotation is notify, plan or apply.
 const rotator = rotation ? new KeyageRotator("keyage", { settings, rotation, code: new pulumi.asset.FileArchive(ROTATOR_ZIP) }) : undefined;
+// The alarms' topic: the rotator's events topic, or without the rotator one of its own (when asked for).
+const alarmsTopic = rotator?.topic ?? (settings.notification ? createNotificationTopic("keyage", { ruleName: resourceStem(settings.ruleName), email: settings.notification.email, tags: { "managed-by": "keyage" } }).topic : undefined);
+const rule = createKeyageRule({ settings, code: new pulumi.asset.FileArchive(ZIP), notificationTopicArn: alarmsTopic?.arn });
 
 /** Name of the Config rule (the organization rule in organization mode). */
 export const ruleName = rule.ruleName;
@@ -61,3 +64,5 @@ export const rotatorScheduleName = rotator?.schedule.name;
 export const rotatorStackSetName = rotator?.memberStackSet?.name;
 /** The SNS topic that receives every keyage event (keyage:notificationTopic or keyage:notificationEmail). */
 export const eventsTopicArn = rotator?.topic?.arn;
+/** The topic keyage's alarms and failed runs go to: the events topic, or `<ruleName>-alarms` without the rotator. */
+export const notificationTopicArn = alarmsTopic?.arn;

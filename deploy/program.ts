@@ -7,8 +7,9 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { CONFIG_RESOURCE_TYPE, CONFIG_RULE_TRIGGERS } from "../shared";
+import { createRunAlarms, onFailureDestination } from "./alarms";
 import { deployMemberRole } from "./member-role";
-import { executionRolePolicy, lambdaTrustPolicy, memberRolePolicy, memberRoleTemplate, memberTrustPolicy, readResultsPolicy, ruleBoundaryPolicy } from "./policies";
+import { executionRolePolicy, lambdaTrustPolicy, memberRolePolicy, memberRoleTemplate, memberTrustPolicy, notificationTopicsArn, readResultsPolicy, ruleBoundaryPolicy } from "./policies";
 import { DeploySettings, inputParameters, resourceStem } from "./settings";
 
 /** The Lambda handler inside the zip: `index.js` exporting `handler`. */
@@ -39,6 +40,11 @@ export interface KeyageConfigRuleArgs {
   code: pulumi.Input<pulumi.asset.Archive>;
   /** Tags on every taggable resource; default `{ "managed-by": "keyage" }`. */
   tags?: Record<string, string>;
+  /**
+   * The notification topic: the alarms and the Lambda's on-failure destination publish to it. Default
+   * none: the alarms exist without actions (CloudWatch console only) and a failed run has no destination.
+   */
+  notificationTopicArn?: pulumi.Input<string>;
 }
 
 /**
@@ -59,8 +65,12 @@ export class KeyageConfigRule extends pulumi.ComponentResource {
   readonly executionRole: aws.iam.Role;
   readonly executionRolePolicy: aws.iam.RolePolicy;
   readonly function: aws.lambda.Function;
-  /** How Lambda handles the function's asynchronous invocations: no automatic retry (see {@link ASYNC_RETRY_ATTEMPTS}). */
+  /** How Lambda handles the function's asynchronous invocations: no automatic retry (see {@link ASYNC_RETRY_ATTEMPTS}), failures to the notification topic. */
   readonly invokeConfig: aws.lambda.FunctionEventInvokeConfig;
+  /** With a notification topic: the execution role may publish to it (the on-failure destination). */
+  readonly onFailurePolicy?: aws.iam.RolePolicy;
+  /** Errors, missed scheduled run, partial run (see `alarms.ts`). */
+  readonly alarms: aws.cloudwatch.MetricAlarm[];
   /** Account mode only: reading this rule's earlier results, on the rule's ARN. */
   readonly readResultsPolicy?: aws.iam.RolePolicy;
   /** One per invoking source: this account, plus member accounts in organization mode. */
@@ -109,6 +119,7 @@ export class KeyageConfigRule extends pulumi.ComponentResource {
       accountId: a,
       region: r,
       logGroupArn,
+      notificationTopics: notificationTopicsArn(p, r, a, resourceStem(settings.ruleName)),
       ...(org && orgId !== undefined ? { organization: { memberRoleName: org.memberRoleName, organizationId: orgId } } : {}),
     }));
     this.boundary = new aws.iam.Policy(`${name}-boundary`, {
@@ -140,10 +151,14 @@ export class KeyageConfigRule extends pulumi.ComponentResource {
       loggingConfig: { logFormat: "Text", logGroup: this.logGroup.name },
       tags,
     }, { ...child, dependsOn: [this.executionRolePolicy] });
+    const onFailure = onFailureDestination(name, this.executionRole, args.notificationTopicArn, child);
+    this.onFailurePolicy = onFailure.grant;
     this.invokeConfig = new aws.lambda.FunctionEventInvokeConfig(`${name}-async`, {
       functionName: this.function.name,
       maximumRetryAttempts: ASYNC_RETRY_ATTEMPTS,
-    }, child);
+      ...(onFailure.destinationConfig ? { destinationConfig: onFailure.destinationConfig } : {}),
+    }, { ...child, dependsOn: onFailure.grant ? [onFailure.grant] : [] });
+    this.alarms = createRunAlarms(name, { kind: "config-rule", namePrefix: resourceStem(settings.ruleName), functionName: this.function.name, topicArn: args.notificationTopicArn, tags }, child);
 
     this.permissions = [
       // Config in this account; SourceAccount keeps any other account's Config out.
