@@ -149,7 +149,8 @@ export async function auditOrganization(opts: AuditOptions, request: Organizatio
       try {
         credentials = await assumeRole(central.sts(), roleArn, AUDIT_SESSION_NAME);
       } catch (err) {
-        runs[i] = { id: account.id, ...named, status: "failed", error: describeError(err), notes };
+        // AssumeRoleError's message names the role and AWS's answer ("could not assume arn:…: AccessDenied: …").
+        runs[i] = { id: account.id, ...named, status: "failed", error: err instanceof Error ? err.message : describeError(err), notes };
         return;
       }
       const clients = await factory({ profile: opts.profile, region: opts.region, credentials });
