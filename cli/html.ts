@@ -60,7 +60,7 @@ function histogram(audit: Audit): string {
   const H = 190;
   const left = 44;
   const bottom = 30;
-  const top = 16;
+  const top = 26;
   const plotW = W - left - 10;
   const plotH = H - bottom - top;
   const span = (bins.at(-1) as AgeBin).from + (bins[1]?.from ?? 1);
@@ -68,10 +68,6 @@ function histogram(audit: Audit): string {
   const peak = Math.max(1, ...bins.map((b) => b.count));
   const y = (n: number): number => top + plotH - (n / peak) * plotH;
   const parts: string[] = [];
-  // The warning window [limit - warn, limit], then the limit itself.
-  if (warnDays > 0) {
-    parts.push(`<rect class="warn" x="${x(maxAgeDays - warnDays).toFixed(1)}" y="${top}" width="${(x(maxAgeDays) - x(maxAgeDays - warnDays)).toFixed(1)}" height="${plotH}"><title>warning window: the last ${days(warnDays)} before the limit</title></rect>`);
-  }
   for (const b of bins) {
     const x0 = x(b.from);
     const x1 = x(b.to ?? span);
@@ -82,8 +78,12 @@ function histogram(audit: Audit): string {
     if (ok > 0) parts.push(`<rect class="bar" x="${(x0 + 1).toFixed(1)}" y="${y(ok).toFixed(1)}" width="${barW}" height="${(top + plotH - y(ok)).toFixed(1)}"><title>${label}: ${ok} compliant key${ok === 1 ? "" : "s"}</title></rect>`);
     if (b.over > 0) parts.push(`<rect class="bar over" x="${(x0 + 1).toFixed(1)}" y="${y(b.count).toFixed(1)}" width="${barW}" height="${(y(ok) - y(b.count)).toFixed(1)}"><title>${label}: ${b.over} key${b.over === 1 ? "" : "s"} in violation</title></rect>`);
   }
+  // Over the bars: the warning window [limit - warn, limit] (translucent), then the limit itself.
+  if (warnDays > 0) {
+    parts.push(`<rect class="warn" x="${x(maxAgeDays - warnDays).toFixed(1)}" y="${top}" width="${(x(maxAgeDays) - x(maxAgeDays - warnDays)).toFixed(1)}" height="${plotH}"><title>warning window: the last ${days(warnDays)} before the limit</title></rect>`);
+  }
   parts.push(`<line class="limit" x1="${x(maxAgeDays).toFixed(1)}" x2="${x(maxAgeDays).toFixed(1)}" y1="${top - 6}" y2="${top + plotH}"/>`);
-  parts.push(`<text class="limit-label" x="${(x(maxAgeDays) + 4).toFixed(1)}" y="${top + 4}">limit ${days(maxAgeDays)}</text>`);
+  parts.push(`<text class="limit-label" x="${(x(maxAgeDays) + 4).toFixed(1)}" y="${top - 10}">limit ${days(maxAgeDays)}</text>`);
   parts.push(`<line class="axis" x1="${left}" x2="${W - 10}" y1="${top + plotH}" y2="${top + plotH}"/>`);
   parts.push(`<line class="axis" x1="${left}" x2="${left}" y1="${top}" y2="${top + plotH}"/>`);
   for (const d of [0, maxAgeDays, maxAgeDays * 2, maxAgeDays * 3]) {
@@ -123,7 +123,9 @@ function summaryTable(rows: readonly AccountRow[], total: AccountFigures): strin
   const body = rows.map((r) => {
     const f = r.figures;
     const state = r.status === "failed" ? `<td class="bad">not audited</td>` : `<td>audited${r.notes.length > 0 ? ` <span class="note">(${r.notes.length} note${r.notes.length === 1 ? "" : "s"})</span>` : ""}</td>`;
-    return `<tr><td class="mono">${h(r.id)}</td><td>${h(r.name ?? "")}</td>${state}${num(f.users)}${num(f.activeKeys)}${num(f.nonCompliant, "bad")}${num(f.expiring, "warn")}${num(f.rootKeys, "bad")}</tr>`;
+    // Nothing was read in an account not audited: dashes, not zeros that would read as "clean".
+    const counts = r.status === "failed" ? `<td class="num">–</td>`.repeat(5) : `${num(f.users)}${num(f.activeKeys)}${num(f.nonCompliant, "bad")}${num(f.expiring, "warn")}${num(f.rootKeys, "bad")}`;
+    return `<tr><td class="mono">${h(r.id)}</td><td>${h(r.name ?? "")}</td>${state}${counts}</tr>`;
   });
   const foot = rows.length > 1 ? `<tfoot><tr><th colspan="3">all accounts</th>${num(total.users)}${num(total.activeKeys)}${num(total.nonCompliant, "bad")}${num(total.expiring, "warn")}${num(total.rootKeys, "bad")}</tr></tfoot>` : "";
   return (
@@ -151,8 +153,9 @@ function violatorsTable(audit: Audit): string {
     const key = k.key.accessKeyId ? `…${k.key.accessKeyId.slice(-4)}` : `slot ${String(k.key.slot ?? "?")}`;
     const used = lastUsedOf(k);
     return (
-      `<tr><td class="mono">${h(entryAccount(e) ?? "")}</td><td>${h(e.user)}</td><td class="mono">${h(key)}</td><td>${h(k.createDate ? k.createDate.slice(0, 10) : "unknown")}</td>` +
-      `<td class="num">${k.ageDays === null ? "?" : k.ageDays}</td><td class="bad">${h(VERDICT[k.reason] ?? k.reason)}</td><td>${h(used ? `${used.date.slice(0, 10)}${used.service ? ` (${used.service})` : ""}` : "never / unknown")}</td></tr>`
+      // Column styles come from the stylesheet (nth-child), not per cell: thousands of rows stay light.
+      `<tr><td>${h(entryAccount(e) ?? "")}</td><td>${h(e.user)}</td><td>${h(key)}</td><td>${h(k.createDate ? k.createDate.slice(0, 10) : "unknown")}</td>` +
+      `<td>${k.ageDays === null ? "?" : k.ageDays}</td><td>${h(VERDICT[k.reason] ?? k.reason)}</td><td>${h(used ? `${used.date.slice(0, 10)}${used.service ? ` (${used.service})` : ""}` : "never / unknown")}</td></tr>`
     );
   });
   return (
@@ -173,8 +176,12 @@ thead th { background: #f6f8fa; font-weight: 600; } tfoot th, tfoot td { font-we
 .bad { color: var(--bad); font-weight: 600; } .warn { color: var(--warn); } .good { color: var(--good); } .note { color: var(--muted); font-weight: normal; }
 .banner { border: 2px solid var(--bad); background: #ffebe9; padding: 8px 12px; margin: 16px 0; } .banner ul { margin: 4px 0 0; padding-left: 20px; }
 figure { margin: 0; } figcaption { color: var(--muted); font-size: 12px; }
-svg .bar { fill: #54aeff; } svg .bar.over { fill: var(--bad); } svg rect.warn { fill: #fff1c2; } svg .limit { stroke: var(--bad); stroke-width: 2; stroke-dasharray: 4 3; }
+svg .bar { fill: #54aeff; } svg .bar.over { fill: var(--bad); } svg rect.warn { fill: #e3b341; fill-opacity: 0.35; } svg .limit { stroke: var(--bad); stroke-width: 2; stroke-dasharray: 4 3; }
 svg .axis { stroke: var(--muted); } svg text { font-size: 11px; fill: var(--muted); } svg .limit-label { fill: var(--bad); font-weight: 600; }
+/* Thousands of rows: let the browser skip laying out those off screen. */
+.violators tbody tr { content-visibility: auto; contain-intrinsic-size: auto 29px; }
+.violators td:nth-child(1), .violators td:nth-child(3) { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 13px; }
+.violators td:nth-child(5) { text-align: right; font-variant-numeric: tabular-nums; } .violators td:nth-child(6) { color: var(--bad); font-weight: 600; }
 footer { margin-top: 32px; color: var(--muted); font-size: 12px; }
 @media print { body { margin: 0; max-width: none; font-size: 11px; } thead { display: table-header-group; } tr { break-inside: avoid; } h2 { break-after: avoid; } .banner { background: none; } }
 `;
