@@ -8,6 +8,10 @@ import { OrganizationsClient } from "@aws-sdk/client-organizations";
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { SecurityHubClient } from "@aws-sdk/client-securityhub";
 import { STSClient } from "@aws-sdk/client-sts";
+import { readFileSync } from "node:fs";
+import * as path from "node:path";
+import Ajv2020 from "ajv/dist/2020";
+import addFormats from "ajv-formats";
 import { parse } from "csv-parse/sync";
 import { SDK_MAX_ATTEMPTS } from "../aws/calls";
 import type { ClientFactory, Clients, CliIO } from "../cli/io";
@@ -92,6 +96,10 @@ describe("keyage audit --organization", function () {
     assert.equal(result.status, 3, result.stderr);
     const doc = JSON.parse(result.stdout) as JsonAudit;
     assert.equal(doc.schemaVersion, "1.1.0");
+    const ajv = new Ajv2020({ allErrors: true, strict: true, strictRequired: false, allowUnionTypes: true });
+    addFormats(ajv);
+    const validate = ajv.compile(JSON.parse(readFileSync(path.join(__dirname, "..", "docs", "schema", "audit-v1.schema.json"), "utf8")) as object);
+    assert.ok(validate(doc), ajv.errorsText(validate.errors));
     assert.equal(doc.incomplete, true);
     assert.deepEqual(
       doc.accounts?.map((a) => [a.account, a.status]),
