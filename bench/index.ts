@@ -1,4 +1,4 @@
-// Runs every bench/*.bench.ts (policypack, config-rule, cli, rotator…) in its own process, one after
+// Runs every bench/*.bench.ts (policypack, config-rule, cli, rotator, organization…) in its own process, one after
 // another (so one's memory and JIT state never colours another's figures). `npm run bench -- NAME` runs
 // only the benches whose file name contains NAME. Every bench talks only to 127.0.0.1: dummy
 // credentials, no metadata lookups.

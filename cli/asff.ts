@@ -3,8 +3,8 @@
  * the fields BatchImportFindings requires.
  */
 import type { AwsSecurityFinding } from "@aws-sdk/client-securityhub";
-import { DAY_MS, days, parseTimestamp, truncate } from "../shared";
-import { accountOf, partitionOf, type Audit, type AuditEntry } from "./model";
+import { DAY_MS, days, parseTimestamp, truncate, type RuleParams } from "../shared";
+import { entryAccount, partitionOf, type Audit, type AuditEntry } from "./model";
 
 /** Identifies keyage's findings in Security Hub (the same for every run, so findings are updated in place). */
 export const GENERATOR_ID = "keyage/iam-access-key-max-age";
@@ -48,8 +48,22 @@ export function relatedRequirements(root: boolean, maxAgeDays: number, exempt = 
   return maxAgeDays <= ROTATION_REQUIREMENT_MAX_DAYS && !exempt ? [...ROTATION_REQUIREMENTS] : [];
 }
 
-const ROTATE_DOC = "https://docs.aws.amazon.com/IAM/latest/UserGuide/id_credentials_access-keys.html#rotating_access_keys_cli";
-const ROOT_KEYS_DOC = "https://docs.aws.amazon.com/IAM/latest/UserGuide/id_root-user_manage_delete-key.html";
+/**
+ * The controls one audited entry's finding names, in ASFF (`Compliance.RelatedRequirements`) and in OCSF
+ * (`compliance.requirements`) alike: the one place to extend when keyage checks more than the key's age.
+ */
+export function entryRequirements(e: AuditEntry, params: Pick<RuleParams, "maxAgeDays">): string[] {
+  return relatedRequirements(e.root, params.maxAgeDays, e.verdict.exemption !== undefined);
+}
+
+/** A finding's severity, as Security Hub rates the controls: MEDIUM when failed (IAM.3), CRITICAL for a root key (IAM.4), INFORMATIONAL when passed. */
+export function findingSeverity(e: AuditEntry): "INFORMATIONAL" | "MEDIUM" | "CRITICAL" {
+  if (e.verdict.compliance !== "NON_COMPLIANT") return "INFORMATIONAL";
+  return e.root ? "CRITICAL" : "MEDIUM";
+}
+
+export const ROTATE_DOC = "https://docs.aws.amazon.com/IAM/latest/UserGuide/id_credentials_access-keys.html#rotating_access_keys_cli";
+export const ROOT_KEYS_DOC = "https://docs.aws.amazon.com/IAM/latest/UserGuide/id_root-user_manage_delete-key.html";
 
 /** Where findings are filed: the region of the ProductArn and the account that imports them. */
 export interface AsffTarget {
@@ -66,7 +80,8 @@ export class AsffError extends Error {
   }
 }
 
-function remediation(e: AuditEntry, maxAgeDays: number): string {
+/** What to do about an entry, for people (ASFF `Remediation`, OCSF `remediation.desc`). */
+export function remediation(e: AuditEntry, maxAgeDays: number): string {
   if (e.root) {
     return "Delete the root user's access keys (IAM console, signed in as root: Security credentials); use IAM roles instead.";
   }
@@ -108,11 +123,11 @@ export function toFindings(audit: Audit, target: AsffTarget): AwsSecurityFinding
   const at = new Date(audit.now).toISOString();
   const limit = audit.params.maxAgeDays;
   return audit.entries.map((e) => {
-    const account = target.accountId ?? accountOf(e.arn);
+    const account = target.accountId ?? entryAccount(e);
     if (!account) throw new AsffError(`cannot file a finding for ${JSON.stringify(e.user)}: its ARN ${JSON.stringify(e.arn)} carries no account id`);
     const partition = partitionOf(e.arn);
     const failed = e.verdict.compliance === "NON_COMPLIANT";
-    const requirements = relatedRequirements(e.root, limit, e.verdict.exemption !== undefined);
+    const requirements = entryRequirements(e, audit.params);
     // keyage keeps no state between runs: the first observation it can vouch for is the one the data
     // proves (the state's start), the latest is this evaluation.
     const since = new Date(findingCreatedAt(e, limit, audit.now)).toISOString();
@@ -128,7 +143,7 @@ export function toFindings(audit: Audit, target: AsffTarget): AwsSecurityFinding
       UpdatedAt: at,
       FirstObservedAt: since,
       LastObservedAt: at,
-      Severity: { Label: !failed ? "INFORMATIONAL" : e.root ? "CRITICAL" : "MEDIUM" },
+      Severity: { Label: findingSeverity(e) },
       Title: e.root ? `Root user of account ${account}: no access keys` : `IAM user ${e.user}: active access keys at most ${days(limit)} old`,
       Description: truncate(e.verdict.annotation, 1024),
       Remediation: { Recommendation: { Text: remediation(e, limit), Url: e.root ? ROOT_KEYS_DOC : ROTATE_DOC } },

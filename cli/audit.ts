@@ -15,11 +15,11 @@ import {
   validateParams,
   type RuleParams,
 } from "../shared";
-import { AwsError, EXIT, UsageError, type CliIO, type ExitStatus } from "./io";
-import { accountOf, evaluateAll, nameKeysById, summarize, type Audit, type AuditInput } from "./model";
+import { AwsError, EXIT, UsageError, type CliIO, type Clients, type ExitStatus } from "./io";
+import { accountOf, evaluateAll, incomplete, nameKeysById, summarize, type Audit, type AuditInput } from "./model";
 
 /** The formats `--format` accepts. */
-export const FORMATS = ["table", "json", "csv", "asff"] as const;
+export const FORMATS = ["table", "json", "csv", "asff", "ocsf", "html"] as const;
 export type Format = (typeof FORMATS)[number];
 
 /** `keyage audit`'s options, as commander hands them over (strings, unparsed). */
@@ -40,6 +40,14 @@ export interface AuditOptions {
   readonly region?: string;
   /** Import the findings into Security Hub. Default false. */
   readonly securityHub?: boolean;
+  /** Audit every account of the organization through `roleName`. Default false (the caller's account). */
+  readonly organization?: boolean;
+  /** The read-only audit role assumed in each account (`--organization` only; required there). */
+  readonly roleName?: string;
+  /** Only these accounts (ids separated by blanks or commas, or a JSON array). Default: every ACTIVE account. */
+  readonly accounts?: string;
+  /** Leave these accounts out. Default none. */
+  readonly excludeAccounts?: string;
 }
 
 const NAMES = { maxAgeDays: "--max-age-days", warnDays: "--warn-days", exemptions: "--exempt" };
@@ -126,36 +134,62 @@ function progressReporter(io: CliIO): { update(done: number, total: number): voi
 }
 
 /** What a read found: the users to audit and where they came from. */
-interface ReadResult {
+export interface ReadResult {
   readonly inputs: AuditInput[];
   readonly source: string;
   /** The region the live read's IAM client resolved, for asff findings. */
   readonly region?: string | undefined;
+  /** What a live read could not check or list (also written to stderr). */
+  readonly notes?: readonly string[];
 }
 
+/** Where a live read's notes go (the root row not checked, a user deleted mid-audit): one line each, without the "keyage: " prefix. */
+export type NoteSink = (note: string) => void;
+
 async function readLive(opts: AuditOptions, io: CliIO, params: RuleParams, now: number): Promise<ReadResult> {
-  const { awsFailure } = await import("./aws");
   const { defaultClients } = await import("../aws/lazy-clients");
   const clients = await (io.clients ?? defaultClients)({ profile: opts.profile, region: opts.region });
+  const progress = progressReporter(io);
+  try {
+    return await readLiveAccount(clients, params, now, (note) => io.stderr.write(`keyage: note: ${note}\n`), (d, t) => progress.update(d, t));
+  } finally {
+    progress.end();
+  }
+}
+
+/**
+ * The live audit of one account, with the clients given (the caller's own, or an assumed role's): IAM
+ * users and keys through the shared reader (credential report fast path), the root row from the report,
+ * and one ListAccessKeys per NON_COMPLIANT user read from the report, so its keys are named by id. The
+ * organization audit runs exactly this in every account.
+ *
+ * @throws AwsError when the account cannot be read in full (the audit would be incomplete).
+ */
+export async function readLiveAccount(
+  clients: Pick<Clients, "iam">,
+  params: RuleParams,
+  now: number,
+  note: NoteSink,
+  onProgress?: (done: number, total: number) => void,
+): Promise<ReadResult> {
+  const { awsFailure } = await import("./aws");
   const { readAccount, listAccessKeys, DEFAULT_CONCURRENCY } = await import("../aws/iam");
   const { pool } = await import("../aws/calls");
   const iam = clients.iam();
-  const progress = progressReporter(io);
   let snapshot;
   try {
-    snapshot = await readAccount(iam, { params, now: () => now, onProgress: (d, t) => progress.update(d, t) });
+    snapshot = await readAccount(iam, { params, now: () => now, ...(onProgress ? { onProgress } : {}) });
   } catch (err) {
     throw awsFailure("reading the account's IAM users", err);
-  } finally {
-    progress.end();
   }
   if (!snapshot.listComplete || snapshot.skipped.length > 0) {
     throw new AwsError(`could not read every IAM user (${snapshot.skipped.length} left unread); the audit is incomplete`);
   }
   const root = snapshot.root;
   const inputs: AuditInput[] = [];
+  const notes: string[] = [];
   if (root) inputs.push({ user: root.user, arn: root.arn, root: true, userCreatedAt: root.userCreationTime, keys: root.keys });
-  else io.stderr.write(`keyage: note: the root user's keys were not checked (no credential report${snapshot.reportUnavailable ? `: ${snapshot.reportUnavailable}` : ""})\n`);
+  else notes.push(`the root user's keys were not checked (no credential report${snapshot.reportUnavailable ? `: ${snapshot.reportUnavailable}` : ""})`);
   const deleted = [...snapshot.deleted];
   // A user read from the credential report has key slots, not ids, and a slot cannot be rotated: for a
   // NON_COMPLIANT user only (compliant users cost no call), one ListAccessKeys names the keys by id.
@@ -175,7 +209,8 @@ async function readLive(opts: AuditOptions, io: CliIO, params: RuleParams, now: 
     throw awsFailure("naming the non-compliant users' keys (iam:ListAccessKeys)", err);
   }
   for (const input of read) if (input) inputs.push(input);
-  for (const d of deleted) io.stderr.write(`keyage: note: user ${d.user} was deleted during the audit and is not listed\n`);
+  for (const d of deleted) notes.push(`user ${d.user} was deleted during the audit and is not listed`);
+  for (const n of notes) note(n);
   const account = inputs.map((u) => accountOf(u.arn)).find((a) => a !== undefined);
   // The region the IAM client resolved (--region, environment or profile), for asff findings.
   let region: string | undefined;
@@ -184,7 +219,7 @@ async function readLive(opts: AuditOptions, io: CliIO, params: RuleParams, now: 
   } catch {
     region = undefined;
   }
-  return { inputs, source: account ? `account ${account}` : "the account", region };
+  return { inputs, source: account ? `account ${account}` : "the account", region, notes };
 }
 
 /** Runs `keyage audit`. Throws {@link UsageError} / {@link AwsError} for the caller to print. */
@@ -198,13 +233,23 @@ export async function runAudit(opts: AuditOptions, io: CliIO): Promise<ExitStatu
     throw new UsageError("--format asff needs a region for the findings' ProductArn: pass --region or set AWS_REGION");
   }
 
-  const { inputs, source, region: liveRegion } = live ? await readLive(opts, io, params, now) : await readReport(opts.credentialReport as string, io);
+  const { parseOrganizationFlags, auditOrganization } = await import("./organization");
+  const organization = parseOrganizationFlags(opts);
+  let audit: Audit;
+  let liveRegion: string | undefined;
+  if (organization) {
+    ({ audit, region: liveRegion } = await auditOrganization(opts, organization, io, params, now));
+  } else {
+    const read = live ? await readLive(opts, io, params, now) : await readReport(opts.credentialReport as string, io);
+    liveRegion = read.region;
+    audit = evaluateAll(read.inputs, params, now, read.source);
+  }
   for (const e of params.exemptions) {
-    if (!inputs.some((u) => u.user.toLowerCase() === e.user.toLowerCase())) {
-      io.stderr.write(`keyage: note: --exempt ${e.user}: no such user in ${source}\n`);
+    if (!audit.entries.some((u) => u.user.toLowerCase() === e.user.toLowerCase())) {
+      io.stderr.write(`keyage: note: --exempt ${e.user}: no such user in ${audit.source}\n`);
     }
   }
-  const audit = evaluateAll(inputs, params, now, source);
+  const source = audit.source;
 
   let findings: import("@aws-sdk/client-securityhub").AwsSecurityFinding[] | undefined;
   let hub: Awaited<ReturnType<typeof prepareSecurityHub>> | undefined;
@@ -227,7 +272,8 @@ export async function runAudit(opts: AuditOptions, io: CliIO): Promise<ExitStatu
 
   io.stdout.write(await render(audit, format, findings, io));
 
-  let status: ExitStatus = summarize(audit).nonCompliant > 0 ? EXIT.VIOLATIONS : EXIT.OK;
+  // An account left unaudited makes the whole audit incomplete: 3, whatever the others showed.
+  let status: ExitStatus = incomplete(audit) ? EXIT.AWS : summarize(audit).nonCompliant > 0 ? EXIT.VIOLATIONS : EXIT.OK;
   if (hub && findings) {
     const { importFindings } = await import("./security-hub");
     const result = await importFindings(hub.client, findings);
@@ -247,6 +293,10 @@ async function render(audit: Audit, format: Format, findings: unknown[] | undefi
       return (await import("./csv")).formatCsv(audit);
     case "asff":
       return `${JSON.stringify(findings, null, 2)}\n`;
+    case "ocsf":
+      return (await import("./ocsf")).formatOcsf(audit);
+    case "html":
+      return (await import("./html")).formatHtml(audit);
     case "table": {
       const env = io.env ?? process.env;
       const colour = io.stdout.isTTY === true && !env.NO_COLOR && env.TERM !== "dumb";

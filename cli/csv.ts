@@ -28,6 +28,9 @@ export const CSV_COLUMNS = [
   "evaluated_at",
 ] as const;
 
+/** Organization audits (`--organization`) append this column: the account of the row's user. */
+export const CSV_ACCOUNT_COLUMN = "account";
+
 // Spreadsheets run a cell that starts with one of these as a formula (OWASP "CSV injection"); IAM user
 // names may start with `+`, `=`, `-` or `@`, and a report file may hold anything.
 const FORMULA_START = /^[=+\-@\t\r]/;
@@ -43,14 +46,15 @@ export function csvField(value: string | number | boolean | null | undefined): s
 }
 
 export function formatCsv(audit: Audit): string {
-  const lines = [CSV_COLUMNS.join(",")];
+  const org = audit.accounts !== undefined;
+  const lines = [(org ? [...CSV_COLUMNS, CSV_ACCOUNT_COLUMN] : CSV_COLUMNS).join(",")];
   const { maxAgeDays, warnDays } = audit.params;
   const evaluatedAt = new Date(audit.now).toISOString();
   for (const e of audit.entries) {
     const { compliance, annotation, exemption } = e.verdict;
     const user = [e.user, e.arn, e.root, compliance];
     const exempt = [exemption !== undefined, exemption?.until === undefined ? "" : new Date(exemption.until).toISOString()];
-    const run = [maxAgeDays, warnDays, evaluatedAt];
+    const run = org ? [maxAgeDays, warnDays, evaluatedAt, e.account] : [maxAgeDays, warnDays, evaluatedAt];
     if (e.verdict.keys.length === 0) lines.push([...user, "", "", "", "", "", annotation, "", "", "", "", "", ...exempt, ...run].map(csvField).join(","));
     for (const k of e.verdict.keys) {
       const key = k.key.accessKeyId ?? k.key.slot;

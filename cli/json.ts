@@ -3,14 +3,14 @@
  * docs/schema/audit-v1.schema.json. The shape only grows: new fields are added, none is removed or changed.
  */
 import type { Compliance, KeyCompliance, KeyReason } from "../shared";
-import { lastUsedOf, summarize, type Audit, type LastUsed, type Summary } from "./model";
+import { incomplete, lastUsedOf, summarize, type Audit, type AuditEntry, type LastUsed, type Summary } from "./model";
 
 /**
  * The version of the JSON document, semver: the minor part grows when fields are added, the major part
  * (and the schema file's name, `audit-v<major>.schema.json`) would change only if a field were removed
  * or changed meaning.
  */
-export const JSON_SCHEMA_VERSION = "1.0.0";
+export const JSON_SCHEMA_VERSION = "1.1.0";
 
 /** One key in the JSON output: `slot` (credential report) or `accessKeyId` (live), never both. */
 export interface JsonKey {
@@ -37,6 +37,8 @@ export interface JsonUser {
   readonly annotation: string;
   /** Present, and true, only on the credential report's `<root_account>` row. */
   readonly root?: true;
+  /** Organization audits only (1.1.0): the account the user belongs to. */
+  readonly account?: string;
   /** True when an exemption (`--exempt`) made a violating user COMPLIANT. */
   readonly exempt: boolean;
   /** When that exemption ends (ISO 8601 UTC); null when not exempt or exempt without an end. */
@@ -51,6 +53,20 @@ export interface JsonExemption {
   readonly until: string | null;
 }
 
+/** Organization audits only (1.1.0): one account chosen, audited or not. */
+export interface JsonAccount {
+  readonly account: string;
+  /** The account's name in Organizations; null when not listed there (`--accounts`). */
+  readonly name: string | null;
+  readonly status: "audited" | "failed";
+  /** Why the account was not audited; null when it was. */
+  readonly error: string | null;
+  /** What could not be checked there (e.g. the root row, without a usable credential report). */
+  readonly notes: readonly string[];
+  /** That account's users, as the top-level `summary` counts them (all zero when not audited). */
+  readonly summary: Summary;
+}
+
 export interface JsonAudit {
   readonly schemaVersion: typeof JSON_SCHEMA_VERSION;
   readonly maxAgeDays: number;
@@ -59,37 +75,59 @@ export interface JsonAudit {
   readonly evaluatedAt: string;
   readonly summary: Summary;
   readonly users: readonly JsonUser[];
+  /** Organization audits only (1.1.0): every account chosen, in id order. */
+  readonly accounts?: readonly JsonAccount[];
+  /** Organization audits only (1.1.0): true when at least one account could not be audited (exit status 3). */
+  readonly incomplete?: boolean;
 }
 
 const iso = (ms: number | undefined): string | null => (ms === undefined ? null : new Date(ms).toISOString());
 
+/** One entry's keys as the JSON output (and OCSF's `unmapped`) shows them. */
+export function jsonKeys(e: AuditEntry): JsonKey[] {
+  const keys: JsonKey[] = [];
+  for (const k of e.verdict.keys) {
+    const status = k.active ? "Active" : "Inactive";
+    const { createDate, ageDays, compliance, reason, daysLeft } = k;
+    const lastUsed = lastUsedOf(k);
+    keys.push(
+      k.key.accessKeyId
+        ? { accessKeyId: k.key.accessKeyId, status, createDate, ageDays, compliance, reason, daysLeft, lastUsed }
+        : { slot: k.key.slot as 1 | 2, status, createDate, ageDays, compliance, reason, daysLeft, lastUsed },
+    );
+  }
+  return keys;
+}
+
 /** Builds the JSON document. Plain object literals, no spreads: this runs once per key of a 5 000-user report. */
 export function toJson(audit: Audit): JsonAudit {
   const users: JsonUser[] = [];
+  const org = audit.accounts !== undefined;
   for (const e of audit.entries) {
-    const keys: JsonKey[] = [];
-    for (const k of e.verdict.keys) {
-      const status = k.active ? "Active" : "Inactive";
-      const { createDate, ageDays, compliance, reason, daysLeft } = k;
-      const lastUsed = lastUsedOf(k);
-      keys.push(
-        k.key.accessKeyId
-          ? { accessKeyId: k.key.accessKeyId, status, createDate, ageDays, compliance, reason, daysLeft, lastUsed }
-          : { slot: k.key.slot as 1 | 2, status, createDate, ageDays, compliance, reason, daysLeft, lastUsed },
-      );
-    }
+    const keys = jsonKeys(e);
     const { compliance, annotation, exemption } = e.verdict;
     const exempt = exemption !== undefined;
     const exemptUntil = iso(exemption?.until);
-    users.push(
-      e.root
-        ? { user: e.user, arn: e.arn, compliance, annotation, root: true, exempt, exemptUntil, keys }
-        : { user: e.user, arn: e.arn, compliance, annotation, exempt, exemptUntil, keys },
-    );
+    const user: JsonUser = e.root
+      ? { user: e.user, arn: e.arn, compliance, annotation, root: true, exempt, exemptUntil, keys }
+      : { user: e.user, arn: e.arn, compliance, annotation, exempt, exemptUntil, keys };
+    users.push(org ? { ...user, account: e.account as string } : user);
   }
   const { maxAgeDays, warnDays } = audit.params;
   const exemptions = audit.params.exemptions.map((x) => ({ user: x.user, until: iso(x.until) }));
-  return { schemaVersion: JSON_SCHEMA_VERSION, maxAgeDays, warnDays, exemptions, evaluatedAt: new Date(audit.now).toISOString(), summary: summarize(audit), users };
+  const doc: JsonAudit = { schemaVersion: JSON_SCHEMA_VERSION, maxAgeDays, warnDays, exemptions, evaluatedAt: new Date(audit.now).toISOString(), summary: summarize(audit), users };
+  if (!audit.accounts) return doc;
+  const accounts = audit.accounts.map(
+    (a): JsonAccount => ({
+      account: a.id,
+      name: a.name ?? null,
+      status: a.status,
+      error: a.error ?? null,
+      notes: a.notes,
+      summary: summarize({ entries: audit.entries.filter((e) => e.account === a.id) }),
+    }),
+  );
+  return { ...doc, accounts, incomplete: incomplete(audit) };
 }
 
 export function formatJson(audit: Audit): string {

@@ -6,25 +6,12 @@
  * Start-up time matters (an offline audit of 5 000 users targets 0.3 s for the whole process), so this
  * file loads only commander: each command's module, and the AWS SDK, are required inside its action.
  */
-import { readFileSync } from "node:fs";
-import * as path from "node:path";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 // The pure list reader only (no csv-parse, no SDK): start-up stays at commander.
 import { parseList } from "../shared/params";
 import { deliverHeldSignal, stdoutFailed } from "./guard";
 import { CliError, EXIT, type CliIO } from "./io";
-
-function version(): string {
-  // cli/main.ts runs from the source tree (ts-node) and from dist/cli/main.js: try both places.
-  for (const up of ["..", "../.."]) {
-    try {
-      return (JSON.parse(readFileSync(path.join(__dirname, up, "package.json"), "utf8")) as { version: string }).version;
-    } catch {
-      // try the next place
-    }
-  }
-  return "0.0.0";
-}
+import { keyageVersion } from "./version";
 
 /**
  * `--exempt` takes what every other exemption list takes (names separated by blanks, or a JSON array),
@@ -74,7 +61,7 @@ A re-run after an interruption reads the user's keys from IAM and carries on fro
 function buildProgram(io: CliIO, done: (status: number) => void): Command {
   const program = configure(new Command("keyage"), io, "keyage")
     .description("Keep AWS IAM user access keys from living too long: audit them, rotate them safely.")
-    .version(version(), "-V, --version")
+    .version(keyageVersion(), "-V, --version")
     .showSuggestionAfterError(true)
     .helpCommand(false); // replaced by the one at the end, which reads a whole path
 
@@ -84,7 +71,7 @@ function buildProgram(io: CliIO, done: (status: number) => void): Command {
     .addOption(new Option("--max-age-days <n>", "keys older than this many days are violations (1-3650)").default("30", "30"))
     .option("--warn-days <n>", "flag keys this many days before the limit (default 7)")
     .option("--now <iso-8601>", "evaluate at this instant instead of now, e.g. 2026-11-29T12:00:00Z")
-    .addOption(new Option("--format <format>", "output format").choices(["table", "json", "csv", "asff"]).default("table"))
+    .addOption(new Option("--format <format>", "output format").choices(["table", "json", "csv", "asff", "ocsf", "html"]).default("table"))
     .addOption(
       new Option(
         "--exempt <users>",
@@ -97,9 +84,13 @@ function buildProgram(io: CliIO, done: (status: number) => void): Command {
     .option("--region <region>", "AWS region (live audit, --security-hub, the ProductArn of asff findings)")
     .option("--security-hub", "also import one finding per user into AWS Security Hub (BatchImportFindings)")
     .option("--policy-config <file>", "read maxAgeDays, warnDays and exemptions from a policy pack config file (flags win)")
+    .option("--organization", "audit every ACTIVE account of the organization (from the management or a delegated administrator account)")
+    .option("--role-name <name>", "with --organization: the read-only audit role to assume in each account")
+    .option("--accounts <ids>", "with --organization: only these accounts (12-digit ids, separated by blanks or commas); skips organizations:ListAccounts")
+    .option("--exclude-accounts <ids>", "with --organization: leave these accounts out")
     .addHelpText(
       "after",
-      "\nExit status: 0 all compliant, 1 violations found, 2 bad usage or input, 3 AWS error (incl. rejected Security Hub findings).",
+      "\nExit status: 0 all compliant, 1 violations found, 2 bad usage or input, 3 AWS error (incl. rejected Security Hub findings, and an --organization audit that could not audit every account).",
     )
     .action(async (opts, cmd: Command) => {
       const { runAudit } = await import("./audit");

@@ -33,6 +33,22 @@ export interface AuditEntry {
   /** When the user (or the account, for root) was created, RFC 3339, when the source says. */
   readonly userCreatedAt?: string;
   readonly verdict: UserVerdict;
+  /** The account audited (organization audits): the 12-digit id keyage assumed the role in. */
+  readonly account?: string;
+}
+
+/** One account of an organization audit: audited, or not (and why). */
+export interface AccountRun {
+  /** 12 digits. */
+  readonly id: string;
+  /** The account's name in Organizations, when listed there. */
+  readonly name?: string;
+  /** `failed`: the role could not be assumed or the account could not be read in full; none of its users are listed. */
+  readonly status: "audited" | "failed";
+  /** Why the account was not audited (one line, no secret). */
+  readonly error?: string;
+  /** What the audit of this account could not check (e.g. the root row, when its credential report was unusable). */
+  readonly notes: readonly string[];
 }
 
 /** A whole audit. */
@@ -43,6 +59,8 @@ export interface Audit {
   /** Where the users came from, for people: a file name, "standard input" or "account 123456789012". */
   readonly source: string;
   readonly entries: readonly AuditEntry[];
+  /** Organization audits only: every account chosen, in account id order, audited or not. */
+  readonly accounts?: readonly AccountRun[];
 }
 
 /** A user and keys to audit, from a credential report or a live read. */
@@ -110,9 +128,45 @@ export interface Summary {
   readonly nonCompliant: number;
 }
 
-export function summarize(audit: Audit): Summary {
+export function summarize(audit: Pick<Audit, "entries">): Summary {
   const nonCompliant = audit.entries.filter((e) => e.verdict.compliance === "NON_COMPLIANT").length;
   return { users: audit.entries.length, compliant: audit.entries.length - nonCompliant, nonCompliant };
+}
+
+/** What a security team counts per account (the HTML report's summary, the table's account lines). */
+export interface AccountFigures extends Summary {
+  /** Active access keys. */
+  readonly activeKeys: number;
+  /** Active keys within the warning window before the limit (reason `expiring`). */
+  readonly expiring: number;
+  /** Active access keys of the root user. */
+  readonly rootKeys: number;
+}
+
+/** Counts users, active keys, violations, expiring keys and root keys of some entries. */
+export function figures(entries: readonly AuditEntry[]): AccountFigures {
+  let activeKeys = 0;
+  let expiring = 0;
+  let rootKeys = 0;
+  for (const e of entries) {
+    for (const k of e.verdict.keys) {
+      if (!k.active) continue;
+      activeKeys += 1;
+      if (e.root) rootKeys += 1;
+      if (k.reason === "expiring") expiring += 1;
+    }
+  }
+  return { ...summarize({ entries }), activeKeys, expiring, rootKeys };
+}
+
+/** The account an entry belongs to: the one audited (organization audits), else the one in its ARN. */
+export function entryAccount(e: AuditEntry): string | undefined {
+  return e.account ?? accountOf(e.arn);
+}
+
+/** True when an organization audit left at least one account unaudited. */
+export function incomplete(audit: Audit): boolean {
+  return (audit.accounts ?? []).some((a) => a.status === "failed");
 }
 
 /** The account id in an IAM ARN (`arn:aws:iam::123456789012:user/x`), if it has one. */

@@ -77,8 +77,10 @@ export function formatTable(input: Audit, colour: boolean): string {
     const [on, off] = SGR[c.tone ?? "plain"];
     return colour && on ? `${on}${c.text}${off}` : c.text;
   };
-  const header: Cell[] = ["USER", "KEY", "STATUS", "CREATED", "AGE", "VERDICT"].map((text) => ({ text, tone: "bold" as const }));
-  const body = audit.entries.flatMap(rows);
+  // An organization audit leads each row with the account (on the user's first line only).
+  const org = audit.accounts !== undefined;
+  const header: Cell[] = [...(org ? ["ACCOUNT"] : []), "USER", "KEY", "STATUS", "CREATED", "AGE", "VERDICT"].map((text) => ({ text, tone: "bold" as const }));
+  const body = audit.entries.flatMap((e) => (org ? rows(e).map((r, i) => [{ text: i === 0 ? (e.account ?? "") : "" }, ...r]) : rows(e)));
   const all = [header, ...body];
   const widths = header.map((_, col) => Math.max(...all.map((r) => (r[col] as Cell).text.length)));
   const line = (r: Cell[]): string =>
@@ -116,6 +118,9 @@ export function formatTable(input: Audit, colour: boolean): string {
   }
   if (bad.some((e) => e.root)) {
     out.push("Delete the root user's access keys: sign in as the root user, open Security credentials, and delete them.");
+  }
+  for (const a of audit.accounts ?? []) {
+    if (a.status === "failed") out.push(paint({ text: `Account ${a.id}${a.name ? ` (${printable(a.name)})` : ""} was NOT audited: ${printable(a.error ?? "")}`, tone: "bad" }));
   }
   return `${out.join("\n")}\n`;
 }

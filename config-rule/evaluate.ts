@@ -15,12 +15,18 @@ import { previouslyEvaluated, putEvaluations, refreshDue, selectChanged, WRITER_
 import { listAccessKeys, readAccount, type ListedUser, type ReadAccountOptions, type UnreadableUser } from "../aws/iam";
 import { jsonLogger, type Logger } from "../aws/log";
 import { CallCounter, sleep as timerSleep } from "../aws/calls";
+import { CONFIG_RULE_METRICS, embeddedMetrics } from "../shared/metrics";
 
 /** The part of the Lambda context the rule uses. */
 export interface LambdaContext {
   /** Milliseconds before Lambda stops the invocation. */
   getRemainingTimeInMillis(): number;
   readonly awsRequestId?: string;
+  /**
+   * The function's name (Lambda sets it). When present, the run's summary line also carries the run's
+   * figures as CloudWatch metrics (embedded metric format, namespace `keyage`, dimension `FunctionName`).
+   */
+  readonly functionName?: string;
 }
 
 /** Everything {@link evaluate} needs from outside. Only `clients` is required. */
@@ -103,6 +109,23 @@ function count(evaluations: readonly Evaluation[]): VerdictCounts {
   const counts: VerdictCounts = { COMPLIANT: 0, NON_COMPLIANT: 0, NOT_APPLICABLE: 0 };
   for (const e of evaluations) if (e.ComplianceType && e.ComplianceType in counts) counts[e.ComplianceType as keyof VerdictCounts] += 1;
   return counts;
+}
+
+/** The run's figures as metrics (see `shared/metrics.ts`). */
+function runMetrics(summary: RunSummary, scheduled: boolean, failed: boolean): Record<(typeof CONFIG_RULE_METRICS)[number], number> {
+  const completed = failed ? 0 : 1;
+  return {
+    RunCompleted: completed,
+    ScheduledRunCompleted: scheduled ? completed : 0,
+    Users: summary.users,
+    NonCompliant: summary.verdicts.NON_COMPLIANT,
+    Written: summary.written,
+    Failed: summary.failed,
+    Unreadable: summary.unreadable.length,
+    Skipped: summary.skipped.length,
+    StaleResults: summary.staleResults,
+    Partial: summary.partial ? 1 : 0,
+  };
 }
 
 /** The role to assume for an organization rule, or undefined. */
@@ -297,6 +320,7 @@ export async function evaluate(rawEvent: unknown, context: LambdaContext, deps: 
     apiCalls: calls.total(),
     durationMs: summary.durationMs,
     error: failure ? describeError(failure) : undefined,
+    ...(context.functionName ? embeddedMetrics(context.functionName, CONFIG_RULE_METRICS, runMetrics(summary, invocation.kind === "scheduled", failure !== undefined), now()) : {}),
   });
   if (failure) throw failure;
   return summary;

@@ -21,11 +21,12 @@ function readSettings() {
 }
 
 const settings = readSettings();
-// The Lambdas' code: the bundles `npm ci` (or `npm run build`) writes to dist/; a clear error if absent.
-const rule = new KeyageConfigRule("keyage", { settings });
 const rotation = settings.rotation;
 // Off by default: nothing of the rotator exists until keyage:rotation is notify, plan or apply.
 const rotator = rotation ? new KeyageRotator("keyage", { settings, rotation }) : undefined;
+// The alarms' topic: the rotator's events topic, or without the rotator one of the rule's own (when asked for).
+// The Lambdas' code: the bundles `npm ci` (or `npm run build`) writes to dist/; a clear error if absent.
+const rule = new KeyageConfigRule("keyage", { settings, ...(rotator?.topicArn ? { notificationTopicArn: rotator.topicArn } : {}) });
 
 /** Name of the Config rule (the organization rule in organization mode). */
 export const ruleName = rule.ruleName;
@@ -50,3 +51,5 @@ export const rotatorScheduleName = rotator?.scheduleName;
 export const rotatorStackSetName = rotator?.memberStackSet?.name;
 /** The SNS topic that receives every keyage event (keyage:notificationTopic or keyage:notificationEmail). */
 export const eventsTopicArn = rotator?.topicArn;
+/** The topic keyage's alarms and failed runs go to: the events topic, or `<ruleName>-alarms` without the rotator. */
+export const notificationTopicArn = rule.notificationTopicArn;

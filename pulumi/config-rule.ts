@@ -8,8 +8,9 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { CONFIG_RESOURCE_TYPE, CONFIG_RULE_TRIGGERS } from "../shared";
 import { packagedCode, validArgs } from "./bundles";
+import { createNotificationTopic, createRunAlarms, type NotificationTopic, onFailureDestination } from "./alarms";
 import { deployMemberRole } from "./member-role";
-import { executionRolePolicy, lambdaTrustPolicy, memberRolePolicy, memberRoleTemplate, memberTrustPolicy, readResultsPolicy, ruleBoundaryPolicy } from "./policies";
+import { executionRolePolicy, lambdaTrustPolicy, memberRolePolicy, memberRoleTemplate, memberTrustPolicy, notificationTopicsArn, readResultsPolicy, ruleBoundaryPolicy } from "./policies";
 import { DeploySettings, inputParameters, type KeyageSettingsArgs, resourceStem, validateSettings } from "./settings";
 
 /** The component's type token (its URNs read `…::keyage:index:ConfigRule::<name>`). */
@@ -46,6 +47,17 @@ export interface KeyageConfigRuleArgs extends KeyageSettingsArgs {
   code?: pulumi.Input<pulumi.asset.Archive>;
   /** Tags on every taggable resource; default `{ "managed-by": "keyage" }`. */
   tags?: Record<string, string>;
+  /**
+   * The notification topic: the alarms and the Lambda's on-failure destination publish to it (e.g. a
+   * {@link KeyageRotator}'s `topicArn`). Default: a topic of the rule's own when `notificationEmail` or
+   * `notificationTopic` is set, else none (the alarms exist without actions, in the CloudWatch console
+   * only, and a failed run has no destination).
+   */
+  notificationTopicArn?: pulumi.Input<string>;
+  /** Without `notificationTopicArn`: make a topic of the rule's own (`<ruleName>-alarms`) and subscribe this address. */
+  notificationEmail?: string;
+  /** Without `notificationTopicArn`: make a topic of the rule's own for the alarms; default false (true with `notificationEmail`). */
+  notificationTopic?: boolean;
 }
 
 /** Inputs of {@link KeyageConfigRule} with the settings already validated (what the deploy stack passes after reading its config). */
@@ -56,15 +68,17 @@ export interface ValidatedConfigRuleArgs {
   code?: pulumi.Input<pulumi.asset.Archive>;
   /** Tags on every taggable resource; default `{ "managed-by": "keyage" }`. */
   tags?: Record<string, string>;
+  /** As in {@link KeyageConfigRuleArgs}; without it, `settings.notification` makes a topic of the rule's own. */
+  notificationTopicArn?: pulumi.Input<string>;
 }
 
 /** Either form of the arguments, as validated settings. */
 function resolveArgs(name: string, args: KeyageConfigRuleArgs | ValidatedConfigRuleArgs): ValidatedConfigRuleArgs {
   if ("settings" in args && args.settings !== undefined) return args as ValidatedConfigRuleArgs;
-  const { code, tags, ...raw } = args as KeyageConfigRuleArgs;
+  const { code, tags, notificationTopicArn, ...raw } = args as KeyageConfigRuleArgs;
   // Rotation keys belong to KeyageRotator: a JavaScript caller's stray `rotation` does not sneak in here.
   const settings = validArgs("KeyageConfigRule", name, () => validateSettings({ ...raw, rotation: undefined }));
-  return { settings, ...(code !== undefined ? { code } : {}), ...(tags !== undefined ? { tags } : {}) };
+  return { settings, ...(code !== undefined ? { code } : {}), ...(tags !== undefined ? { tags } : {}), ...(notificationTopicArn !== undefined ? { notificationTopicArn } : {}) };
 }
 
 /**
@@ -89,8 +103,12 @@ export class KeyageConfigRule extends pulumi.ComponentResource {
   readonly executionRole: aws.iam.Role;
   readonly executionRolePolicy: aws.iam.RolePolicy;
   readonly function: aws.lambda.Function;
-  /** How Lambda handles the function's asynchronous invocations: no automatic retry (see {@link ASYNC_RETRY_ATTEMPTS}). */
+  /** How Lambda handles the function's asynchronous invocations: no automatic retry (see {@link ASYNC_RETRY_ATTEMPTS}), failures to the notification topic. */
   readonly invokeConfig: aws.lambda.FunctionEventInvokeConfig;
+  /** With a notification topic: the execution role may publish to it (the on-failure destination). */
+  readonly onFailurePolicy?: aws.iam.RolePolicy;
+  /** Errors, missed scheduled run, partial run (see `alarms.ts`). */
+  readonly alarms: aws.cloudwatch.MetricAlarm[];
   /** Account mode only: reading this rule's earlier results, on the rule's ARN. */
   readonly readResultsPolicy?: aws.iam.RolePolicy;
   /** One per invoking source: this account, plus member accounts in organization mode. */
@@ -117,6 +135,10 @@ export class KeyageConfigRule extends pulumi.ComponentResource {
   readonly executionRoleArn: pulumi.Output<string>;
   /** The evaluator's log group (one JSON summary line per run). */
   readonly logGroupName: pulumi.Output<string>;
+  /** The topic of the rule's own, made when no `notificationTopicArn` was given and `notificationEmail` / `notificationTopic` were set. */
+  readonly notificationTopic?: NotificationTopic;
+  /** Where the alarms and failed runs go: the given `notificationTopicArn` or the rule's own topic; absent without either. */
+  readonly notificationTopicArn?: pulumi.Output<string>;
 
   constructor(name: string, args: KeyageConfigRuleArgs | ValidatedConfigRuleArgs = {}, opts?: pulumi.ComponentResourceOptions) {
     const valid = resolveArgs(name, args);
@@ -143,6 +165,7 @@ export class KeyageConfigRule extends pulumi.ComponentResource {
       accountId: a,
       region: r,
       logGroupArn,
+      notificationTopics: notificationTopicsArn(p, r, a, resourceStem(settings.ruleName)),
       ...(org && orgId !== undefined ? { organization: { memberRoleName: org.memberRoleName, organizationId: orgId } } : {}),
     }));
     this.boundary = new aws.iam.Policy(`${name}-boundary`, {
@@ -174,10 +197,21 @@ export class KeyageConfigRule extends pulumi.ComponentResource {
       loggingConfig: { logFormat: "Text", logGroup: this.logGroup.name },
       tags,
     }, { ...child, dependsOn: [this.executionRolePolicy] });
+    // No topic given: `notificationEmail` / `notificationTopic` make one of the rule's own (`<stem>-alarms`).
+    this.notificationTopic =
+      valid.notificationTopicArn === undefined && settings.notification
+        ? createNotificationTopic(name, { ruleName: resourceStem(settings.ruleName), ...(settings.notification.email !== undefined ? { email: settings.notification.email } : {}), tags }, child)
+        : undefined;
+    const topicArn = valid.notificationTopicArn ?? this.notificationTopic?.topic.arn;
+    if (topicArn !== undefined) this.notificationTopicArn = pulumi.output(topicArn);
+    const onFailure = onFailureDestination(name, this.executionRole, topicArn, child);
+    this.onFailurePolicy = onFailure.grant;
     this.invokeConfig = new aws.lambda.FunctionEventInvokeConfig(`${name}-async`, {
       functionName: this.function.name,
       maximumRetryAttempts: ASYNC_RETRY_ATTEMPTS,
-    }, child);
+      ...(onFailure.destinationConfig ? { destinationConfig: onFailure.destinationConfig } : {}),
+    }, { ...child, dependsOn: onFailure.grant ? [onFailure.grant] : [] });
+    this.alarms = createRunAlarms(name, { kind: "config-rule", namePrefix: resourceStem(settings.ruleName), functionName: this.function.name, topicArn, tags }, child);
 
     this.permissions = [
       // Config in this account; SourceAccount keeps any other account's Config out.
@@ -278,6 +312,7 @@ export class KeyageConfigRule extends pulumi.ComponentResource {
       functionArn: this.functionArn,
       executionRoleArn: this.executionRoleArn,
       logGroupName: this.logGroupName,
+      notificationTopicArn: this.notificationTopicArn,
     });
   }
 }

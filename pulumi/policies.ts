@@ -109,9 +109,24 @@ export function boundaryOf(parts: Record<string, PolicyDocument>): PolicyDocumen
   };
 }
 
+/** The Lambda's execution role may publish to the topic (its on-failure destination), and to nothing else. */
+export function onFailurePublishPolicy(topicArn: string): PolicyDocument {
+  return { Version: "2012-10-17", Statement: [{ Sid: "OnFailureDestination", Effect: "Allow", Action: ["sns:Publish"], Resource: topicArn }] };
+}
+
+/**
+ * The notification topics keyage may create in an account (`<stem>-events` with the rotator, `<stem>-alarms`
+ * without), as an ARN pattern: what a boundary lets the Lambdas' on-failure destinations publish to.
+ */
+export function notificationTopicsArn(partition: string, region: string, accountId: string, stem: string): string {
+  return `arn:${partition}:sns:${region}:${accountId}:${stem}-*`;
+}
+
 /** Inputs of {@link ruleBoundaryPolicy}. */
 export interface RuleBoundaryInput extends ExecutionPolicyInput {
   region: string;
+  /** ARN (pattern) of the notification topics the evaluator's on-failure destination may publish to. */
+  notificationTopics: string;
 }
 
 /**
@@ -124,6 +139,7 @@ export function ruleBoundaryPolicy(input: RuleBoundaryInput): PolicyDocument {
   return boundaryOf({
     Evaluator: executionRolePolicy(input),
     ...(input.organization ? { Reader: memberRolePolicy(input.partition, input.accountId, input.region) } : { EvaluatorResults: readResultsPolicy(results) }),
+    EvaluatorOnFailure: onFailurePublishPolicy(input.notificationTopics),
   });
 }
 

@@ -6,7 +6,7 @@
  * only under it).
  */
 import type { PolicyDocument, Statement } from "./policies";
-import { boundaryOf, LOG_ACTIONS } from "./policies";
+import { boundaryOf, LOG_ACTIONS, onFailurePublishPolicy } from "./policies";
 import type { RotationMode } from "./rotator-settings";
 
 /** Reads every run needs: users with tags in bulk, the credential report, one user's keys. */
@@ -44,7 +44,7 @@ export interface RotatorAccountInput {
 }
 
 /** Organization mode only, on the central role: the organization's accounts, and the hop into each. */
-export const ROTATOR_ORGANIZATION_ACTIONS = ["organizations:ListAccounts"] as const;
+export const ROTATOR_ORGANIZATION_ACTIONS = ["organizations:ListAccounts", "organizations:ListChildren", "organizations:ListAccountsForParent"] as const;
 export const ROTATOR_ASSUME_ACTIONS = ["sts:AssumeRole"] as const;
 
 /**
@@ -129,7 +129,7 @@ export function centralRotatorPolicy(input: CentralRotatorPolicyInput): PolicyDo
   return {
     Version: "2012-10-17",
     Statement: [
-      // ListAccounts has no resource-level permission.
+      // ListAccounts has no resource-level permission; the OU walk reads whichever targets deploy names.
       { Sid: "ListOrganizationAccounts", Effect: "Allow", Action: [...ROTATOR_ORGANIZATION_ACTIONS], Resource: "*" },
       {
         Sid: "AssumeMemberRotator",
@@ -228,6 +228,8 @@ export interface RotatorBoundaryInput extends RotatorAccountInput {
   organization?: { rotatorRoleName: string; organizationId: string };
   /** The rotator function's name prefix (its name is generated: `<prefix><random>`), what the schedule may invoke. */
   functionNamePrefix: string;
+  /** ARN (pattern) of the notification topics the rotator's on-failure destination may publish to. */
+  notificationTopics: string;
 }
 
 /**
@@ -244,6 +246,7 @@ export function rotatorBoundaryPolicy(input: RotatorBoundaryInput): PolicyDocume
           MemberRotator: memberRotatorPolicy(input),
         }
       : { Rotator: rotatorRolePolicy(input) }),
+    RotatorOnFailure: onFailurePublishPolicy(input.notificationTopics),
     Schedule: schedulerInvokePolicy(`arn:${partition}:lambda:${region}:${accountId}:function:${input.functionNamePrefix}*`),
   });
 }

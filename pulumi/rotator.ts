@@ -12,8 +12,9 @@ import * as pulumi from "@pulumi/pulumi";
 import { packagedCode, validArgs } from "./bundles";
 import { show } from "../shared";
 import { DeployConfigError, type DeploySettings, type KeyageRotationArgs, type KeyageSettingsArgs, resourceStem, validateSettings } from "./settings";
+import { alarmPublishStatement, createRunAlarms, onFailureDestination, runsDaily } from "./alarms";
 import { deployMemberRole } from "./member-role";
-import { lambdaTrustPolicy } from "./policies";
+import { lambdaTrustPolicy, notificationTopicsArn } from "./policies";
 import { HANDLER, RUNTIME } from "./config-rule";
 import {
   centralRotatorPolicy,
@@ -84,8 +85,16 @@ export function rotatorInput(settings: DeploySettings, rotation: RotationSetting
     warnDays: settings.warnDays,
     cleanupDays: rotation.cleanupDays,
     graceHours: rotation.graceHours,
-    // Organization mode: the run covers every ACTIVE account but these, through this role.
-    organization: settings.organization ? { roleName: settings.organization.rotatorRoleName, excludedAccounts: settings.organization.excludedAccounts } : undefined,
+    // Organization mode: the run covers the ACTIVE accounts where the member role was rolled out (the
+    // StackSet's targets, and the management account when its role is made directly) but these.
+    organization: settings.organization
+      ? {
+          roleName: settings.organization.rotatorRoleName,
+          excludedAccounts: settings.organization.excludedAccounts,
+          targets: settings.organization.targets,
+          managementAccount: settings.organization.callAs === "SELF",
+        }
+      : undefined,
   });
 }
 
@@ -111,6 +120,10 @@ export class KeyageRotator extends pulumi.ComponentResource {
   readonly rolePolicy: aws.iam.RolePolicy;
   readonly function: aws.lambda.Function;
   readonly invokeConfig: aws.lambda.FunctionEventInvokeConfig;
+  /** With the topic: the rotator's role may publish to it (the on-failure destination). */
+  readonly onFailurePolicy?: aws.iam.RolePolicy;
+  /** Errors, missed run (daily schedules), partial run, Rotation Blocked (see `alarms.ts`). */
+  readonly alarms: aws.cloudwatch.MetricAlarm[];
   readonly schedulerRole: aws.iam.Role;
   readonly schedulerRolePolicy: aws.iam.RolePolicy;
   readonly schedule: aws.scheduler.Schedule;
@@ -170,6 +183,7 @@ export class KeyageRotator extends pulumi.ComponentResource {
           ...(org ? { organization: { rotatorRoleName: org.rotatorRoleName, organizationId: orgId } } : {}),
           // The function is auto-named from its logical name (below) plus a random suffix.
           functionNamePrefix: `${name}-rotator`,
+          notificationTopics: notificationTopicsArn(p, r, a, stem),
         })),
       ),
       tags,
@@ -206,8 +220,6 @@ export class KeyageRotator extends pulumi.ComponentResource {
       loggingConfig: { logFormat: "Text", logGroup: this.logGroup.name },
       tags,
     }, { ...child, dependsOn: [this.rolePolicy] });
-    // A failed run is not retried at once: the next scheduled run picks up where it stopped.
-    this.invokeConfig = new aws.lambda.FunctionEventInvokeConfig(`${name}-rotator-async`, { functionName: this.function.name, maximumRetryAttempts: 0 }, child);
 
     this.schedulerRole = new aws.iam.Role(`${name}-rotator-schedule`, {
       description: "keyage: lets EventBridge Scheduler invoke the rotator",
@@ -263,13 +275,35 @@ export class KeyageRotator extends pulumi.ComponentResource {
       }, child);
       this.topicPolicy = new aws.sns.TopicPolicy(`${name}-events`, {
         arn: this.topic.arn,
-        policy: pulumi.all([this.topic.arn, this.eventRule.arn]).apply(([t, r]) => JSON.stringify(topicPolicy(t, r))),
+        // keyage's events, and keyage's alarms (the Config rule's too).
+        policy: pulumi.all([this.topic.arn, this.eventRule.arn, partition, region, accountId]).apply(([t, r, p, reg, a]) => {
+          const events = topicPolicy(t, r);
+          return JSON.stringify({ ...events, Statement: [...events.Statement, alarmPublishStatement({ topicArn: t, partition: p, region: reg, accountId: a, ruleName: stem })] });
+        }),
       }, child);
       this.eventTarget = new aws.cloudwatch.EventTarget(`${name}-events`, { rule: this.eventRule.name, arn: this.topic.arn }, { ...child, dependsOn: [this.topicPolicy] });
       if (rotation.email) {
         this.subscription = new aws.sns.TopicSubscription(`${name}-events-email`, { topic: this.topic.arn, protocol: "email", endpoint: rotation.email }, child);
       }
     }
+    // A failed run is not retried at once: the next scheduled run picks up where it stopped. It goes to
+    // the topic, when there is one, as do the alarms.
+    const topicArn = this.topic?.arn;
+    const onFailure = onFailureDestination(`${name}-rotator`, this.role, topicArn, child);
+    this.onFailurePolicy = onFailure.grant;
+    this.invokeConfig = new aws.lambda.FunctionEventInvokeConfig(`${name}-rotator-async`, {
+      functionName: this.function.name,
+      maximumRetryAttempts: 0,
+      ...(onFailure.destinationConfig ? { destinationConfig: onFailure.destinationConfig } : {}),
+    }, { ...child, dependsOn: onFailure.grant ? [onFailure.grant] : [] });
+    this.alarms = createRunAlarms(`${name}-rotator`, {
+      kind: "rotator",
+      namePrefix: `${stem}-rotator`,
+      functionName: this.function.name,
+      topicArn,
+      missedRun: runsDaily(rotation.schedule),
+      tags,
+    }, child);
     this.functionName = this.function.name;
     this.functionArn = this.function.arn;
     this.roleArn = this.role.arn;

@@ -159,6 +159,11 @@ export interface DeploySettings {
   readonly organization?: OrganizationSettings;
   /** The scheduled rotator; present only when `rotation` is not `off` (the default). */
   readonly rotation?: RotationSettings;
+  /**
+   * Present when `notificationEmail` is set or `notificationTopic` is true, whether or not the rotator
+   * is on: the alarms and the on-failure destinations publish to the notification topic.
+   */
+  readonly notification?: { readonly email?: string };
 }
 
 const ROLE_NAME = /^[\w+=,.@-]{1,64}$/;
@@ -279,6 +284,7 @@ export function validateSettings(raw: RawDeploySettings = {}): DeploySettings {
     logRetentionDays: oneOf("logRetentionDays", raw.logRetentionDays, DEFAULTS.logRetentionDays as number, LOG_RETENTION_DAYS),
     ...(organization ? { organization } : {}),
     ...(rotation.rotation === "off" ? {} : { rotation }),
+    ...(rotation.topic ? { notification: rotation.email === undefined ? {} : { email: rotation.email } } : {}),
   };
   if (settings.rotation && resourceStem(settings.ruleName).length + ROTATOR_NAME_SUFFIX.length > EVENT_NAME_MAX) {
     const most = EVENT_NAME_MAX - ROTATOR_NAME_SUFFIX.length - (settings.ruleName.startsWith(NAME_PREFIX) ? 0 : NAME_PREFIX.length);

@@ -5,7 +5,7 @@
  * Environment: the standard AWS SDK variables (AWS_REGION, AWS_ENDPOINT_URL_IAM,
  * AWS_ENDPOINT_URL_SECRETS_MANAGER, AWS_ENDPOINT_URL_EVENTBRIDGE, AWS_ENDPOINT_URL_ORGANIZATIONS,
  * AWS_ENDPOINT_URL_STS, credentials). With `organization` in the payload, the run covers every ACTIVE
- * account of the organization through the member rotator role ({@link runOrganization}).
+ * account of the organization where the member rotator role was rolled out ({@link runOrganization}).
  */
 import { EventBridgeClient } from "@aws-sdk/client-eventbridge";
 import { IAMClient } from "@aws-sdk/client-iam";
@@ -31,6 +31,8 @@ export type { KeyEventDetail } from "./events";
 export interface LambdaContext {
   getRemainingTimeInMillis(): number;
   readonly awsRequestId?: string;
+  /** Lambda sets it; the summary line then carries the run's figures as CloudWatch metrics (EMF). */
+  readonly functionName?: string;
 }
 
 let clients: RotatorClients | undefined;
@@ -47,9 +49,10 @@ export async function handler(event: unknown, context: LambdaContext): Promise<O
   // Keep a quarter of the time (1–10 s) for publishing the events.
   const reserveMs = Math.min(10_000, Math.max(1_000, context.getRemainingTimeInMillis() / 4));
   const remainingMs = () => context.getRemainingTimeInMillis();
+  const functionName = context.functionName;
   if (settings.organization) {
     central ??= { organizations: new OrganizationsClient({ maxAttempts: SDK_MAX_ATTEMPTS }), sts: new STSClient({ maxAttempts: SDK_MAX_ATTEMPTS }) };
-    const summary = await runOrganization({ clients: central, settings, log, remainingMs, reserveMs }, settings.organization);
+    const summary = await runOrganization({ clients: central, settings, log, remainingMs, reserveMs, functionName }, settings.organization);
     // The per-user events were published; the returned summary keeps each account's figures only.
     return { ...summary, runs: summary.runs.map((r) => ({ account: r.account, summary: { ...r.summary, sent: [] } })) };
   }
@@ -59,6 +62,6 @@ export async function handler(event: unknown, context: LambdaContext): Promise<O
     secrets: new SecretsManagerClient({ maxAttempts: SDK_MAX_ATTEMPTS }),
     events: new EventBridgeClient({ maxAttempts: SDK_MAX_ATTEMPTS }),
   };
-  const { sent: _sent, ...summary } = await runRotator({ clients, settings, log, remainingMs, reserveMs });
+  const { sent: _sent, ...summary } = await runRotator({ clients, settings, log, remainingMs, reserveMs, functionName });
   return summary;
 }

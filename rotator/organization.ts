@@ -1,6 +1,8 @@
 /**
  * Organization mode of the scheduled rotator: one central Lambda lists the organization's ACTIVE accounts
- * (Organizations ListAccounts, every page), leaves out the excluded ones, and in each account assumes the
+ * (Organizations ListAccounts, every page), keeps those where the member role was rolled out (the
+ * deployment's targets, OUs walked; the management account only when deploy made its role there),
+ * leaves out the excluded ones, and in each account assumes the
  * member rotator role (one 15-minute session per account and run, its clients disposed afterwards) and
  * runs the single-account {@link runRotator} there. Events stay central: every account's events go to the
  * central account's default bus, each naming its account in `detail.account`, so one rule and one topic
@@ -19,8 +21,10 @@ import { CallCounter, pool, SDK_MAX_ATTEMPTS } from "../aws/calls";
 import { countCalls } from "../aws/count";
 import { describeError } from "../aws/errors";
 import { listActiveAccounts, partitionOf } from "../aws/organizations";
+import { accountsOfTargets, managementAccountOf } from "../aws/organization-targets";
 import { assumeRole, type SessionCredentials } from "../aws/sessions";
 import type { Logger } from "../aws/log";
+import { embeddedMetrics, ROTATOR_METRICS } from "../shared/metrics";
 import { runRotator, type RotatorClients, type RotatorDeps, type RotatorSummary } from "./run";
 import type { OrganizationRunSettings } from "./settings";
 
@@ -67,9 +71,11 @@ export interface AccountFailure {
 /** What an organization run found and did; also logged as its summary line. */
 export interface OrganizationSummary {
   readonly mode: RotatorSummary["mode"];
-  /** ACTIVE accounts of the organization, excluded ones included. */
+  /** ACTIVE accounts of the organization, excluded ones and those outside the targets included. */
   readonly accounts: number;
-  /** Accounts left out by `excludedAccounts`. */
+  /** Accounts left out because the member role was not rolled out there (outside `targets`). */
+  readonly outsideTargets: number;
+  /** Accounts (inside the targets) left out by `excludedAccounts`. */
   readonly excluded: number;
   /** Accounts run through, each with its own summary (its `partial` says whether every user was handled). */
   readonly runs: readonly { readonly account: string; readonly summary: RotatorSummary }[];
@@ -95,8 +101,20 @@ export interface OrganizationSummary {
   readonly durationMs: number;
 }
 
+/** The whole organization run's figures as EMF fields: the accounts' runs summed, plus the accounts left out. */
+function organizationMetrics(functionName: string, r: OrganizationSummary, now: number) {
+  const sum = (f: (s: RotatorSummary) => number) => r.runs.reduce((n, run) => n + f(run.summary), 0);
+  return embeddedMetrics(functionName, ROTATOR_METRICS, {
+    RunCompleted: 1, Users: r.totals.users, OptedIn: r.totals.optedIn, Created: r.totals.steps.create, Deactivated: r.totals.steps.deactivate,
+    Deleted: r.totals.steps.delete, RolledBack: sum((s) => s.rolledBack), Blocked: r.totals.blocked, FailedUsers: sum((s) => s.failed.length),
+    SkippedUsers: sum((s) => s.skipped.length), EventsUnpublished: r.totals.unpublished, UnreachableAccounts: r.unreachable.length,
+    FailedAccounts: r.failed.length, NotReachedAccounts: r.notReached.length, Partial: r.partial ? 1 : 0,
+  }, now);
+}
+
 /**
- * One organization run. Throws only when the accounts cannot be listed at all (nothing is changed then).
+ * One organization run. Throws only when the accounts cannot be listed at all, or a target's OU tree
+ * cannot be walked (nothing is changed then).
  *
  * @example
  * const summary = await runOrganization({ clients: { organizations, sts }, settings: parseSettings(payload) }, settings.organization);
@@ -111,8 +129,16 @@ export async function runOrganization(deps: OrganizationDeps, org: OrganizationR
   const stops = [countCalls(deps.clients.organizations, calls), countCalls(deps.clients.sts, calls)];
   try {
     const listed = await listActiveAccounts(deps.clients.organizations);
+    const targeted = await accountsOfTargets(deps.clients.organizations, org.targets);
+    // Only where the member role was rolled out: so "unreachable" always means something is wrong.
+    const management = managementAccountOf(listed[0]?.arn);
+    const hasRole = (id: string) => (id === management ? org.managementAccount : targeted === "all" || targeted.has(id));
+    const withRole = listed.filter((a) => hasRole(a.id));
     const excluded = new Set(org.excludedAccounts);
-    const inScope = listed.filter((a) => !excluded.has(a.id));
+    const inScope = withRole.filter((a) => !excluded.has(a.id));
+    if (withRole.length < listed.length) {
+      log("info", "accounts outside the organization targets (no rotator role there) are left out", { count: listed.length - withRole.length, targets: org.targets });
+    }
     // Another account first each day: a run cut short by the deadline never leaves the same ones behind twice.
     const start = inScope.length === 0 ? 0 : Math.floor(now / DAY_MS) % inScope.length;
     const order = [...inScope.slice(start), ...inScope.slice(0, start)];
@@ -139,7 +165,8 @@ export async function runOrganization(deps: OrganizationDeps, org: OrganizationR
       }
       const clients = factory(credentials);
       try {
-        const summary = await runRotator({ ...deps, clients, log: accountLog });
+        // No metrics per account: the organization's summary line carries the whole run's, once.
+        const summary = await runRotator({ ...deps, clients, log: accountLog, functionName: undefined });
         runs.push({ account: account.id, summary });
         calls.merge(summary.calls);
       } catch (err) {
@@ -155,7 +182,8 @@ export async function runOrganization(deps: OrganizationDeps, org: OrganizationR
     const result: OrganizationSummary = {
       mode: deps.settings.mode,
       accounts: listed.length,
-      excluded: listed.length - inScope.length,
+      outsideTargets: listed.length - withRole.length,
+      excluded: withRole.length - inScope.length,
       runs,
       unreachable,
       failed,
@@ -175,6 +203,7 @@ export async function runOrganization(deps: OrganizationDeps, org: OrganizationR
     log("info", "organization run summary", {
       mode: result.mode,
       accounts: result.accounts,
+      outsideTargets: result.outsideTargets,
       excluded: result.excluded,
       ran: runs.length,
       unreachable: unreachable.slice(0, 100),
@@ -184,6 +213,7 @@ export async function runOrganization(deps: OrganizationDeps, org: OrganizationR
       totals: result.totals,
       calls: result.calls,
       durationMs: result.durationMs,
+      ...(deps.functionName ? organizationMetrics(deps.functionName, result, (deps.now ?? Date.now)()) : {}),
     });
     return result;
   } finally {

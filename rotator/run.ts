@@ -41,6 +41,7 @@ import { createAccessKey, deleteAccessKey, readUserKeys, setAccessKeyStatus, tag
 import { putKeySecret, readSecret, SecretUndecidedError } from "../aws/secrets";
 import { DETAIL_TYPES, eventEntry, keyAge, keySuffix, type DetailType, type KeyEventDetail } from "./events";
 import type { Logger } from "../aws/log";
+import { embeddedMetrics, ROTATOR_METRICS } from "../shared/metrics";
 import type { RotatorSettings } from "./settings";
 
 /** The user tag that opts a user in: `secretsmanager:<secret id or ARN>` (the secret's own tag of this name must be the user's ARN). */
@@ -75,6 +76,11 @@ export interface RotatorDeps {
   readonly reportWait?: ReadAccountOptions["reportWait"];
   /** Pauses between report polls. Default a timer. */
   readonly sleep?: (ms: number) => Promise<void>;
+  /**
+   * The Lambda function's name. When set, the summary line also carries the run's figures as CloudWatch
+   * metrics (embedded metric format, see `shared/metrics.ts`); default none (no metrics).
+   */
+  readonly functionName?: string;
 }
 
 /** What a run found and did; also logged as its summary line. */
@@ -134,6 +140,15 @@ interface Subject {
   /** The `keyage:rotate` tag's value, if set. */
   readonly rotate?: string;
   readonly row?: ReportUser;
+}
+
+/** A single-account run's figures as EMF fields (an organization run sums its accounts' instead). */
+function rotatorMetrics(functionName: string, s: RotatorSummary, now: number) {
+  return embeddedMetrics(functionName, ROTATOR_METRICS, {
+    RunCompleted: 1, Users: s.users, OptedIn: s.optedIn, Created: s.steps.create, Deactivated: s.steps.deactivate, Deleted: s.steps.delete,
+    RolledBack: s.rolledBack, Blocked: s.blocked, FailedUsers: s.failed.length, SkippedUsers: s.skipped.length, EventsUnpublished: s.events.failed,
+    UnreachableAccounts: 0, FailedAccounts: 0, NotReachedAccounts: 0, Partial: s.partial ? 1 : 0,
+  }, now);
 }
 
 function accountOf(arn: string): string {
@@ -246,7 +261,8 @@ async function runCounted(run: Run, reserveMs: number, started: number): Promise
     sent: run.events,
   };
   const { sent: _sent, ...logged } = summary;
-  run.log("info", "run summary", { ...logged, failed: run.failed.slice(0, 100), skipped: run.skipped.slice(0, 100) });
+  const metrics = deps.functionName ? rotatorMetrics(deps.functionName, summary, (deps.now ?? Date.now)()) : {};
+  run.log("info", "run summary", { ...logged, failed: run.failed.slice(0, 100), skipped: run.skipped.slice(0, 100), ...metrics });
   return summary;
 }
 

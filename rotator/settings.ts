@@ -1,9 +1,10 @@
 /**
  * The rotator's settings, from its invocation payload (the EventBridge Scheduler schedule's input, set
  * by deploy/): `{"mode","maxAccessKeyAge","warnDays","cleanupDays","graceHours","organization"}`, every field
- * optional; `organization` (`{"roleName","excludedAccounts"}`) turns on organization mode.
+ * optional; `organization` (`{"roleName","excludedAccounts","targets","managementAccount"}`) turns on organization mode.
  * Validated once with the rule's own validator, so limits and messages match the Config rule's.
  */
+import { ACCOUNT_TARGET, OU_TARGET, ROOT_TARGET } from "../aws/organization-targets";
 import { DEFAULT_CLEANUP_DAYS, FINISH_GRACE_HOURS, KeyageError, MAX_GRACE_HOURS, show, validateParams, wholeNumber } from "../shared";
 
 /** `notify`: expiry events only. `plan`: also decide every opted-in user's next step, and change nothing (dry run). `apply`: carry the steps out. */
@@ -36,6 +37,18 @@ export interface OrganizationRunSettings {
   readonly roleName: string;
   /** Accounts left alone (12 digits each); default none. */
   readonly excludedAccounts: readonly string[];
+  /**
+   * Where the member role was rolled out (the deployment's `organizationTargets`): root ids (`r-…`, every
+   * account), OU ids (`ou-…`, every account under it, however deep) or account ids. The run covers only
+   * these accounts, so an account without the role is never tried and never counted unreachable.
+   * Default none: every account (the StackSet then targets the root).
+   */
+  readonly targets: readonly string[];
+  /**
+   * Whether the organization's management account holds the role: StackSets never deploy there, so it
+   * does only when deploy created it directly (`callAs: SELF`), whatever the targets. Default true.
+   */
+  readonly managementAccount: boolean;
 }
 
 const ROLE_NAME = /^[\w+=,.@-]{1,64}$/;
@@ -51,7 +64,13 @@ function organizationOf(value: unknown): OrganizationRunSettings | undefined {
   if (!Array.isArray(excluded) || !excluded.every((a) => typeof a === "string" && ACCOUNT_ID.test(a))) {
     throw new RotatorSettingsError(`organization.excludedAccounts must be a list of 12-digit account ids, got ${show(excluded)}`);
   }
-  return { roleName: raw.roleName, excludedAccounts: excluded as string[] };
+  const targets = raw.targets ?? [];
+  if (!Array.isArray(targets) || !targets.every((t) => typeof t === "string" && (ROOT_TARGET.test(t) || OU_TARGET.test(t) || ACCOUNT_TARGET.test(t)))) {
+    throw new RotatorSettingsError(`organization.targets must be a list of root (r-…), OU (ou-…-…) or 12-digit account ids, got ${show(targets)}`);
+  }
+  const management = raw.managementAccount ?? true;
+  if (typeof management !== "boolean") throw new RotatorSettingsError(`organization.managementAccount must be true or false, got ${show(management)}`);
+  return { roleName: raw.roleName, excludedAccounts: excluded as string[], targets: targets as string[], managementAccount: management };
 }
 
 /** The payload names something the rotator cannot work with: the run fails before reading anything. */

@@ -186,7 +186,7 @@ describe("keyage audit of a credential report", () => {
       ["a --now on an impossible date", ["--now", "2026-02-30T00:00:00Z"], /--now must be an RFC 3339 timestamp .* got "2026-02-30T00:00:00Z"/],
       ["an exemption with a bad date", ["--exempt", "bob:next-week"], 'keyage: --exempt: the end date for "bob" must be YYYY-MM-DD or an RFC 3339 timestamp, got "next-week"'],
       ["an exemption that is not a user name", ["--exempt", "bob/smith"], /--exempt: "bob\/smith" is not an IAM user name/],
-      ["an unknown format", ["--format", "xml"], "keyage audit: option '--format <format>' argument 'xml' is invalid. Allowed choices are table, json, csv, asff. (see `keyage audit --help`)"],
+      ["an unknown format", ["--format", "xml"], "keyage audit: option '--format <format>' argument 'xml' is invalid. Allowed choices are table, json, csv, asff, ocsf, html. (see `keyage audit --help`)"],
       ["an unknown option", ["--max-age", "30"], /^keyage audit: unknown option '--max-age'/],
     ];
     for (const [what, flags, message] of cases) {
@@ -258,7 +258,7 @@ describe("keyage audit of a credential report", () => {
     it("prints the JSON document of the CLI contract, field for field", async () => {
       const { doc } = await json(["audit", "--credential-report", EXAMPLE, "--now", NOW]);
       assert.deepEqual(Object.keys(doc), ["schemaVersion", "maxAgeDays", "warnDays", "exemptions", "evaluatedAt", "summary", "users"]);
-      assert.equal(doc.schemaVersion, "1.0.0");
+      assert.equal(doc.schemaVersion, "1.1.0");
       assert.equal(doc.maxAgeDays, 30);
       assert.equal(doc.warnDays, 7);
       assert.deepEqual(doc.exemptions, []);

@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { startFakeAws, type FakeAws } from "./fake-aws";
 import { OFFLINE_AWS_ENV } from "./fixtures";
+import { readEmf } from "./emf";
 
 const ROOT = path.join(__dirname, "..");
 /** The issue's target for the deployment zip. */
@@ -83,7 +84,7 @@ describe("config rule bundle", function () {
     // Copy nothing: the bundle is required from the temporary directory, where no node_modules exists.
     const script =
       `const m = require(${JSON.stringify(path.join(dist, "config-rule", "index.js"))});` +
-      `m.handler(${JSON.stringify(event)}, { getRemainingTimeInMillis: () => 60000, awsRequestId: "req-1" })` +
+      `m.handler(${JSON.stringify(event)}, { getRemainingTimeInMillis: () => 60000, awsRequestId: "req-1", functionName: "keyage-evaluator" })` +
       `.then((s) => console.log("RESULT " + JSON.stringify(s)), (e) => { console.error(e); process.exit(1); });`;
     const out = await node(["-e", script], childEnv(fake.env()));
     assert.equal(out.code, 0, out.stderr);
@@ -93,5 +94,9 @@ describe("config rule bundle", function () {
     const summary = out.stdout.split("\n").filter((l) => l.includes('"message":"run summary"'));
     assert.equal(summary.length, 1);
     assert.match(summary[0] as string, /"requestId":"req-1"/);
+    // The summary line is also the run's metrics (embedded metric format), straight from the bundle.
+    const emf = readEmf(summary[0] as string);
+    assert.deepEqual(emf.dimensions, [{ FunctionName: "keyage-evaluator" }]);
+    assert.equal(emf.values.ScheduledRunCompleted, 1);
   });
 });

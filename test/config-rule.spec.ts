@@ -22,6 +22,8 @@ import { configAnnotation, CREDENTIAL_REPORT_COLUMNS, DAY_MS, evaluateUser, Para
 import { EventError, PutEvaluationsError } from "../config-rule/errors";
 import { evaluate, type EvaluateDeps, type RunSummary } from "../config-rule/evaluate";
 import { readAccount } from "../aws/iam";
+import { CONFIG_RULE_METRICS, METRIC_DIMENSION, METRIC_NAMESPACE } from "../shared/metrics";
+import { readEmf } from "./emf";
 
 const NOW = Date.parse("2026-11-29T12:00:00Z");
 const ACCOUNT = "123456789012";
@@ -565,6 +567,75 @@ describe("config rule: logs", () => {
     assert.ok((summary?.durationMs as number) > 0);
     for (const line of out) assert.doesNotMatch(line, /AKIAIOSFODNN7EXAMPLE/);
     assert.ok(out.some((l) => l.includes("…MPLE")), "the key is still named by its last four characters");
+  });
+});
+
+describe("config rule: run figures as CloudWatch metrics (embedded metric format)", () => {
+  const FUNCTION = "keyage-evaluator-1a2b3c4";
+  const withName = { ...CONTEXT, functionName: FUNCTION };
+
+  async function summaryLine(out: string[]): Promise<Record<string, unknown>> {
+    const line = out.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.message === "run summary");
+    assert.ok(line, "a summary line");
+    return line;
+  }
+
+  it("makes the summary line a valid EMF record: namespace keyage, the function's name as dimension, one number per figure", async () => {
+    const out: string[] = [];
+    const { jsonLogger } = await import("../aws/log");
+    const t = setup({ log: jsonLogger({ write: (l) => void out.push(l) }) });
+    t.iamMock.on(ListUsersCommand).resolves({ Users: [user("alice"), user("bob"), user("carol")] });
+    t.iamMock.on(GenerateCredentialReportCommand).rejects(Object.assign(new Error("denied"), { name: "AccessDenied" }));
+    t.iamMock.on(ListAccessKeysCommand, { UserName: "alice" }).resolves({ AccessKeyMetadata: [key("alice", 45 * DAY_MS)] });
+    t.iamMock.on(ListAccessKeysCommand, { UserName: "bob" }).resolves({ AccessKeyMetadata: [key("bob", DAY_MS)] });
+    t.iamMock.on(ListAccessKeysCommand, { UserName: "carol" }).rejects(Object.assign(new Error("denied"), { name: "AccessDenied" }));
+    await evaluate(scheduled(), withName, t.deps);
+    const emf = readEmf(await summaryLine(out));
+    assert.equal(emf.namespace, METRIC_NAMESPACE);
+    assert.deepEqual(emf.dimensions, [{ [METRIC_DIMENSION]: FUNCTION }]);
+    assert.deepEqual(Object.keys(emf.values), [...CONFIG_RULE_METRICS]);
+    assert.ok(Object.values(emf.units).every((u) => u === "Count"));
+    assert.deepEqual(emf.values, {
+      RunCompleted: 1, ScheduledRunCompleted: 1, Users: 2, NonCompliant: 1, Written: 2, Failed: 0, Unreadable: 1, Skipped: 0, StaleResults: 0, Partial: 1,
+    });
+  });
+
+  it("counts a change-triggered run as completed but not as the scheduled sweep the missed-run alarm watches", async () => {
+    const out: string[] = [];
+    const { jsonLogger } = await import("../aws/log");
+    const t = setup({ log: jsonLogger({ write: (l) => void out.push(l) }) });
+    t.iamMock.on(ListAccessKeysCommand).resolves({ AccessKeyMetadata: [key("alice", DAY_MS)] });
+    await evaluate(change(), withName, t.deps);
+    const emf = readEmf(await summaryLine(out));
+    assert.equal(emf.values.RunCompleted, 1);
+    assert.equal(emf.values.ScheduledRunCompleted, 0);
+    assert.equal(emf.values.Partial, 0);
+  });
+
+  it("still writes a valid EMF line when the run fails, counting it as not completed", async () => {
+    const out: string[] = [];
+    const { jsonLogger } = await import("../aws/log");
+    const t = setup({ log: jsonLogger({ write: (l) => void out.push(l) }), putAttempts: 1 });
+    t.iamMock.on(ListAccessKeysCommand).resolves({ AccessKeyMetadata: [] });
+    t.configMock.on(PutEvaluationsCommand).callsFake(async (input: { Evaluations: Evaluation[] }) => ({ FailedEvaluations: input.Evaluations }));
+    await assert.rejects(evaluate(change(), withName, t.deps), PutEvaluationsError);
+    const line = await summaryLine(out);
+    assert.equal(line.level, "error");
+    const emf = readEmf(line);
+    assert.equal(emf.values.RunCompleted, 0);
+    assert.equal(emf.values.ScheduledRunCompleted, 0);
+    assert.equal(emf.values.Failed, 1);
+  });
+
+  it("adds no metrics when it does not know its function's name (outside Lambda)", async () => {
+    const out: string[] = [];
+    const { jsonLogger } = await import("../aws/log");
+    const t = setup({ log: jsonLogger({ write: (l) => void out.push(l) }) });
+    t.iamMock.on(ListAccessKeysCommand).resolves({ AccessKeyMetadata: [] });
+    await evaluate(change(), CONTEXT, t.deps);
+    const line = await summaryLine(out);
+    assert.equal(line._aws, undefined);
+    assert.equal(line.RunCompleted, undefined);
   });
 });
 

@@ -27,6 +27,10 @@ const NEEDS: Record<string, readonly string[]> = {
   "aws:cloudwatch/eventRule:EventRule": [
     "events:PutRule", "events:DescribeRule", "events:DeleteRule", "events:TagResource", "events:UntagResource", "events:ListTagsForResource",
   ],
+  "aws:cloudwatch/metricAlarm:MetricAlarm": [
+    "cloudwatch:PutMetricAlarm", "cloudwatch:DescribeAlarms", "cloudwatch:DeleteAlarms", "cloudwatch:TagResource", "cloudwatch:UntagResource",
+    "cloudwatch:ListTagsForResource",
+  ],
   "aws:cloudwatch/eventTarget:EventTarget": ["events:PutTargets", "events:RemoveTargets", "events:ListTargetsByRule"],
   "aws:cloudwatch/logGroup:LogGroup": [
     "logs:CreateLogGroup", "logs:DescribeLogGroups", "logs:PutRetentionPolicy", "logs:DeleteRetentionPolicy", "logs:DeleteLogGroup",
@@ -243,6 +247,15 @@ describe("deployer permissions (docs/deployer-policy*.json against the deploy pr
       for (const action of NEEDS["aws:lambda/function:Function"]!.filter((a) => a.startsWith("lambda:"))) assert.ok(allowsOn(policy, action, fn), `${action} on ${fn}`);
       const logs = `arn:aws:logs:us-east-1:${ACCOUNT}:log-group:${created.logGroupNames[0]!}`;
       for (const action of ["logs:CreateLogGroup", "logs:DeleteLogGroup", "logs:PutRetentionPolicy"]) assert.ok(allowsOn(policy, action, logs), `${action} on ${logs}`);
+    }
+  });
+
+  it("lets a deployer manage keyage's alarms by name, and no other alarm", () => {
+    for (const policy of [accountPolicy, orgPolicy]) {
+      for (const action of ["cloudwatch:PutMetricAlarm", "cloudwatch:DeleteAlarms", "cloudwatch:TagResource"]) {
+        assert.ok(allowsOn(policy, action, `arn:aws:cloudwatch:us-east-1:${ACCOUNT}:alarm:keyage-access-key-age-rotator-missed-run`), action);
+        assert.ok(!allowsOn(policy, action, `arn:aws:cloudwatch:us-east-1:${ACCOUNT}:alarm:prod-database-cpu`), `${action} on another team's alarm`);
+      }
     }
   });
 

@@ -342,6 +342,16 @@ describe("IAM simulation of the generated policies (@cloud-copilot/iam-simulate)
       ]);
     });
 
+    it("with a notification topic: a failed run reaches that topic (on-failure destination, inside the boundary) and no other", async () => {
+      const built = await build({ rotation: "apply", notificationEmail: "ops@example.com" });
+      const topic = `arn:aws:sns:${REGION}:${ACCOUNT}:keyage-access-key-age-events`;
+      const rows = (who: string): Row[] => [
+        { who, call: { action: "sns:Publish", resource: topic }, why: "its on-failure destination", expect: "allowed" },
+        { who, call: { action: "sns:Publish", resource: `arn:aws:sns:${REGION}:${ACCOUNT}:payments-alerts` }, why: "another topic", expect: "denied" },
+      ];
+      await check(roleOf(built, "-rotator"), rows("rotator"));
+    });
+
     it("one account, plan and notify: reads only, and notify no secret at all", async () => {
       await check(roleOf(await build({ rotation: "plan" }), "-rotator"), rotatorRows(ACCOUNT, "plan"));
       await check(roleOf(await build({ rotation: "notify" }), "-rotator"), rotatorRows(ACCOUNT, "notify"));

@@ -10,6 +10,7 @@ import { startFakeAws, type FakeAws } from "./fake-aws";
 import { startFakeOrganization } from "./fake-aws/organization";
 import { addRotationServices } from "./fake-aws/secrets-manager";
 import { OFFLINE_AWS_ENV } from "./fixtures";
+import { readEmf } from "./emf";
 
 const ROOT = path.join(__dirname, "..");
 const MAX_ZIP_BYTES = 300 * 1024;
@@ -54,7 +55,7 @@ describe("rotator bundle", function () {
     fake.addUser("old", { keys: [{ ageDays: 45 }] });
     const script =
       `const m = require(${JSON.stringify(path.join(dist, "rotator", "index.js"))});` +
-      `m.handler({ mode: "notify" }, { getRemainingTimeInMillis: () => 60000, awsRequestId: "req-9" })` +
+      `m.handler({ mode: "notify" }, { getRemainingTimeInMillis: () => 60000, awsRequestId: "req-9", functionName: "keyage-rotator" })` +
       `.then((s) => console.log("RESULT " + JSON.stringify(s)), (e) => { console.error(e); process.exit(1); });`;
     const out = await node(["-e", script], fake.env());
     assert.equal(out.code, 0, out.stderr);
@@ -65,6 +66,9 @@ describe("rotator bundle", function () {
     const summary = out.stdout.split("\n").filter((l) => l.includes('"message":"run summary"'));
     assert.equal(summary.length, 1);
     assert.match(summary[0] as string, /"requestId":"req-9"/);
+    const emf = readEmf(summary[0] as string);
+    assert.deepEqual(emf.dimensions, [{ FunctionName: "keyage-rotator" }]);
+    assert.equal(emf.values.RunCompleted, 1);
   });
 
   it("in organization mode, runs in every account through the rotator role, with the endpoints in the environment, and logs one organization summary", async () => {

@@ -32,6 +32,9 @@ const ALLOWED = new Set([
   "logs:PutLogEvents",
   // Organization mode, the central role only: the accounts, and the hop into each account's rotator role.
   "organizations:ListAccounts",
+  // ... and the organization targets' OU tree, so it runs only where the member role was rolled out.
+  "organizations:ListChildren",
+  "organizations:ListAccountsForParent",
   "sts:AssumeRole",
 ]);
 const WRITES = ["iam:CreateAccessKey", "iam:UpdateAccessKey", "iam:DeleteAccessKey", "iam:TagUser", "iam:UntagUser", "secretsmanager:PutSecretValue"];
@@ -187,7 +190,7 @@ describe("deploy: the scheduled rotator (Pulumi program under mocks)", () => {
   });
 
   describe("notifications", () => {
-    it("routes every keyage event to an SNS topic that only its rule may publish to, and subscribes the email address", async () => {
+    it("routes every keyage event to an SNS topic that only its rule (and keyage's own alarms) may publish to, and subscribes the email address", async () => {
       const { resources } = await deploy({ rotation: "notify", notificationEmail: "ops@example.com" });
       const rule = resources.find((r) => r.type === "aws:cloudwatch/eventRule:EventRule");
       assert.deepEqual(JSON.parse(rule?.inputs.eventPattern as string), { source: ["keyage"] });
@@ -220,7 +223,9 @@ describe("deploy: the scheduled rotator (Pulumi program under mocks)", () => {
     it("narrows the central role to listing accounts, assuming the member rotator role inside the organization, publishing on its own bus and its logs", async () => {
       const { resources } = await deploy({ rotation: "apply" }, ORG);
       const policy = policyOf(resources, "-rotator");
-      assert.deepEqual(granted(policy).sort(), ["events:PutEvents", "logs:CreateLogStream", "logs:PutLogEvents", "organizations:ListAccounts", "sts:AssumeRole"]);
+      assert.deepEqual(granted(policy).sort(), [
+        "events:PutEvents", "logs:CreateLogStream", "logs:PutLogEvents", "organizations:ListAccounts", "organizations:ListAccountsForParent", "organizations:ListChildren", "sts:AssumeRole",
+      ]);
       for (const action of granted(policy)) assert.ok(ALLOWED.has(action), `${action} is not on the allow list`);
       const assume = policy.Statement.find((s) => s.Action.includes("sts:AssumeRole"));
       assert.equal(assume?.Resource, "arn:aws:iam::*:role/keyage-rotator");
@@ -300,10 +305,20 @@ describe("deploy: the scheduled rotator (Pulumi program under mocks)", () => {
     it("hands the rotator the member role's name and the excluded accounts, which its own parser reads back", () => {
       const rule = settingsModule.validateSettings({ ...ORG, rotatorRoleName: "acme-keyage-rotator" });
       const input = rotatorModule.rotatorInput(rule, rotationSettings.validateRotationSettings({ rotation: "apply" }));
-      assert.deepEqual(parseSettings(JSON.parse(input)).organization, { roleName: "acme-keyage-rotator", excludedAccounts: ["111111111111"] });
+      assert.deepEqual(parseSettings(JSON.parse(input)).organization, { roleName: "acme-keyage-rotator", excludedAccounts: ["111111111111"], targets: [], managementAccount: true });
       assert.equal(JSON.parse(rotatorModule.rotatorInput(settingsModule.validateSettings({}), rotationSettings.validateRotationSettings({ rotation: "apply" }))).organization, undefined);
       assert.throws(() => settingsModule.validateSettings({ ...ORG, rotatorRoleName: "no spaces" }), (e: { key?: string }) => e.key === "rotatorRoleName");
       assert.throws(() => settingsModule.validateSettings({ ...ORG, rotatorRoleName: "keyage-config-rule-reader" }), /rotatorRoleName must differ from memberRoleName, both are "keyage-config-rule-reader"/);
+    });
+
+    it("hands the rotator the targets the member role was rolled out to, and whether the management account holds it, so it runs only there", () => {
+      const targets = "ou-ab12-abcdefgh, ou-ab12-12345678";
+      const self = settingsModule.validateSettings({ ...ORG, organizationTargets: targets });
+      const fromSelf = parseSettings(JSON.parse(rotatorModule.rotatorInput(self, rotationSettings.validateRotationSettings({ rotation: "apply" })))).organization;
+      assert.deepEqual([fromSelf?.targets, fromSelf?.managementAccount], [["ou-ab12-abcdefgh", "ou-ab12-12345678"], true], "from the management account, deploy makes the role there directly");
+      const delegated = settingsModule.validateSettings({ ...ORG, organizationTargets: targets, callAs: "DELEGATED_ADMIN" });
+      const fromDelegated = parseSettings(JSON.parse(rotatorModule.rotatorInput(delegated, rotationSettings.validateRotationSettings({ rotation: "apply" })))).organization;
+      assert.equal(fromDelegated?.managementAccount, false, "StackSets never deploy to the management account");
     });
 
     it("creates no StackSet and no member role in one account", async () => {

@@ -16,6 +16,8 @@ import { addEventBridge, type FakeEventBridge } from "./fake-aws/eventbridge";
 import { addRotationServices, type FakeSecretsManager } from "./fake-aws/secrets-manager";
 import { startFakeOrganization, type FakeOrganization } from "./fake-aws/organization";
 import { DAY, HOUR } from "./rotator-harness";
+import { ROTATOR_METRICS } from "../shared/metrics";
+import { readEmf } from "./emf";
 
 const CENTRAL = "111111111111";
 const MEMBERS = ["222222222222", "333333333333"];
@@ -240,14 +242,121 @@ describe("scheduled rotator: organization mode", function () {
   });
 });
 
+describe("scheduled rotator: organization mode runs only where the member role was rolled out", function () {
+  this.timeout(30_000);
+  const [DEEP, OUTSIDE, SHALLOW] = ["222222222222", "333333333333", "444444444444"];
+  const [TARGET, NESTED, OTHER] = ["ou-ab12-aaaaaaaa", "ou-ab12-bbbbbbbb", "ou-ab12-cccccccc"];
+
+  /** root ─ TARGET ─ NESTED ─ DEEP; TARGET ─ SHALLOW; root ─ OTHER ─ OUTSIDE (no role there); CENTRAL (management) under the root. */
+  async function tree(): Promise<OrgWorld> {
+    const w = await startOrg([DEEP, OUTSIDE, SHALLOW]);
+    w.org.addOu(TARGET);
+    w.org.addOu(NESTED, TARGET);
+    w.org.addOu(OTHER);
+    w.org.move(DEEP, NESTED);
+    w.org.move(SHALLOW, TARGET);
+    w.org.move(OUTSIDE, OTHER);
+    w.org.account(OUTSIDE).roles.clear();
+    return w;
+  }
+
+  it("neither tries nor counts unreachable an account outside the targets, and rotates in an account two OUs deep inside a target", async () => {
+    const w = await tree();
+    try {
+      const deepKey = w.optIn(DEEP, "deep", 25);
+      w.optIn(OUTSIDE, "outside", 25);
+      const summary = await w.run({ organization: { roleName: ROLE, targets: [TARGET], managementAccount: false } });
+      assert.deepEqual(summary.unreachable, [], "an account without the role is not a fault");
+      assert.equal(summary.partial, false);
+      assert.deepEqual(summary.runs.map((r) => r.account).sort(), [DEEP, SHALLOW]);
+      assert.ok(!w.org.assumed.some((arn) => arn.includes(OUTSIDE) || arn.includes(CENTRAL)), "no session outside the targets");
+      assert.equal(summary.outsideTargets, 2, "the other OU's account and the management account");
+      assert.equal(summary.accounts, 4);
+      const keys = w.org.account(DEEP).fake.user("deep").keys;
+      assert.equal(keys.length, 2, "the key two OUs down was rotated");
+      assert.ok(keys.some((k) => k.accessKeyId !== deepKey));
+      assert.equal(w.org.account(OUTSIDE).fake.user("outside").keys.length, 1);
+      assert.ok((w.org.calls.ListChildren ?? 0) >= 2 && (w.org.calls.ListAccountsForParent ?? 0) >= 2, "the OU tree was walked");
+    } finally {
+      await w.close();
+    }
+  });
+
+  it("adds the management account when deploy made its role there, takes an account id target as is, and a root target as every account", async () => {
+    const w = await tree();
+    try {
+      const withManagement = await w.run({ mode: "plan", organization: { roleName: ROLE, targets: [NESTED, OUTSIDE] } });
+      assert.deepEqual(withManagement.runs.map((r) => r.account).sort(), [CENTRAL, DEEP]);
+      assert.deepEqual(withManagement.unreachable.map((u) => u.account), [OUTSIDE], "named as a target, so its missing role is a fault");
+      w.org.account(OUTSIDE).roles.add(ROLE);
+      const root = await w.run({ mode: "plan", organization: { roleName: ROLE, targets: [w.org.root], excludedAccounts: [SHALLOW] } });
+      assert.deepEqual(root.runs.map((r) => r.account).sort(), [CENTRAL, DEEP, OUTSIDE]);
+      assert.equal(root.outsideTargets, 0);
+      assert.equal(root.excluded, 1);
+    } finally {
+      await w.close();
+    }
+  });
+
+  it("leaves out the management account from a delegated administrator's deployment even with a root target, since StackSets never deploy there", async () => {
+    const w = await tree();
+    try {
+      w.org.account(CENTRAL).roles.clear();
+      w.org.account(OUTSIDE).roles.add(ROLE);
+      const summary = await w.run({ mode: "plan", organization: { roleName: ROLE, targets: [], managementAccount: false } });
+      assert.deepEqual(summary.runs.map((r) => r.account).sort(), [DEEP, OUTSIDE, SHALLOW]);
+      assert.ok(!summary.runs.some((r) => r.account === CENTRAL));
+      assert.ok(!summary.unreachable.some((u) => u.account === CENTRAL));
+    } finally {
+      await w.close();
+    }
+  });
+
+  it("fails before any account is touched when a target cannot be walked, naming it", async () => {
+    const w = await tree();
+    try {
+      await assert.rejects(w.run({ organization: { roleName: ROLE, targets: ["ou-ab12-dddddddd"] } }), /organization target ou-ab12-dddddddd: ParentNotFoundException/);
+      assert.deepEqual(w.org.assumed, []);
+    } finally {
+      await w.close();
+    }
+  });
+
+  it("writes the whole organization run's figures as metrics once, on the organization summary line, not per account", async () => {
+    const w = await tree();
+    try {
+      w.optIn(DEEP, "deep", 25);
+      w.org.account(SHALLOW).roles.clear();
+      await w.run({ organization: { roleName: ROLE, targets: [TARGET], managementAccount: false } }, { functionName: "keyage-rotator-1" });
+      const lines = w.logs.map((l) => JSON.parse(l) as Record<string, unknown>);
+      assert.ok(lines.filter((l) => l.message === "run summary").every((l) => l._aws === undefined), "no metrics per account");
+      const emf = readEmf(lines.find((l) => l.message === "organization run summary")!);
+      assert.deepEqual(Object.keys(emf.values), [...ROTATOR_METRICS]);
+      assert.deepEqual(emf.dimensions, [{ FunctionName: "keyage-rotator-1" }]);
+      assert.equal(emf.values.UnreachableAccounts, 1);
+      assert.equal(emf.values.Created, 1);
+      assert.equal(emf.values.Partial, 1);
+    } finally {
+      await w.close();
+    }
+  });
+});
+
 describe("scheduled rotator: organization settings", () => {
   it("reads the member role and the excluded accounts from the payload, and stays a single-account run without them", () => {
-    assert.deepEqual(parseSettings({ organization: { roleName: ROLE, excludedAccounts: ["222222222222"] } }).organization, { roleName: ROLE, excludedAccounts: ["222222222222"] });
+    assert.deepEqual(parseSettings({ organization: { roleName: ROLE, excludedAccounts: ["222222222222"] } }).organization, {
+      roleName: ROLE, excludedAccounts: ["222222222222"], targets: [], managementAccount: true,
+    });
+    assert.deepEqual(parseSettings({ organization: { roleName: ROLE, targets: ["r-ab12", "ou-ab12-abcdefgh", "444444444444"], managementAccount: false } }).organization, {
+      roleName: ROLE, excludedAccounts: [], targets: ["r-ab12", "ou-ab12-abcdefgh", "444444444444"], managementAccount: false,
+    });
     assert.equal("organization" in parseSettings({}), false);
   });
 
   it("rejects a role name or an account id it cannot use, naming the field", () => {
     assert.throws(() => parseSettings({ organization: { roleName: "no spaces" } }), (e: Error) => e instanceof RotatorSettingsError && /organization\.roleName/.test(e.message));
     assert.throws(() => parseSettings({ organization: { roleName: ROLE, excludedAccounts: ["12"] } }), /organization\.excludedAccounts must be a list of 12-digit account ids, got \["12"\]/);
+    assert.throws(() => parseSettings({ organization: { roleName: ROLE, targets: ["ou-x"] } }), /organization\.targets must be a list of root \(r-…\), OU \(ou-…-…\) or 12-digit account ids, got \["ou-x"\]/);
+    assert.throws(() => parseSettings({ organization: { roleName: ROLE, managementAccount: "yes" } }), /organization\.managementAccount must be true or false, got "yes"/);
   });
 });

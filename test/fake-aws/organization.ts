@@ -1,7 +1,10 @@
 /**
  * An organization of fake accounts behind one endpoint, as the real SDK sees AWS: one URL for every
  * service, and the credentials of each request decide the account. It answers
- * - Organizations (JSON 1.1): ListAccounts, paged by `MaxResults` / `NextToken` (page size `pageSize`);
+ * - Organizations (JSON 1.1): ListAccounts, and over the OU tree ListChildren (OUs) and
+ *   ListAccountsForParent, each paged by `MaxResults` / `NextToken` (page size `pageSize`); every
+ *   account starts under the root `r-ab12`, {@link FakeOrganization.addOu} and
+ *   {@link FakeOrganization.move} shape the tree;
  * - STS AssumeRole: into `arn:aws:iam::<account>:role/<name>` when that account exists and holds that role
  *   (else AccessDenied, as STS says when a role is missing or does not trust the caller); the session's
  *   access key id names the account;
@@ -53,6 +56,12 @@ export class FakeOrganization {
   readonly assumed: string[] = [];
   /** Sessions handed out: access key id → account. */
   private readonly sessions = new Map<string, string>();
+  /** The organization's root. */
+  readonly root = "r-ab12";
+  /** The OU tree: each account's and each OU's parent (accounts not listed sit under the root). */
+  readonly parents = new Map<string, string>();
+  /** OU ids. */
+  readonly ous = new Set<string>();
 
   constructor(
     private readonly server: http.Server,
@@ -66,6 +75,29 @@ export class FakeOrganization {
     const found = this.accounts.get(id);
     if (!found) throw new Error(`fake organization has no account ${id}`);
     return found;
+  }
+
+  /** Adds an OU under `parent` (default the root). */
+  addOu(id: string, parent: string = this.root): void {
+    this.ous.add(id);
+    this.parents.set(id, parent);
+  }
+
+  /** Moves an account under `parent` (an OU or the root). */
+  move(account: string, parent: string): void {
+    this.account(account);
+    this.parents.set(account, parent);
+  }
+
+  private parentOf(id: string): string {
+    return this.parents.get(id) ?? this.root;
+  }
+
+  /** One page of `items`, as Organizations pages them. */
+  private page<T>(items: T[], params: Record<string, unknown>): { items: T[]; next?: string } {
+    const start = params.NextToken ? Number(params.NextToken) : 0;
+    const size = Math.min(Number(params.MaxResults ?? this.pageSize), this.pageSize);
+    return { items: items.slice(start, start + size), ...(start + size < items.length ? { next: String(start + size) } : {}) };
   }
 
   /** Answers one request, or hands it to an account's fake. */
@@ -97,11 +129,26 @@ export class FakeOrganization {
   }
 
   private organizations(action: string, params: Record<string, unknown>): unknown {
+    if (action === "ListChildren" || action === "ListAccountsForParent") {
+      const parent = String(params.ParentId);
+      if (parent !== this.root && !this.ous.has(parent)) throw new AwsFault("ParentNotFoundException", 400, "We can't find a root or OU with the ParentId that you specified.");
+      if (action === "ListChildren") {
+        if (params.ChildType !== "ORGANIZATIONAL_UNIT" && params.ChildType !== "ACCOUNT") throw new AwsFault("InvalidInputException", 400, "ChildType");
+        const ids = params.ChildType === "ACCOUNT" ? [...this.accounts.keys()] : [...this.ous];
+        const { items, next } = this.page(ids.filter((id) => this.parentOf(id) === parent), params);
+        return { Children: items.map((Id) => ({ Id, Type: params.ChildType })), ...(next ? { NextToken: next } : {}) };
+      }
+      const { items, next } = this.page([...this.accounts.values()].filter((a) => this.parentOf(a.id) === parent), params);
+      return { Accounts: items.map((a) => this.describe(a)), ...(next ? { NextToken: next } : {}) };
+    }
     if (action !== "ListAccounts") throw new AwsFault("UnsupportedAPIEndpointException", 400, `fake Organizations does not implement ${action}`);
-    const all = [...this.accounts.values()];
-    const start = params.NextToken ? Number(params.NextToken) : 0;
-    const size = Math.min(Number(params.MaxResults ?? this.pageSize), this.pageSize);
-    const page = all.slice(start, start + size).map((a) => ({
+    const { items, next } = this.page([...this.accounts.values()], params);
+    return next ? { Accounts: items.map((a) => this.describe(a)), NextToken: next } : { Accounts: items.map((a) => this.describe(a)) };
+  }
+
+  /** An account as Organizations describes it. */
+  private describe(a: FakeAccount): Record<string, unknown> {
+    return {
       Id: a.id,
       Arn: `arn:aws:organizations::${this.central}:account/o-abcdefghij/${a.id}`,
       Name: `account-${a.id}`,
@@ -109,8 +156,7 @@ export class FakeOrganization {
       State: a.state,
       // The older field, as AWS still sends it.
       Status: a.state === "PENDING_CLOSURE" ? "PENDING_CLOSURE" : a.state === "SUSPENDED" ? "SUSPENDED" : "ACTIVE",
-    }));
-    return start + size < all.length ? { Accounts: page, NextToken: String(start + size) } : { Accounts: page };
+    };
   }
 
   private assumeRole(roleArn: string, sessionName: string, res: http.ServerResponse): void {

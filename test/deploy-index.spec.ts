@@ -1,0 +1,41 @@
+// The deploy program's entry point (deploy/index.ts) under Pulumi's mocks, with the Config rule alone and
+// a notification email: the alarms and the failed-run destination still reach a topic, one of its own.
+import { strict as assert } from "node:assert";
+import * as pulumi from "@pulumi/pulumi";
+import { ACCOUNT, type Registered, setDeployMocks } from "./deploy-mocks";
+
+const registered: Registered[] = [];
+
+function resolve<T>(output: pulumi.Output<T>): Promise<T> {
+  return new Promise((done) => output.apply(done));
+}
+
+describe("deploy/index.ts: the Config rule alone, with keyage:notificationEmail", () => {
+  let outputs: Record<string, pulumi.Output<unknown> | undefined>;
+
+  before(async function loadProgram() {
+    this.timeout(30000);
+    // The entry point names its components `keyage`; the other specs use random names.
+    await setDeployMocks({ onResource: (r) => void (r.name === "keyage" || r.name.startsWith("keyage-") ? registered.push(r) : undefined) });
+    // Only deploy/index.ts reads Pulumi config; every other spec passes settings directly.
+    pulumi.runtime.setAllConfig({ "keyage:notificationEmail": "oncall@example.com" });
+    outputs = (await import("../deploy/index")) as unknown as Record<string, pulumi.Output<unknown> | undefined>;
+    await resolve(pulumi.all([outputs.ruleArn!, outputs.functionArn!, outputs.notificationTopicArn!]));
+    // Let the remaining registrations (alarms, subscription) land.
+    await new Promise((r) => setTimeout(r, 200));
+  });
+
+  it("creates the <ruleName>-alarms topic with the address subscribed, and sends the rule's alarms and failed runs there", async () => {
+    const topic = registered.find((r) => r.type === "aws:sns/topic:Topic");
+    assert.equal(topic?.inputs.name, "keyage-access-key-age-alarms");
+    const arn = `arn:aws:sns:us-east-1:${ACCOUNT}:keyage-access-key-age-alarms`;
+    assert.equal(await resolve(outputs.notificationTopicArn as pulumi.Output<string>), arn);
+    assert.equal(registered.find((r) => r.type === "aws:sns/topicSubscription:TopicSubscription")?.inputs.endpoint, "oncall@example.com");
+    const alarms = registered.filter((r) => r.type === "aws:cloudwatch/metricAlarm:MetricAlarm");
+    assert.deepEqual(alarms.map((a) => a.inputs.name).sort(), ["keyage-access-key-age-errors", "keyage-access-key-age-missed-run", "keyage-access-key-age-partial"]);
+    for (const a of alarms) assert.deepEqual(a.inputs.alarmActions, [arn]);
+    const invokeConfig = registered.find((r) => r.type === "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig");
+    assert.deepEqual(invokeConfig?.inputs.destinationConfig, { onFailure: { destination: arn } });
+    assert.ok(!registered.some((r) => r.type === "aws:scheduler/schedule:Schedule"), "the rotator stays off");
+  });
+});
