@@ -86,6 +86,21 @@ describe("keyage/pulumi components (typed args, under Pulumi mocks)", () => {
     assert.deepEqual(registered.filter((r) => r.name.startsWith(name)), []);
   });
 
+  it("sends the rule's alarms to a topic of its own with notificationEmail, or to the topic it is given", async () => {
+    const own = unique("owntopic");
+    const given = unique("giventopic");
+    const code = new pulumi.asset.FileArchive("dist/config-rule.zip");
+    const a = new components.KeyageConfigRule(own, { ruleName: `keyage-${own}`, notificationEmail: "ops@example.com", code });
+    const b = new components.KeyageConfigRule(given, { ruleName: `keyage-${given}`, notificationTopicArn: "arn:aws:sns:us-east-1:123456789012:elsewhere", code });
+    const [ownArn, givenArn] = await resolve(pulumi.all([a.notificationTopicArn!, b.notificationTopicArn!, a.function.urn, b.function.urn, ...a.alarms.map((x) => x.urn), ...b.alarms.map((x) => x.urn)]));
+    assert.match(ownArn, new RegExp(`keyage-${own}-alarms$`));
+    assert.equal(givenArn, "arn:aws:sns:us-east-1:123456789012:elsewhere");
+    assert.deepEqual(registered.filter((r) => r.name.startsWith(`${own}-alarms`)).map((r) => r.type).sort(), ["aws:sns/topicPolicy:TopicPolicy", "aws:sns/topicSubscription:TopicSubscription", "aws:sns/topic:Topic"].sort());
+    assert.deepEqual(registered.filter((r) => r.name.startsWith(given) && r.type.startsWith("aws:sns/")), []);
+    const alarmActions = registered.filter((r) => r.name.startsWith(`${given}-`) && r.type === "aws:cloudwatch/metricAlarm:MetricAlarm").map((r) => r.inputs.alarmActions);
+    assert.ok(alarmActions.length > 0 && alarmActions.every((actions) => JSON.stringify(actions) === JSON.stringify(["arn:aws:sns:us-east-1:123456789012:elsewhere"])), JSON.stringify(alarmActions));
+  });
+
   it("takes the Lambda zips from the package when no code is given", async () => {
     const name = unique("packaged");
     const rule = new components.KeyageConfigRule(name, {});
