@@ -36,6 +36,10 @@ function keyVerdict(k: KeyVerdict, exempt: boolean): Cell {
       return exempt ? { text: "age unknown (exempt)", tone: "warn" } : { text: "AGE UNKNOWN: no valid creation date", tone: "bad" };
     case "root-key":
       return exempt ? { text: "root key (exempt)", tone: "warn" } : { text: "ROOT KEY: the root user should have none, delete it", tone: "bad" };
+    case "unused":
+      return exempt
+        ? { text: `unused over ${days(k.maxUnusedDays as number)} (exempt)`, tone: "warn" }
+        : { text: `UNUSED ${days(k.unusedDays as number)}: over the ${k.maxUnusedDays}-day unused limit, deactivate or delete it`, tone: "bad" };
     default:
       return k.reason satisfies never;
   }
