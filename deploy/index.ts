@@ -19,6 +19,7 @@ const KEYS: readonly (keyof RawDeploySettings)[] = [
   "maxAccessKeyAge", "warnDays", "exemptions", "refreshDays", "ruleName", "frequency", "lambdaMemorySize", "lambdaTimeout", "logRetentionDays",
   "organization", "organizationTargets", "excludedAccounts", "memberRoleName", "memberAccountIds", "callAs", "organizationId", "rotatorRoleName",
   "rotation", "rotationSchedule", "rotationCleanupDays", "rotationGraceHours", "rotationSecretPrefix", "notificationEmail", "notificationTopic",
+  "maxUnusedDays",
 ];
 
 function readSettings() {

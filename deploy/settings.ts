@@ -54,6 +54,7 @@ export class DeployConfigError extends KeyageError {
 /** Settings as they arrive from Pulumi config (strings, JSON strings, arrays, booleans) or from a test: the Config rule's keys, and the scheduled rotator's (see `rotator-settings.ts`). */
 export interface RawDeploySettings extends RawRotationSettings {
   maxAccessKeyAge?: unknown;
+  maxUnusedDays?: unknown;
   warnDays?: unknown;
   exemptions?: unknown;
   refreshDays?: unknown;
@@ -110,6 +111,8 @@ export interface DeploySettings {
    * writes an unchanged user's result again; 1–80.
    */
   readonly refreshDays?: number;
+  /** Unused-key limit (rule parameter and rotator setting `maxUnusedDays`), 1–3650; absent (default): off. */
+  readonly maxUnusedDays?: number;
   /** Config rule name (organization rule name in organization mode); default `keyage-access-key-age`. */
   readonly ruleName: string;
   /** Periodic evaluation frequency; default `TwentyFour_Hours`. */
@@ -208,8 +211,8 @@ export function validateSettings(raw: RawDeploySettings = {}): DeploySettings {
   let refreshDays;
   try {
     params = validateParams(
-      { maxAgeDays: raw.maxAccessKeyAge, warnDays: raw.warnDays, exemptions: raw.exemptions },
-      { maxAgeDays: "maxAccessKeyAge", warnDays: "warnDays", exemptions: "exemptions" },
+      { maxAgeDays: raw.maxAccessKeyAge, warnDays: raw.warnDays, exemptions: raw.exemptions, maxUnusedDays: raw.maxUnusedDays },
+      { maxAgeDays: "maxAccessKeyAge", warnDays: "warnDays", exemptions: "exemptions", maxUnusedDays: "maxUnusedDays" },
     );
     refreshDays = validateRefreshDays(raw.refreshDays, "refreshDays");
   } catch (cause) {
@@ -237,6 +240,7 @@ export function validateSettings(raw: RawDeploySettings = {}): DeploySettings {
     ...(isAbsent(raw.warnDays) ? {} : { warnDays: params.warnDays }),
     ...(params.exemptions.length === 0 ? {} : { exemptions: exemptionEntries(raw.exemptions).join(" ") }),
     ...(isAbsent(raw.refreshDays) ? {} : { refreshDays }),
+    ...(params.maxUnusedDays === undefined ? {} : { maxUnusedDays: params.maxUnusedDays }),
     ruleName: pattern("ruleName", raw.ruleName, DEFAULTS.ruleName, CONFIG_RULE_NAME, "1-64 letters, digits, hyphens or underscores"),
     frequency: oneOf("frequency", raw.frequency, DEFAULTS.frequency, FREQUENCIES),
     lambdaMemorySize: integer("lambdaMemorySize", raw.lambdaMemorySize, DEFAULTS.lambdaMemorySize, MEMORY_RANGE.min, MEMORY_RANGE.max),
@@ -254,7 +258,7 @@ export function validateSettings(raw: RawDeploySettings = {}): DeploySettings {
 }
 
 /**
- * The rule's `InputParameters` JSON: `maxAccessKeyAge` always; `warnDays`, `exemptions` and `refreshDays` when set;
+ * The rule's `InputParameters` JSON: `maxAccessKeyAge` always; `warnDays`, `exemptions`, `refreshDays` and `maxUnusedDays` when set;
  * `executionRoleName` in organization mode. Values are strings, as AWS Config's console and managed
  * rules use them.
  */
@@ -263,6 +267,7 @@ export function inputParameters(settings: DeploySettings): string {
   if (settings.warnDays !== undefined) params.warnDays = String(settings.warnDays);
   if (settings.exemptions !== undefined) params.exemptions = settings.exemptions;
   if (settings.refreshDays !== undefined) params.refreshDays = String(settings.refreshDays);
+  if (settings.maxUnusedDays !== undefined) params.maxUnusedDays = String(settings.maxUnusedDays);
   if (settings.organization) params.executionRoleName = settings.organization.memberRoleName;
   return JSON.stringify(params);
 }
