@@ -45,7 +45,7 @@ function violation(key: KeyVerdict): string {
     case "unused": {
       // Dates only: the idle start is the creation (never used, or impossible use before it) or the last use.
       const since = key.unusedSince as string;
-      const used = key.createDate !== null && Date.parse(since) > Date.parse(key.createDate) ? `, last used ${day(Date.parse(since))},` : " and not used since";
+      const used = key.createDate !== null && Date.parse(since) > Date.parse(key.createDate) ? `, last used ${day(Date.parse(since))},` : ", not used since,";
       return `${created(key)}${used} passed the ${key.maxUnusedDays}-day unused limit on ${day(Date.parse(since) + (key.maxUnusedDays as number) * DAY_MS)}`;
     }
     default:
