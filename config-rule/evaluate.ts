@@ -324,7 +324,7 @@ function readingOrder(users: readonly ListedUser[], earlier: EarlierResults | un
   rotated.forEach((u, i) => {
     const before = earlier.results.get(u.userId);
     if (before === undefined) first.push({ u, i, t: Number.NEGATIVE_INFINITY });
-    else if (refreshDue(before, run.settings.refreshDays, now)) first.push({ u, i, t: before.recordedAt?.getTime() ?? Number.NEGATIVE_INFINITY });
+    else if (refreshDue(before, run.settings.refreshDays, now, u.userId)) first.push({ u, i, t: before.recordedAt?.getTime() ?? Number.NEGATIVE_INFINITY });
     else rest.push(u);
   });
   first.sort((a, b) => a.t - b.t || a.i - b.i);
