@@ -368,7 +368,7 @@ async function benchMonth(): Promise<boolean> {
     busiest <= 2 * mean ? "busiest refresh day ≤ 2x mean ok" : "BUSIEST REFRESH DAY OVER 2X MEAN",
     ours.wrongDays === 0 && restate.wrongDays === 0 ? "dashboard right every day" : `DASHBOARD WRONG ON ${ours.wrongDays}+${restate.wrongDays} DAYS`,
   ];
-  console.log(`month                 evaluations  cost at list price  IAM calls  Config calls  wall time  calls by action`);
+  console.log(`${`${DAYS} days`.padEnd(21)} evaluations  cost at list price  IAM calls  Config calls  wall time  calls by action`);
   const row = (label: string, r: MonthResult): string =>
     `${label.padEnd(21)} ${String(r.evaluations).padStart(11)} ${usd(listPrice(r.evaluations)).padStart(19)} ${String(total(pick(r.calls, (a) => IAM_ACTIONS.has(a)))).padStart(10)} ${String(total(pick(r.calls, (a) => !IAM_ACTIONS.has(a)))).padStart(13)} ${`${(r.ms / 1000).toFixed(1)} s`.padStart(10)}  ${fmtCalls(r.calls)}`;
   console.log(row("keyage (changes)", ours));
