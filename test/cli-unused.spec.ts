@@ -84,6 +84,8 @@ describe("keyage audit --max-unused-days: a credential report", () => {
   it("says UNUSED in the table and fills unused_days and max_unused_days in CSV", async () => {
     const table = await keyage(["audit", "--credential-report", file, "--now", NOW, "--max-age-days", "90", "--max-unused-days", "45"]);
     assert.match(table.stdout, /UNUSED 50 days: over the 45-day unused limit, deactivate or delete it/);
+    assert.match(table.stdout, /: limit 90 days, warning 7 days before, unused limit 45 days\.\n/);
+    assert.match(table.stdout, /\nDeactivate an unused key with: aws iam update-access-key /);
     const csv = await keyage(["audit", "--credential-report", file, "--now", NOW, "--max-age-days", "90", "--max-unused-days", "45", "--format", "csv"]);
     const [head, , idle] = csv.stdout.trim().split("\n");
     assert.ok(head?.endsWith(",unused_days,max_unused_days"));
