@@ -13,6 +13,7 @@ import {
   parseTimestamp,
   show,
   validateParams,
+  withReportedUse,
   type RuleParams,
 } from "../shared";
 import { AwsError, EXIT, UsageError, type CliIO, type Clients, type ExitStatus } from "./io";
@@ -34,6 +35,8 @@ export interface AuditOptions {
   readonly now?: string;
   /** Default `table`. */
   readonly format?: Format;
+  /** Unused-key limit in days (1–3650). Default off. */
+  readonly maxUnusedDays?: string;
   /** `USER` or `USER:YYYY-MM-DD`, repeatable. Default none. */
   readonly exempt?: readonly string[];
   readonly profile?: string;
@@ -50,16 +53,16 @@ export interface AuditOptions {
   readonly excludeAccounts?: string;
 }
 
-const NAMES = { maxAgeDays: "--max-age-days", warnDays: "--warn-days", exemptions: "--exempt" };
+const NAMES = { maxAgeDays: "--max-age-days", warnDays: "--warn-days", exemptions: "--exempt", maxUnusedDays: "--max-unused-days" };
 
 /** Validates the flags that need no I/O; throws {@link UsageError} naming the flag and the value. */
 export function parseAuditFlags(opts: AuditOptions, clock: () => number): { params: RuleParams; now: number } {
-  for (const [flag, value] of [["--max-age-days", opts.maxAgeDays], ["--warn-days", opts.warnDays]] as const) {
+  for (const [flag, value] of [["--max-age-days", opts.maxAgeDays], ["--warn-days", opts.warnDays], ["--max-unused-days", opts.maxUnusedDays]] as const) {
     if (value !== undefined && value.trim() === "") throw new UsageError(`${flag} needs a whole number of days, got ""`);
   }
   let params: RuleParams;
   try {
-    params = validateParams({ maxAgeDays: opts.maxAgeDays, warnDays: opts.warnDays, exemptions: [...(opts.exempt ?? [])] }, NAMES);
+    params = validateParams({ maxAgeDays: opts.maxAgeDays, warnDays: opts.warnDays, exemptions: [...(opts.exempt ?? [])], maxUnusedDays: opts.maxUnusedDays }, NAMES);
   } catch (err) {
     if (err instanceof ParameterError) throw new UsageError(err.message, { cause: err });
     throw err;
@@ -95,7 +98,8 @@ async function readReport(file: string, io: CliIO): Promise<ReadResult> {
     throw readError(file, err);
   }
   try {
-    const inputs = parseCredentialReport(text).map((r): AuditInput => ({ user: r.user, arn: r.arn, root: r.root, userCreatedAt: r.userCreationTime, keys: r.keys }));
+    // The report knows every key's use (N/A: never used), so --max-unused-days applies to it as it is.
+    const inputs = parseCredentialReport(text).map((r): AuditInput => ({ user: r.user, arn: r.arn, root: r.root, userCreatedAt: r.userCreationTime, keys: r.keys.map(withReportedUse) }));
     return { inputs, source };
   } catch (err) {
     if (err instanceof CredentialReportError) throw new UsageError(`${source}: ${err.message}`, { cause: err });
@@ -188,7 +192,7 @@ export async function readLiveAccount(
   const root = snapshot.root;
   const inputs: AuditInput[] = [];
   const notes: string[] = [];
-  if (root) inputs.push({ user: root.user, arn: root.arn, root: true, userCreatedAt: root.userCreationTime, keys: root.keys });
+  if (root) inputs.push({ user: root.user, arn: root.arn, root: true, userCreatedAt: root.userCreationTime, keys: root.keys.map(withReportedUse) });
   else notes.push(`the root user's keys were not checked (no credential report${snapshot.reportUnavailable ? `: ${snapshot.reportUnavailable}` : ""})`);
   const deleted = [...snapshot.deleted];
   // A user read from the credential report has key slots, not ids, and a slot cannot be rotated: for a

@@ -164,6 +164,7 @@ describe("keyage audit of a credential report", () => {
         reason: "undeterminable",
         daysLeft: null,
         lastUsed: null,
+        unusedDays: null,
       });
     });
 
@@ -257,8 +258,9 @@ describe("keyage audit of a credential report", () => {
   describe("formats", () => {
     it("prints the JSON document of the CLI contract, field for field", async () => {
       const { doc } = await json(["audit", "--credential-report", EXAMPLE, "--now", NOW]);
-      assert.deepEqual(Object.keys(doc), ["schemaVersion", "maxAgeDays", "warnDays", "exemptions", "evaluatedAt", "summary", "users"]);
+      assert.deepEqual(Object.keys(doc), ["schemaVersion", "maxAgeDays", "warnDays", "maxUnusedDays", "exemptions", "evaluatedAt", "summary", "users"]);
       assert.equal(doc.schemaVersion, "1.1.0");
+      assert.equal(doc.maxUnusedDays, null);
       assert.equal(doc.maxAgeDays, 30);
       assert.equal(doc.warnDays, 7);
       assert.deepEqual(doc.exemptions, []);
@@ -291,6 +293,7 @@ describe("keyage audit of a credential report", () => {
             reason: "expired",
             daysLeft: 0,
             lastUsed: { date: "2026-11-29T10:40:00.000Z", service: "cloudformation", region: "us-east-1" },
+            unusedDays: 0,
           },
           {
             slot: 2,
@@ -301,6 +304,7 @@ describe("keyage audit of a credential report", () => {
             reason: "ok",
             daysLeft: 22,
             lastUsed: { date: "2026-11-29T10:41:00.000Z", service: "cloudformation", region: "us-east-1" },
+            unusedDays: 0,
           },
         ],
       });
@@ -313,6 +317,7 @@ describe("keyage audit of a credential report", () => {
         reason: "inactive",
         daysLeft: 0,
         lastUsed: { date: "2026-11-25T16:00:00.000Z", service: "sts", region: "us-east-1" },
+        unusedDays: 3,
       });
     });
 
@@ -368,6 +373,8 @@ describe("keyage audit of a credential report", () => {
           max_age_days: "30",
           warn_days: "7",
           evaluated_at: "2026-11-29T12:00:00.000Z",
+          unused_days: "697",
+          max_unused_days: "",
         },
         {
           user: "dave",
@@ -390,6 +397,8 @@ describe("keyage audit of a credential report", () => {
           max_age_days: "30",
           warn_days: "7",
           evaluated_at: "2026-11-29T12:00:00.000Z",
+          unused_days: "",
+          max_unused_days: "",
         },
       ]);
     });
