@@ -11,6 +11,7 @@ import {
   ParameterError,
   parseCredentialReport,
   parseTimestamp,
+  ROOT_ACCOUNT,
   show,
   validateParams,
   type RuleParams,
@@ -26,6 +27,8 @@ export type Format = (typeof FORMATS)[number];
 export interface AuditOptions {
   /** Credential report file; `-` reads standard input. Absent: the live account. */
   readonly credentialReport?: string;
+  /** Accept a report without the `<root_account>` row (a deliberate extract); root then goes unchecked. Default false. */
+  readonly allowPartialReport?: boolean;
   /** Default 30. */
   readonly maxAgeDays?: string;
   /** Default 7 (or maxAgeDays − 1 when smaller). */
@@ -41,6 +44,9 @@ export interface AuditOptions {
   /** Import the findings into Security Hub. Default false. */
   readonly securityHub?: boolean;
 }
+
+/** How a note on stderr says that the root user's keys went unchecked (live audit and offline extract alike). */
+const ROOT_UNCHECKED = "the root user's keys were not checked";
 
 const NAMES = { maxAgeDays: "--max-age-days", warnDays: "--warn-days", exemptions: "--exempt" };
 
@@ -74,7 +80,7 @@ function readError(file: string, err: unknown): UsageError {
   return new UsageError(`cannot read the credential report ${show(file)}: ${why}`, { cause: err });
 }
 
-async function readReport(file: string, io: CliIO): Promise<ReadResult> {
+async function readReport(file: string, io: CliIO, allowPartial: boolean): Promise<ReadResult> {
   let text: string;
   const source = file === "-" ? "standard input" : file;
   try {
@@ -86,13 +92,23 @@ async function readReport(file: string, io: CliIO): Promise<ReadResult> {
   } catch (err) {
     throw readError(file, err);
   }
+  let inputs: AuditInput[];
   try {
-    const inputs = parseCredentialReport(text).map((r): AuditInput => ({ user: r.user, arn: r.arn, root: r.root, userCreatedAt: r.userCreationTime, keys: r.keys }));
-    return { inputs, source };
+    inputs = parseCredentialReport(text).map((r): AuditInput => ({ user: r.user, arn: r.arn, root: r.root, userCreatedAt: r.userCreationTime, keys: r.keys }));
   } catch (err) {
     if (err instanceof CredentialReportError) throw new UsageError(`${source}: ${err.message}`, { cause: err });
     throw err;
   }
+  // AWS always writes the root row: without it, "All 0 users compliant" would be a pass for a cut-off file.
+  if (!inputs.some((u) => u.root)) {
+    if (!allowPartial) {
+      throw new UsageError(
+        `${source}: no ${ROOT_ACCOUNT} row: every credential report AWS writes has one, so this file is cut short or not a credential report (pass --allow-partial-report if it is a deliberate extract)`,
+      );
+    }
+    io.stderr.write(`keyage: note: ${ROOT_UNCHECKED} (no ${ROOT_ACCOUNT} row in ${source})\n`);
+  }
+  return { inputs, source };
 }
 
 async function readProcessStdin(): Promise<string> {
@@ -155,7 +171,7 @@ async function readLive(opts: AuditOptions, io: CliIO, params: RuleParams, now: 
   const root = snapshot.root;
   const inputs: AuditInput[] = [];
   if (root) inputs.push({ user: root.user, arn: root.arn, root: true, userCreatedAt: root.userCreationTime, keys: root.keys });
-  else io.stderr.write(`keyage: note: the root user's keys were not checked (no credential report${snapshot.reportUnavailable ? `: ${snapshot.reportUnavailable}` : ""})\n`);
+  else io.stderr.write(`keyage: note: ${ROOT_UNCHECKED} (no credential report${snapshot.reportUnavailable ? `: ${snapshot.reportUnavailable}` : ""})\n`);
   const deleted = [...snapshot.deleted];
   // A user read from the credential report has key slots, not ids, and a slot cannot be rotated: for a
   // NON_COMPLIANT user only (compliant users cost no call), one ListAccessKeys names the keys by id.
@@ -198,7 +214,7 @@ export async function runAudit(opts: AuditOptions, io: CliIO): Promise<ExitStatu
     throw new UsageError("--format asff needs a region for the findings' ProductArn: pass --region or set AWS_REGION");
   }
 
-  const { inputs, source, region: liveRegion } = live ? await readLive(opts, io, params, now) : await readReport(opts.credentialReport as string, io);
+  const { inputs, source, region: liveRegion } = live ? await readLive(opts, io, params, now) : await readReport(opts.credentialReport as string, io, opts.allowPartialReport === true);
   for (const e of params.exemptions) {
     if (!inputs.some((u) => u.user.toLowerCase() === e.user.toLowerCase())) {
       io.stderr.write(`keyage: note: --exempt ${e.user}: no such user in ${source}\n`);

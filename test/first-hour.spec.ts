@@ -1,0 +1,101 @@
+// What a new user meets in the first hour: a report that is not a whole credential report, a profile
+// that does not exist, a rotate without a destination, error lines that name what failed (not a class),
+// and the JSON/CSV fields of an inactive key. Run in-process through `run(argv, io)`, except where the
+// process's own environment (HOME, AWS_CONFIG_FILE) is the point.
+import { strict as assert } from "node:assert";
+import { spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import { parse } from "csv-parse/sync";
+import type { CliIO, ClientFactory } from "../cli/io";
+import type { JsonAudit } from "../cli/json";
+import { run } from "../cli/main";
+import { OFFLINE_AWS_ENV } from "./fixtures";
+
+const ROOT = path.join(__dirname, "..");
+const EXAMPLE = path.join(ROOT, "examples", "credential-report.csv");
+const exampleText = readFileSync(EXAMPLE, "utf8");
+const HEADER = exampleText.split("\n")[0] as string;
+const ROOT_ROW = exampleText.split("\n").find((l) => l.startsWith("<root_account>,")) as string;
+const NOW = "2026-11-29T12:00:00Z";
+const dir = mkdtempSync(path.join(tmpdir(), "keyage-first-hour-"));
+
+interface Result {
+  status: number;
+  stdout: string;
+  stderr: string;
+}
+
+async function keyage(argv: string[], options: { clients?: ClientFactory; stdin?: string } = {}): Promise<Result> {
+  let stdout = "";
+  let stderr = "";
+  const io: CliIO = {
+    stdout: { write: (s: string) => (stdout += s) },
+    stderr: { write: (s: string) => (stderr += s) },
+    env: {},
+    readStdin: async () => options.stdin ?? "",
+    now: () => Date.parse(NOW),
+    ...(options.clients ? { clients: options.clients } : {}),
+  };
+  const status = await run(argv, io);
+  return { status, stdout, stderr };
+}
+
+function file(name: string, text: string): string {
+  const f = path.join(dir, name);
+  writeFileSync(f, text);
+  return f;
+}
+
+/** A report row: `keys` as [active, lastRotated] per slot. */
+function row(user: string, keys: [boolean, string][] = []): string {
+  const slots = [0, 1].map((i) => {
+    const k = keys[i];
+    return k ? `${k[0]},${k[1]},N/A,N/A,N/A` : "false,N/A,N/A,N/A,N/A";
+  });
+  return `${user},arn:aws:iam::123456789012:user/${user},2020-01-01T00:00:00+00:00,false,N/A,N/A,N/A,false,${slots[0]},${slots[1]},false,N/A,false,N/A`;
+}
+
+describe("first hour: a credential report without its <root_account> row", () => {
+  it("refuses a report that is only the header line: exit 2, one line, nothing on stdout", async () => {
+    const result = await keyage(["audit", "--credential-report", file("header-only.csv", `${HEADER}\n`), "--now", NOW]);
+    assert.equal(result.status, 2);
+    assert.equal(result.stdout, "");
+    assert.match(result.stderr, /^keyage: .*header-only\.csv: no <root_account> row: every credential report AWS writes has one, so this file is cut short or not a credential report \(pass --allow-partial-report if it is a deliberate extract\)\n$/);
+  });
+
+  it("refuses a report whose users are there but whose root row was cut out", async () => {
+    const result = await keyage(["audit", "--credential-report", "-", "--now", NOW], { stdin: [HEADER, row("alice")].join("\n") });
+    assert.equal(result.status, 2);
+    assert.match(result.stderr, /^keyage: standard input: no <root_account> row/);
+  });
+
+  it("audits a deliberate extract with --allow-partial-report, and says root went unchecked as the live audit does", async () => {
+    const result = await keyage(["audit", "--credential-report", file("extract.csv", [HEADER, row("alice", [[true, "2026-11-20T00:00:00+00:00"]])].join("\n")), "--now", NOW, "--allow-partial-report"]);
+    assert.equal(result.status, 0);
+    assert.match(result.stdout, /All 1 users? compliant/);
+    assert.match(result.stderr, /^keyage: note: the root user's keys were not checked \(no <root_account> row in .*extract\.csv\)\n$/);
+  });
+
+  it("audits a header-only extract with --allow-partial-report as no users, root unchecked", async () => {
+    const result = await keyage(["audit", "--credential-report", file("header-only-ok.csv", `${HEADER}\n`), "--now", NOW, "--allow-partial-report", "--format", "json"]);
+    assert.equal(result.status, 0);
+    assert.deepEqual((JSON.parse(result.stdout) as JsonAudit).summary, { users: 0, compliant: 0, nonCompliant: 0 });
+    assert.match(result.stderr, /the root user's keys were not checked/);
+  });
+
+  it("says nothing about root when the report has its root row, with or without the flag", async () => {
+    const text = [HEADER, ROOT_ROW, row("alice")].join("\n");
+    for (const extra of [[], ["--allow-partial-report"]]) {
+      const result = await keyage(["audit", "--credential-report", "-", "--now", NOW, ...extra], { stdin: text });
+      assert.equal(result.status, 0);
+      assert.equal(result.stderr, "");
+    }
+  });
+
+  it("documents --allow-partial-report in --help", async () => {
+    const result = await keyage(["audit", "--help"]);
+    assert.match(result.stdout, /--allow-partial-report +.*<root_account>/s);
+  });
+});
