@@ -99,3 +99,60 @@ describe("first hour: a credential report without its <root_account> row", () =>
     assert.match(result.stdout, /--allow-partial-report +.*<root_account>/s);
   });
 });
+
+describe("first hour: rotate's usage errors come before any AWS call", () => {
+  /** A client factory that fails the test if the command builds any client. */
+  let made = 0;
+  const noAws: ClientFactory = async () => {
+    made += 1;
+    throw new Error("no AWS client may be made for bad usage");
+  };
+  beforeEach(() => {
+    made = 0;
+  });
+
+  const cases: [string, string[], RegExp][] = [
+    ["start without a destination", ["start", "--user", "bob"], /^keyage: rotate start needs somewhere to put the new secret: --secrets-manager SECRET_ID, --output FILE or --show-secret\n$/],
+    ["start --apply without a destination", ["start", "--user", "bob", "--apply"], /^keyage: rotate start needs somewhere to put the new secret/],
+    ["--output in a directory that does not exist", ["start", "--user", "bob", "--output", path.join(dir, "no-such-dir", "key.json")], /^keyage: --output ".*key\.json": the directory .*no-such-dir does not exist\n$/],
+    ["--output where the directory is a file", ["start", "--user", "bob", "--output", path.join(EXAMPLE, "key.json")], /is not a directory\n$/],
+    ["a user name IAM would refuse", ["finish", "--user", "bob smith"], /^keyage: --user: "bob smith" is not an IAM user name/],
+    ["a --grace of 0 hours", ["cleanup", "--user", "bob", "--grace", "0"], /^keyage: --grace must be a whole number of hours from 1 to /],
+    ["a bad --config-rule-name", ["finish", "--user", "bob", "--config-rule-name", "no spaces"], /^keyage: --config-rule-name: "no spaces" is not a Config rule name/],
+  ];
+  for (const [what, argv, message] of cases) {
+    it(`exits 2 for ${what}, having made no AWS client`, async () => {
+      const result = await keyage(["rotate", ...argv], { clients: noAws });
+      assert.equal(result.status, 2, result.stderr);
+      assert.match(result.stderr, message);
+      assert.equal(result.stdout, "");
+      assert.equal(made, 0, "an AWS client was made before the usage error");
+    });
+  }
+
+  it("exits 2, not 3, as a process without any AWS region or credentials", async () => {
+    // No region at all (the old code then failed on AWS, exit 3); an endpoint on loopback in case it tries.
+    const result = await processKeyage(["rotate", "start", "--user", "bob"], { HOME: dir, AWS_ENDPOINT_URL: "http://127.0.0.1:9" }, ["AWS_REGION"]);
+    assert.equal(result.status, 2, result.stderr);
+    assert.match(result.stderr, /^keyage: rotate start needs somewhere to put the new secret/);
+  });
+});
+
+/** The CLI as a process (ts-node), with only PATH, the offline AWS settings and `env`. */
+function processKeyage(args: string[], env: Record<string, string>, unset: string[] = []): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  const base: Record<string, string> = { PATH: process.env.PATH ?? "", ...OFFLINE_AWS_ENV, TS_NODE_TRANSPILE_ONLY: "true" };
+  for (const name of unset) delete base[name];
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", path.join(ROOT, "cli", "main.ts"), ...args], {
+      cwd: ROOT,
+      env: { ...base, ...env },
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    child.on("error", reject);
+    child.on("close", (status) => resolve({ status, stdout, stderr }));
+    child.stdin.end();
+  });
+}
