@@ -368,7 +368,8 @@ async function takeBack(
   err: unknown,
   delivery: { file: string | undefined; fileHoldsSecret: boolean; discardFile: () => void; where: string },
 ): Promise<never> {
-  const reason = err instanceof CliError ? err.message : `${awsErrorName(err) || "Error"}: ${(err as Error).message}`;
+  const code = awsErrorName(err);
+  const reason = err instanceof CliError ? err.message : code ? `${code}: ${(err as Error).message}` : (err as Error).message;
   try {
     await deleteAccessKey(run.iam, run.opts.user, id);
   } catch (deleteErr) {

@@ -7,10 +7,14 @@ import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import { parse } from "csv-parse/sync";
+import { IAMClient } from "@aws-sdk/client-iam";
+import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import { SecurityHubClient } from "@aws-sdk/client-securityhub";
+import { STSClient } from "@aws-sdk/client-sts";
 import type { CliIO, ClientFactory } from "../cli/io";
 import type { JsonAudit } from "../cli/json";
 import { run } from "../cli/main";
+import { startFakeAws, type FakeAws } from "./fake-aws";
 import { OFFLINE_AWS_ENV } from "./fixtures";
 
 const ROOT = path.join(__dirname, "..");
@@ -156,3 +160,46 @@ function processKeyage(args: string[], env: Record<string, string>, unset: strin
     child.stdin.end();
   });
 }
+
+describe("first hour: error lines say what failed, not which class", () => {
+  let fake: FakeAws;
+  beforeEach(async () => {
+    fake = await startFakeAws({ now: () => Date.parse(NOW) });
+    fake.addUser("alice", { keys: [{ ageDays: 10 }] });
+    fake.generateReport();
+  });
+  afterEach(async () => fake.close());
+
+  /** SDK clients against the fake IAM on loopback, one attempt per call (no retry delays). */
+  const clients = (): ClientFactory => {
+    const config = { region: "us-east-1", endpoint: fake.url, maxAttempts: 1 };
+    return async () => ({
+      iam: () => new IAMClient(config),
+      secretsManager: () => new SecretsManagerClient(config),
+      securityHub: () => new SecurityHubClient(config),
+      sts: () => new STSClient(config),
+    });
+  };
+
+  it("says access was denied when ListUsers is denied in a live audit", async () => {
+    fake.fail("ListUsers", { code: "AccessDenied", message: "User: arn:aws:iam::123456789012:user/dev is not authorized to perform: iam:ListUsers", times: Infinity });
+    const result = await keyage(["audit", "--now", NOW], { clients: clients() });
+    assert.equal(result.status, 3);
+    assert.equal(result.stderr, "keyage: reading the account's IAM users failed: access denied: User: arn:aws:iam::123456789012:user/dev is not authorized to perform: iam:ListUsers\n");
+  });
+
+  it("names the IAM call and AWS's error code, and no class, when ListUsers is throttled", async () => {
+    fake.fail("ListUsers", { code: "Throttling", message: "Rate exceeded", times: Infinity });
+    const result = await keyage(["audit", "--now", NOW], { clients: clients() });
+    assert.equal(result.status, 3);
+    assert.equal(result.stderr, "keyage: reading the account's IAM users failed: ListUsers failed: Throttling: Rate exceeded\n");
+  });
+
+  it("never names an error class in any of these lines", async () => {
+    for (const code of ["AccessDenied", "Throttling", "ServiceFailure"]) {
+      fake.fail("ListUsers", { code, times: Infinity });
+      const result = await keyage(["audit", "--now", NOW], { clients: clients() });
+      assert.doesNotMatch(result.stderr, /\b\w*Error\b/, result.stderr);
+    }
+  });
+});
