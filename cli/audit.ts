@@ -150,7 +150,8 @@ interface ReadResult {
 }
 
 async function readLive(opts: AuditOptions, io: CliIO, params: RuleParams, now: number): Promise<ReadResult> {
-  const { awsFailure } = await import("./aws");
+  const { awsFailure, checkProfile } = await import("./aws");
+  checkProfile(opts.profile, io);
   const { defaultClients } = await import("../aws/lazy-clients");
   const clients = await (io.clients ?? defaultClients)({ profile: opts.profile, region: opts.region });
   const { readAccount, listAccessKeys, DEFAULT_CONCURRENCY } = await import("../aws/iam");
@@ -278,7 +279,8 @@ async function render(audit: Audit, format: Format, findings: unknown[] | undefi
  * others), so ask STS who we are and refuse a report from another account.
  */
 async function prepareSecurityHub(opts: AuditOptions, io: CliIO, audit: Audit, region: string | undefined) {
-  const { awsFailure } = await import("./aws");
+  const { awsFailure, checkProfile } = await import("./aws");
+  checkProfile(opts.profile, io);
   const { defaultClients } = await import("../aws/lazy-clients");
   const { GetCallerIdentityCommand } = await import("@aws-sdk/client-sts");
   const clients = await (io.clients ?? defaultClients)({ profile: opts.profile, region: opts.region });

@@ -38,7 +38,7 @@ import { awsErrorName, IamReadError } from "../aws/errors";
 import { createAccessKey, deleteAccessKey, readUserKeys, setAccessKeyStatus, tagUser, untagUser } from "../aws/keys";
 import { defaultClients } from "../aws/lazy-clients";
 import { putKeySecret, readSecret, SecretUndecidedError } from "../aws/secrets";
-import { awsFailure } from "./aws";
+import { awsFailure, checkProfile } from "./aws";
 import { critical, isStdoutClosed } from "./guard";
 import { AwsError, CliError, EXIT, RefusedError, UsageError, type CliIO, type Clients, type ExitStatus } from "./io";
 
@@ -113,6 +113,7 @@ export async function runRotate(phase: Phase, opts: RotateOptions, io: CliIO): P
   const policy = policyOf(opts);
   const now = (io.now ?? Date.now)();
   if (phase === "start") usageBeforeAws(opts, io, policy, now);
+  checkProfile(opts.profile, io);
   const clients = await (io.clients ?? defaultClients)({ profile: opts.profile, region: opts.region });
   const run: Run = { phase, opts, io, clients, iam: clients.iam(), now, apply: opts.apply === true };
   const observed = await observe(run);

@@ -4,7 +4,7 @@
 // process's own environment (HOME, AWS_CONFIG_FILE) is the point.
 import { strict as assert } from "node:assert";
 import { spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { IAMClient } from "@aws-sdk/client-iam";
@@ -31,13 +31,13 @@ interface Result {
   stderr: string;
 }
 
-async function keyage(argv: string[], options: { clients?: ClientFactory; stdin?: string } = {}): Promise<Result> {
+async function keyage(argv: string[], options: { clients?: ClientFactory; stdin?: string; env?: Record<string, string> } = {}): Promise<Result> {
   let stdout = "";
   let stderr = "";
   const io: CliIO = {
     stdout: { write: (s: string) => (stdout += s) },
     stderr: { write: (s: string) => (stderr += s) },
-    env: {},
+    env: options.env ?? {},
     readStdin: async () => options.stdin ?? "",
     now: () => Date.parse(NOW),
     ...(options.clients ? { clients: options.clients } : {}),
@@ -201,5 +201,55 @@ describe("first hour: error lines say what failed, not which class", () => {
       const result = await keyage(["audit", "--now", NOW], { clients: clients() });
       assert.doesNotMatch(result.stderr, /\b\w*Error\b/, result.stderr);
     }
+  });
+});
+
+describe("first hour: --profile naming no profile", () => {
+  const home = mkdtempSync(path.join(tmpdir(), "keyage-home-"));
+  const awsDir = path.join(home, ".aws");
+  before(() => {
+    mkdirSync(awsDir);
+    writeFileSync(path.join(awsDir, "config"), "[default]\nregion = eu-west-1\n\n[profile dev]\nregion = eu-west-1\n[sso-session corp]\nsso_region = eu-west-1\n");
+    writeFileSync(path.join(awsDir, "credentials"), "[default]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\naws_secret_access_key = x\n[ci]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\naws_secret_access_key = x\n");
+  });
+  // The SDK reads HOME and these two variables; the endpoint keeps any call that slips through on loopback.
+  const env = (): Record<string, string> => ({
+    HOME: home,
+    AWS_CONFIG_FILE: path.join(awsDir, "config"),
+    AWS_SHARED_CREDENTIALS_FILE: path.join(awsDir, "credentials"),
+    AWS_ENDPOINT_URL: "http://127.0.0.1:9",
+  });
+
+  it("names the missing profile and the files it looked in, exit 2, for a live audit", async () => {
+    const result = await processKeyage(["audit", "--profile", "prod"], env(), ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"]);
+    assert.equal(result.status, 2, result.stderr);
+    assert.equal(
+      result.stderr,
+      `keyage: --profile: AWS profile "prod" not found in ${path.join(awsDir, "config")} or ${path.join(awsDir, "credentials")} (\`aws configure list-profiles\` lists the profiles there)\n`,
+    );
+  });
+
+  it("names a missing AWS_PROFILE the same way, for rotate", async () => {
+    const result = await processKeyage(["rotate", "finish", "--user", "alice"], { ...env(), AWS_PROFILE: "staging" }, ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"]);
+    assert.equal(result.status, 2, result.stderr);
+    assert.match(result.stderr, /^keyage: AWS_PROFILE: AWS profile "staging" not found in /);
+  });
+
+  it("lets through a profile of either file, with or without the `profile ` prefix, to the SDK", async () => {
+    for (const profile of ["dev", "ci", "default"]) {
+      const result = await keyage(["audit", "--profile", profile], {
+        env: env(),
+        clients: async () => {
+          throw new Error("reached the clients");
+        },
+      });
+      assert.match(result.stderr, /reached the clients/, `${profile}: ${result.stderr}`);
+    }
+  });
+
+  it("refuses before any client is made", async () => {
+    const result = await keyage(["audit", "--profile", "nope"], { env: env(), clients: async () => assert.fail("no client for a missing profile") });
+    assert.equal(result.status, 2);
+    assert.match(result.stderr, /AWS profile "nope" not found/);
   });
 });
