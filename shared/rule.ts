@@ -47,7 +47,7 @@ export interface KeyVerdict {
   /** Age in whole 24-hour days (rounded down; a future date is 0), or null when undeterminable. */
   readonly ageDays: number | null;
   readonly maxAgeDays: number;
-  /** Whole days left before the key expires (0 when expired, and for a root key), or null when undeterminable. */
+  /** Whole days left before the key expires (0 when expired, and for a root key), or null when undeterminable or inactive. */
   readonly daysLeft: number | null;
   /** One sentence about this key, naming it, its age and the limit. */
   readonly message: string;
@@ -127,8 +127,8 @@ export function evaluateKey(key: AccessKey, params: Pick<RuleParams, "maxAgeDays
           : ageMs > (maxAgeDays - warnDays) * DAY_MS
             ? "expiring"
             : "ok";
-  // A root key is due for deletion now, whatever its age.
-  const daysLeft = ageMs === undefined ? null : reason === "root-key" ? 0 : Math.max(0, Math.ceil((limitMs - ageMs) / DAY_MS));
+  // A root key is due for deletion now, whatever its age; an inactive key never expires, so it has no count.
+  const daysLeft = ageMs === undefined || reason === "inactive" ? null : reason === "root-key" ? 0 : Math.max(0, Math.ceil((limitMs - ageMs) / DAY_MS));
   const compliance: KeyCompliance = reason === "inactive" ? "NOT_APPLICABLE" : reason === "ok" || reason === "expiring" ? "COMPLIANT" : "NON_COMPLIANT";
   // Worded eagerly: a lazy getter measured no faster for the CLI or the pack, and cost the pack memory.
   const message = keyMessage(reason, key, label, ageDays, daysLeft, maxAgeDays);

@@ -311,7 +311,7 @@ describe("keyage audit of a credential report", () => {
         ageDays: 242,
         compliance: "NOT_APPLICABLE",
         reason: "inactive",
-        daysLeft: 0,
+        daysLeft: null,
         lastUsed: { date: "2026-11-25T16:00:00.000Z", service: "sts", region: "us-east-1" },
       });
     });

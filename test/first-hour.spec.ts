@@ -8,6 +8,7 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { IAMClient } from "@aws-sdk/client-iam";
+import { parse } from "csv-parse/sync";
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { SecurityHubClient } from "@aws-sdk/client-securityhub";
 import { STSClient } from "@aws-sdk/client-sts";
@@ -251,5 +252,34 @@ describe("first hour: --profile naming no profile", () => {
     const result = await keyage(["audit", "--profile", "nope"], { env: env(), clients: async () => assert.fail("no client for a missing profile") });
     assert.equal(result.status, 2);
     assert.match(result.stderr, /AWS profile "nope" not found/);
+  });
+});
+
+describe("first hour: an inactive key has no daysLeft", () => {
+  // carol's key 1 in the example report is inactive and 242 days old: it expires never, so it has no
+  // days left to count; 0 is reserved for expired keys and root keys.
+  it("is null in JSON, as the schema allows, and the key's other fields stay", async () => {
+    const result = await keyage(["audit", "--credential-report", EXAMPLE, "--now", NOW, "--format", "json"]);
+    const doc = JSON.parse(result.stdout) as JsonAudit;
+    const carol = doc.users.find((u) => u.user === "carol");
+    assert.deepEqual(
+      carol?.keys.map((k) => [k.slot, k.status, k.reason, k.ageDays, k.daysLeft]),
+      [
+        [1, "Inactive", "inactive", 242, null],
+        [2, "Active", "ok", 2, 28],
+      ],
+    );
+    const bob = doc.users.find((u) => u.user === "bob");
+    assert.equal(bob?.keys[0]?.daysLeft, 0, "an expired key still has 0 days left");
+  });
+
+  it("is an empty days_left cell in CSV", async () => {
+    const result = await keyage(["audit", "--credential-report", EXAMPLE, "--now", NOW, "--format", "csv"]);
+    const rows = parse(result.stdout, { columns: true }) as Record<string, string>[];
+    const carol = rows.filter((r) => r.user === "carol").map((r) => [r.key, r.status, r.days_left]);
+    assert.deepEqual(carol, [
+      ["1", "Inactive", ""],
+      ["2", "Active", "28"],
+    ]);
   });
 });
