@@ -63,9 +63,17 @@ function optional(value: string | undefined): string | undefined {
   return value === undefined || NOT_SET.has(value) ? undefined : value;
 }
 
+/**
+ * True when `text` is a credential report still base64-encoded (GetCredentialReport's `Content`, maybe
+ * wrapped by `base64`): its start decodes to the report's `user,arn` header. Plain text made of letters
+ * and blanks is not, and is left for the header check to name.
+ */
 function looksBase64(text: string): boolean {
-  const head = text.slice(0, 200).trim();
-  return head.length > 0 && /^[A-Za-z0-9+/=\s]+$/.test(head) && !head.includes(",");
+  const head = text.slice(0, 400).replace(/\s+/g, "");
+  if (head.length < 12 || !/^[A-Za-z0-9+/]+=*$/.test(head)) return false;
+  const decoded = Buffer.from(head.slice(0, head.length - (head.length % 4)), "base64").toString("latin1");
+  // Read as latin1, a UTF-8 byte-order mark is these three characters.
+  return /^(?:\xef\xbb\xbf)?user,arn,/.test(decoded);
 }
 
 // Control characters other than tab, CR and LF, and U+FFFD (what UTF-8 decoding leaves of bytes that are

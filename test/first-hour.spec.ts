@@ -283,3 +283,58 @@ describe("first hour: an inactive key has no daysLeft", () => {
     ]);
   });
 });
+
+describe("first hour: which files are called base64-encoded", () => {
+  const cases: [string, string, RegExp][] = [
+    ["a plain-text note", "Notes on our IAM users\nalice and bob rotate monthly\n", /line 1: header "Notes on our IAM users" is not a credential report's/],
+    ["a single word", "report\n", /line 1: header "report" is not a credential report's/],
+    ["base64 of something else", `${Buffer.from("name,email\nbob,bob@example.com\n").toString("base64")}\n`, /line 1: header ".*" is not a credential report's/],
+    ["the report's base64 (GetCredentialReport's Content)", Buffer.from(exampleText).toString("base64"), /looks base64-encoded .* decode it first/],
+    ["the base64 of the report with a byte-order mark", Buffer.from(`\ufeff${exampleText}`).toString("base64"), /looks base64-encoded .* decode it first/],
+    ["the report's base64 wrapped at 76 columns, as `base64` writes it", `${Buffer.from(exampleText).toString("base64").replace(/.{76}/g, "$&\n")}\n`, /looks base64-encoded .* decode it first/],
+  ];
+  for (const [what, text, message] of cases) {
+    it(`${message.source.includes("base64") ? "calls" : "does not call"} ${what} base64-encoded`, async () => {
+      const result = await keyage(["audit", "--credential-report", "-"], { stdin: text });
+      assert.equal(result.status, 2);
+      assert.match(result.stderr, message);
+      assert.equal(result.stderr.split("\n").length, 2);
+    });
+  }
+});
+
+describe("first hour: npm start on a clone that is not built", () => {
+  const prestart = (JSON.parse(readFileSync(path.join(ROOT, "package.json"), "utf8")) as { scripts: Record<string, string> }).scripts.prestart as string;
+  function runIn(cwd: string): Promise<{ status: number | null; stderr: string }> {
+    return new Promise((resolve, reject) => {
+      const child = spawn("sh", ["-c", prestart], { cwd, env: { PATH: process.env.PATH ?? "" } });
+      let stderr = "";
+      child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+      child.on("error", reject);
+      child.on("close", (status) => resolve({ status, stderr }));
+    });
+  }
+
+  it("says npm ci when nothing is installed (npm run build would fail with tsc: not found)", async () => {
+    const clone = mkdtempSync(path.join(tmpdir(), "keyage-clone-"));
+    const { status, stderr } = await runIn(clone);
+    assert.equal(status, 2);
+    assert.equal(stderr, "keyage: keyage is not built and its dependencies are not installed: run npm ci first (it installs them and builds dist/)\n");
+  });
+
+  it("says npm run build when the dependencies are installed but dist/ is not built", async () => {
+    const clone = mkdtempSync(path.join(tmpdir(), "keyage-clone-"));
+    mkdirSync(path.join(clone, "node_modules", ".bin"), { recursive: true });
+    writeFileSync(path.join(clone, "node_modules", ".bin", "tsc"), "");
+    const { status, stderr } = await runIn(clone);
+    assert.equal(status, 2);
+    assert.equal(stderr, "keyage: dist/cli/main.js is missing: run npm run build first\n");
+  });
+
+  it("lets npm start run when dist/ is built", async () => {
+    const clone = mkdtempSync(path.join(tmpdir(), "keyage-clone-"));
+    mkdirSync(path.join(clone, "dist", "cli"), { recursive: true });
+    writeFileSync(path.join(clone, "dist", "cli", "main.js"), "");
+    assert.deepEqual(await runIn(clone), { status: 0, stderr: "" });
+  });
+});
