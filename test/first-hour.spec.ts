@@ -338,3 +338,24 @@ describe("first hour: npm start on a clone that is not built", () => {
     assert.deepEqual(await runIn(clone), { status: 0, stderr: "" });
   });
 });
+
+describe("first hour: docs/json-output.md's example is what the CLI prints", () => {
+  it("matches the CLI's output for the command it names, field for field, for every user it shows", async () => {
+    const doc = readFileSync(path.join(ROOT, "docs", "json-output.md"), "utf8");
+    const section = doc.slice(doc.indexOf("## Example"));
+    const command = /`keyage (audit [^`]+)`/.exec(section.replace(/\n/g, " "))?.[1] as string;
+    const example = JSON.parse(/```json\n([\s\S]*?)\n```/.exec(section)?.[1] as string) as JsonAudit;
+    const result = await keyage(command.split(/\s+/).map((a) => (a === "examples/credential-report.csv" ? EXAMPLE : a)));
+    const printed = JSON.parse(result.stdout) as JsonAudit;
+    const { users, ...top } = printed;
+    const { users: shown, ...shownTop } = example;
+    assert.deepEqual(shownTop, top);
+    assert.ok(shown.length >= 3);
+    for (const u of shown) assert.deepEqual(u, users.find((p) => p.user === u.user), u.user);
+    assert.deepEqual(
+      shown.map((u) => u.user),
+      users.map((u) => u.user).filter((name) => shown.some((s) => s.user === name)),
+      "in the CLI's order",
+    );
+  });
+});
