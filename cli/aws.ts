@@ -41,7 +41,9 @@ export function checkProfile(profile: string | undefined, io: Pick<CliIO, "env">
   const name = profile ?? env.AWS_PROFILE;
   if (!name) return;
   const home = env.HOME || env.USERPROFILE || homedir();
-  const files = [env.AWS_CONFIG_FILE || path.join(home, ".aws", "config"), env.AWS_SHARED_CREDENTIALS_FILE || path.join(home, ".aws", "credentials")];
+  // As the SDK reads them: a leading ~/ is the home directory.
+  const resolve = (file: string): string => (file.startsWith("~/") ? path.join(home, file.slice(2)) : file);
+  const files = [resolve(env.AWS_CONFIG_FILE || "~/.aws/config"), resolve(env.AWS_SHARED_CREDENTIALS_FILE || "~/.aws/credentials")];
   const found = files.map(sectionsOf);
   if (found.some((names) => names === undefined || names.has(name))) return;
   const flag = profile === undefined ? "AWS_PROFILE" : "--profile";

@@ -248,6 +248,19 @@ describe("first hour: --profile naming no profile", () => {
     }
   });
 
+  it("reads AWS_CONFIG_FILE and AWS_SHARED_CREDENTIALS_FILE given as ~/…, as the SDK does", async () => {
+    const tilde = { HOME: home, AWS_CONFIG_FILE: "~/.aws/config", AWS_SHARED_CREDENTIALS_FILE: "~/.aws/credentials" };
+    for (const profile of ["dev", "ci"]) {
+      const result = await keyage(["audit", "--profile", profile], {
+        env: tilde,
+        clients: async () => {
+          throw new Error("reached the clients");
+        },
+      });
+      assert.match(result.stderr, /reached the clients/, `${profile}: ${result.stderr}`);
+    }
+  });
+
   it("refuses before any client is made", async () => {
     const result = await keyage(["audit", "--profile", "nope"], { env: env(), clients: async () => assert.fail("no client for a missing profile") });
     assert.equal(result.status, 2);
