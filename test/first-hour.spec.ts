@@ -297,17 +297,19 @@ describe("first hour: an inactive key has no daysLeft", () => {
   });
 });
 
-describe("first hour: which files are called base64-encoded", () => {
+describe("first hour: a file that is not a credential report is called what it is", () => {
   const cases: [string, string, RegExp][] = [
     ["a plain-text note", "Notes on our IAM users\nalice and bob rotate monthly\n", /line 1: header "Notes on our IAM users" is not a credential report's/],
     ["a single word", "report\n", /line 1: header "report" is not a credential report's/],
+    ["a Markdown file whose body is not valid CSV", `# keyage\n\nSee "the docs", then "more\n`, /line 1: header "# keyage" is not a credential report's/],
+    ["a JSON file", '{\n  "iam-access-key-max-age": { "maxAgeDays": 90 }\n}\n', /line 1: header "{" is not a credential report's/],
     ["base64 of something else", `${Buffer.from("name,email\nbob,bob@example.com\n").toString("base64")}\n`, /line 1: header ".*" is not a credential report's/],
     ["the report's base64 (GetCredentialReport's Content)", Buffer.from(exampleText).toString("base64"), /looks base64-encoded .* decode it first/],
     ["the base64 of the report with a byte-order mark", Buffer.from(`\ufeff${exampleText}`).toString("base64"), /looks base64-encoded .* decode it first/],
     ["the report's base64 wrapped at 76 columns, as `base64` writes it", `${Buffer.from(exampleText).toString("base64").replace(/.{76}/g, "$&\n")}\n`, /looks base64-encoded .* decode it first/],
   ];
   for (const [what, text, message] of cases) {
-    it(`${message.source.includes("base64") ? "calls" : "does not call"} ${what} base64-encoded`, async () => {
+    it(`${message.source.includes("base64") ? "calls" : "does not call"} ${what} base64-encoded${message.source.includes("header") ? ", and says its header is not a report's" : ""}`, async () => {
       const result = await keyage(["audit", "--credential-report", "-"], { stdin: text });
       assert.equal(result.status, 2);
       assert.match(result.stderr, message);
