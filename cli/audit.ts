@@ -11,6 +11,7 @@ import {
   ParameterError,
   parseCredentialReport,
   parseTimestamp,
+  ROOT_ACCOUNT,
   show,
   validateParams,
   withReportedUse,
@@ -27,6 +28,8 @@ export type Format = (typeof FORMATS)[number];
 export interface AuditOptions {
   /** Credential report file; `-` reads standard input. Absent: the live account. */
   readonly credentialReport?: string;
+  /** Accept a report without the `<root_account>` row (a deliberate extract); root then goes unchecked. Default false. */
+  readonly allowPartialReport?: boolean;
   /** Default 30. */
   readonly maxAgeDays?: string;
   /** Default 7 (or maxAgeDays − 1 when smaller). */
@@ -52,6 +55,9 @@ export interface AuditOptions {
   /** Leave these accounts out. Default none. */
   readonly excludeAccounts?: string;
 }
+
+/** How a note on stderr says that the root user's keys went unchecked (live audit and offline extract alike). */
+const ROOT_UNCHECKED = "the root user's keys were not checked";
 
 const NAMES = { maxAgeDays: "--max-age-days", warnDays: "--warn-days", exemptions: "--exempt", maxUnusedDays: "--max-unused-days" };
 
@@ -85,7 +91,7 @@ function readError(file: string, err: unknown): UsageError {
   return new UsageError(`cannot read the credential report ${show(file)}: ${why}`, { cause: err });
 }
 
-async function readReport(file: string, io: CliIO): Promise<ReadResult> {
+async function readReport(file: string, io: CliIO, allowPartial: boolean): Promise<ReadResult> {
   let text: string;
   const source = file === "-" ? "standard input" : file;
   try {
@@ -97,14 +103,24 @@ async function readReport(file: string, io: CliIO): Promise<ReadResult> {
   } catch (err) {
     throw readError(file, err);
   }
+  let inputs: AuditInput[];
   try {
     // The report knows every key's use (N/A: never used), so --max-unused-days applies to it as it is.
-    const inputs = parseCredentialReport(text).map((r): AuditInput => ({ user: r.user, arn: r.arn, root: r.root, userCreatedAt: r.userCreationTime, keys: r.keys.map(withReportedUse) }));
-    return { inputs, source };
+    inputs = parseCredentialReport(text).map((r): AuditInput => ({ user: r.user, arn: r.arn, root: r.root, userCreatedAt: r.userCreationTime, keys: r.keys.map(withReportedUse) }));
   } catch (err) {
     if (err instanceof CredentialReportError) throw new UsageError(`${source}: ${err.message}`, { cause: err });
     throw err;
   }
+  // AWS always writes the root row: without it, "All 0 users compliant" would be a pass for a cut-off file.
+  if (!inputs.some((u) => u.root)) {
+    if (!allowPartial) {
+      throw new UsageError(
+        `${source}: no ${ROOT_ACCOUNT} row: every credential report AWS writes has one, so this file is cut short or not a credential report (pass --allow-partial-report if it is a deliberate extract)`,
+      );
+    }
+    io.stderr.write(`keyage: note: ${ROOT_UNCHECKED} (no ${ROOT_ACCOUNT} row in ${source})\n`);
+  }
+  return { inputs, source };
 }
 
 async function readProcessStdin(): Promise<string> {
@@ -151,6 +167,8 @@ export interface ReadResult {
 export type NoteSink = (note: string) => void;
 
 async function readLive(opts: AuditOptions, io: CliIO, params: RuleParams, now: number): Promise<ReadResult> {
+  const { checkProfile } = await import("./aws");
+  checkProfile(opts.profile, io);
   const { defaultClients } = await import("../aws/lazy-clients");
   const clients = await (io.clients ?? defaultClients)({ profile: opts.profile, region: opts.region });
   const progress = progressReporter(io);
@@ -193,7 +211,7 @@ export async function readLiveAccount(
   const inputs: AuditInput[] = [];
   const notes: string[] = [];
   if (root) inputs.push({ user: root.user, arn: root.arn, root: true, userCreatedAt: root.userCreationTime, keys: root.keys.map(withReportedUse) });
-  else notes.push(`the root user's keys were not checked (no credential report${snapshot.reportUnavailable ? `: ${snapshot.reportUnavailable}` : ""})`);
+  else notes.push(`${ROOT_UNCHECKED} (no credential report${snapshot.reportUnavailable ? `: ${snapshot.reportUnavailable}` : ""})`);
   const deleted = [...snapshot.deleted];
   // A user read from the credential report has key slots, not ids, and a slot cannot be rotated: for a
   // NON_COMPLIANT user only (compliant users cost no call), one ListAccessKeys names the keys by id.
@@ -244,7 +262,7 @@ export async function runAudit(opts: AuditOptions, io: CliIO): Promise<ExitStatu
   if (organization) {
     ({ audit, region: liveRegion } = await auditOrganization(opts, organization, io, params, now));
   } else {
-    const read = live ? await readLive(opts, io, params, now) : await readReport(opts.credentialReport as string, io);
+    const read = live ? await readLive(opts, io, params, now) : await readReport(opts.credentialReport as string, io, opts.allowPartialReport === true);
     liveRegion = read.region;
     audit = evaluateAll(read.inputs, params, now, read.source);
   }
@@ -316,7 +334,8 @@ async function render(audit: Audit, format: Format, findings: unknown[] | undefi
  * others), so ask STS who we are and refuse a report from another account.
  */
 async function prepareSecurityHub(opts: AuditOptions, io: CliIO, audit: Audit, region: string | undefined) {
-  const { awsFailure } = await import("./aws");
+  const { awsFailure, checkProfile } = await import("./aws");
+  checkProfile(opts.profile, io);
   const { defaultClients } = await import("../aws/lazy-clients");
   const { GetCallerIdentityCommand } = await import("@aws-sdk/client-sts");
   const clients = await (io.clients ?? defaultClients)({ profile: opts.profile, region: opts.region });

@@ -24,7 +24,7 @@ export interface JsonKey {
   readonly compliance: KeyCompliance;
   /** Why the key got its verdict. */
   readonly reason: KeyReason;
-  /** Whole days before the key passes the limit (0 when expired, and for a root key); null when undeterminable. */
+  /** Whole days before the key passes the limit (0 when expired, and for a root key); null when undeterminable or inactive. */
   readonly daysLeft: number | null;
   /** The key's last use, or null when never used or not known. */
   readonly lastUsed: LastUsed | null;

@@ -68,6 +68,7 @@ function buildProgram(io: CliIO, done: (status: number) => void): Command {
   configure(program.command("audit"), io, "keyage audit")
     .description("Audit access key ages: of the live account, or of a credential report (offline).")
     .option("--credential-report <file>", "credential report CSV (console download or decoded get-credential-report); - reads stdin")
+    .option("--allow-partial-report", "accept a credential report without its <root_account> row (a deliberate extract); the root user then goes unchecked")
     .addOption(new Option("--max-age-days <n>", "keys older than this many days are violations (1-3650)").default("30", "30"))
     .option("--warn-days <n>", "flag keys this many days before the limit (default 7)")
     .option("--max-unused-days <n>", "active keys neither used nor created within this many days are violations (1-3650; default off; CIS 1.12 uses 45)")

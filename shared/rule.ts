@@ -55,7 +55,7 @@ export interface KeyVerdict {
   /** Age in whole 24-hour days (rounded down; a future date is 0), or null when undeterminable. */
   readonly ageDays: number | null;
   readonly maxAgeDays: number;
-  /** Whole days left before the key expires (0 when expired, and for a root key), or null when undeterminable. */
+  /** Whole days left before the key expires (0 when expired, and for a root key), or null when undeterminable or inactive. */
   readonly daysLeft: number | null;
   /** The unused-key limit applied, or null when `maxUnusedDays` is off. */
   readonly maxUnusedDays: number | null;
@@ -158,8 +158,8 @@ export function evaluateKey(key: AccessKey, params: Pick<RuleParams, "maxAgeDays
             : ageMs > (maxAgeDays - warnDays) * DAY_MS
               ? "expiring"
               : "ok";
-  // A root key is due for deletion now, whatever its age.
-  const daysLeft = ageMs === undefined ? null : reason === "root-key" ? 0 : Math.max(0, Math.ceil((limitMs - ageMs) / DAY_MS));
+  // A root key is due for deletion now, whatever its age; an inactive key never expires, so it has no count.
+  const daysLeft = ageMs === undefined || reason === "inactive" ? null : reason === "root-key" ? 0 : Math.max(0, Math.ceil((limitMs - ageMs) / DAY_MS));
   const compliance: KeyCompliance = reason === "inactive" ? "NOT_APPLICABLE" : reason === "ok" || reason === "expiring" ? "COMPLIANT" : "NON_COMPLIANT";
   const unusedSince = idleFrom === undefined ? null : new Date(idleFrom).toISOString();
   const unusedDays = idleMs === undefined ? null : wholeDays(idleMs);
