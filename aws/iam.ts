@@ -15,6 +15,10 @@
  *   every user is read with ListAccessKeys, `concurrency` at once.
  * - With `onUnreadable: "skip"`, a user whose ListAccessKeys still fails after the SDK's retries is left
  *   out and named; every other user is still read.
+ * - With `maxUnusedDays` set, a key is called unused only after GetAccessKeyLastUsed agrees: a user
+ *   whose report row shows a key that may be unused is read with ListAccessKeys (the report has no key
+ *   ids), keeps the report's last uses, and each key that may still be unused costs one
+ *   GetAccessKeyLastUsed. No other key costs a call; with `maxUnusedDays` off, none does.
  */
 import {
   GenerateCredentialReportCommand,
@@ -24,7 +28,8 @@ import {
   type IAMClient,
   type User,
 } from "@aws-sdk/client-iam";
-import { evaluateUser, parseCredentialReport, parseTimestamp, validateParams, type AccessKey, type ReportUser, type RuleParams, type UserKeys } from "../shared";
+import { evaluateUser, mayBeUnused, parseCredentialReport, parseTimestamp, validateParams, type AccessKey, type ReportUser, type RuleParams, type UserKeys } from "../shared";
+import { carryReportedUse, withLastUse } from "./usage";
 import { awsErrorName, describeError, IamReadError, isNoSuchEntity, isThrottling } from "./errors";
 import { CallCounter, pool, sleep as timerSleep } from "./calls";
 
@@ -34,8 +39,11 @@ export interface IamAccessKey extends AccessKey {
   readonly status: "Active" | "Inactive";
   /** Creation time as IAM reports it (RFC 3339); `N/A` from a report row is kept (undeterminable). */
   readonly createDate: string;
-  /** Last use (report only), RFC 3339. */
-  readonly lastUsedDate?: string;
+  /**
+   * Last use, RFC 3339: from the credential report (`null` when it says the key was never used), or
+   * from GetAccessKeyLastUsed for a key that could be unused (see `aws/usage.ts`); absent when not read.
+   */
+  readonly lastUsedDate?: string | null;
 }
 
 /** An IAM user (never the root account) and their keys. */
@@ -401,6 +409,9 @@ export async function readAccount(iam: IAMClient, options: ReadAccountOptions = 
   const toRead: ListedUser[] = [];
   let notInReport = 0;
   let confirmations = 0;
+  let unusedChecks = 0;
+  // The report's keys of users read again, so their last uses carry over (no call for what it knows).
+  const reported = new Map<string, IamAccessKey[]>();
   for (const u of listed.users) {
     const row = rowsByName.get(u.user);
     // Name, ARN and creation time must all agree: a user deleted and re-created under the same name
@@ -410,11 +421,20 @@ export async function readAccount(iam: IAMClient, options: ReadAccountOptions = 
       toRead.push(u);
       continue;
     }
-    const keys: IamAccessKey[] = row.keys.map((k) => ({ slot: k.slot, status: k.status, createDate: k.createDate, lastUsedDate: k.lastUsedDate }));
+    // The report knows every key's use: no last_used_date (N/A) means never used.
+    const keys: IamAccessKey[] = row.keys.map((k) => ({ slot: k.slot, status: k.status, createDate: k.createDate, lastUsedDate: k.lastUsedDate ?? null }));
     const record: IamUserRecord = { ...u, keys, source: "credential-report" };
     // A stale report may hide a rotation or a re-activation made since: confirm before trusting it.
     if (!report.fresh && needsConfirmation(record, params, now())) {
       confirmations += 1;
+      reported.set(u.userId, keys);
+      toRead.push(u);
+      continue;
+    }
+    // A key the report shows idle may have been used since (or the report lags): ask IAM before saying so.
+    if (keys.some((k) => mayBeUnused(k, params, now()))) {
+      unusedChecks += 1;
+      reported.set(u.userId, keys);
       toRead.push(u);
       continue;
     }
@@ -429,6 +449,7 @@ export async function readAccount(iam: IAMClient, options: ReadAccountOptions = 
       fresh: report.fresh,
       notInReport,
       confirmations,
+      ...(params.maxUnusedDays === undefined ? {} : { unusedChecks }),
     });
   }
 
@@ -444,6 +465,9 @@ export async function readAccount(iam: IAMClient, options: ReadAccountOptions = 
     let keys: IamAccessKey[] | undefined;
     try {
       keys = await listAccessKeys(iam, u.user, calls);
+      if (keys !== undefined && params.maxUnusedDays !== undefined) {
+        keys = await withLastUse(iam, carryReportedUse(keys, reported.get(u.userId) ?? []), params, now(), calls);
+      }
     } catch (err) {
       if (options.onUnreadable !== "skip") throw err;
       // No verdict rather than a guess: the report's row (if any) is exactly what could not be confirmed.

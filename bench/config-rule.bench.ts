@@ -4,15 +4,16 @@
 // same local fake IAM/Config endpoint with a fixed per-call latency, in the same run. Then the bundle's
 // zip size and cold import time (SDK bundled, as shipped, vs the SDK left to the Lambda runtime).
 //
-// Then a month of daily scheduled runs (BENCH_MONTH_USERS, default 5,000; 1 % of users rotate each day,
-// keys cross the limit, a user is deleted and one added) with an injected clock: evaluations recorded,
+// Then 90 days of daily scheduled runs (BENCH_MONTH_USERS, default 5,000; BENCH_DAYS, default 90; 1 % of
+// users rotate each day, keys cross the limit, a user is deleted and one added) with an injected clock:
+// evaluations recorded, unchanged results re-written (refreshes) per day and the busiest such day,
 // API calls by action and wall time per run and for the month, keyage's "write what changes" next to
 // "re-state everyone" (keyage before, and AWS's managed rule `access-keys-rotated`, which re-states every
 // user on every run), and every user's compliance on the fake dashboard checked after every run.
 //
 // Run: npm run bench -- config-rule   (env: BENCH_SIZES=100,1000,5000  BENCH_LATENCY_MS=20
 //   BENCH_NAIVE_CONCURRENCY=8 — 1 makes the naive approach sequential, exactly like AWS's samples;
-//   BENCH_MONTH_USERS=5000, 0 skips the month)
+//   BENCH_MONTH_USERS=5000, 0 skips the month; BENCH_DAYS=90)
 import { ConfigServiceClient, PutEvaluationsCommand, type Evaluation } from "@aws-sdk/client-config-service";
 import { IAMClient, ListAccessKeysCommand, ListUsersCommand, type User } from "@aws-sdk/client-iam";
 import { spawnSync } from "node:child_process";
@@ -213,6 +214,7 @@ function benchBundle(): boolean {
 }
 
 const MONTH_USERS = Number(process.env.BENCH_MONTH_USERS ?? 5000);
+const DAYS = Number(process.env.BENCH_DAYS ?? 90);
 const DAY_MS = 86_400_000;
 
 /** AWS Config's list price per rule evaluation recorded, per account and Region and month (USD). */
@@ -237,13 +239,13 @@ interface MonthResult {
   evaluations: number;
   calls: Calls;
   ms: number;
-  perRun: { written: number; skipped: number; ms: number; iam: number; config: number }[];
+  perRun: { written: number; refreshed: number; skipped: number; ms: number; iam: number; config: number }[];
   wrongDays: number;
   crossings: number;
 }
 
 /**
- * Thirty daily scheduled runs at `n` users from an empty Config (the rule's first month: day 1 writes
+ * {@link DAYS} daily scheduled runs at `n` users from an empty Config (the rule's first months: day 1 writes
  * everyone). `restate` makes every earlier result look older than refreshDays before each run, so every
  * user is written on every run: keyage's behaviour before it compared with Config, and what AWS's
  * managed rule records.
@@ -259,7 +261,7 @@ async function month(n: number, restate: boolean): Promise<MonthResult> {
   const result: MonthResult = { evaluations: 0, calls: {}, ms: 0, perRun: [], wrongDays: 0, crossings: 0 };
   let yesterday = new Map<string, string>();
   const deleted: string[] = [];
-  for (let day = 0; day < 30; day += 1) {
+  for (let day = 0; day < DAYS; day += 1) {
     clock = Date.parse("2026-11-01T00:05:00Z") + day * DAY_MS;
     if (day > 0) {
       const names = [...fake.users.keys()];
@@ -275,6 +277,7 @@ async function month(n: number, restate: boolean): Promise<MonthResult> {
     }
     if (day === 15) fake.addUser("newcomer", { keys: [{ ageDays: 45 }] });
     if (restate) for (const e of fake.evaluations.values()) e.recordedAt = new Date(0);
+    const shown = new Map([...fake.evaluations].map(([id, e]) => [id, `${e.complianceType}|${e.annotation}`]));
     fake.resetCounts();
     const start = performance.now();
     const summary = await fake.withEnv(() =>
@@ -286,10 +289,12 @@ async function month(n: number, restate: boolean): Promise<MonthResult> {
     );
     const ms = performance.now() - start;
     const written = fake.putRequests.reduce((a, r) => a + r.evaluations.length, 0);
+    // Refreshes: results written again although Config already showed exactly them.
+    const refreshed = fake.putRequests.reduce((a, r) => a + r.evaluations.filter((e) => shown.get(e.ComplianceResourceId) === `${e.ComplianceType}|${e.Annotation}`).length, 0);
     result.evaluations += written;
     result.ms += ms;
     for (const [a, c] of Object.entries(fake.calls)) result.calls[a] = (result.calls[a] ?? 0) + c;
-    result.perRun.push({ written, skipped: summary.skippedUnchanged, ms, iam: total(pick(fake.calls, (a) => IAM_ACTIONS.has(a))), config: total(pick(fake.calls, (a) => !IAM_ACTIONS.has(a))) });
+    result.perRun.push({ written, refreshed, skipped: summary.skippedUnchanged, ms, iam: total(pick(fake.calls, (a) => IAM_ACTIONS.has(a))), config: total(pick(fake.calls, (a) => !IAM_ACTIONS.has(a))) });
     // The dashboard: every user shows today's verdict, deleted users NOT_APPLICABLE.
     const today = new Map<string, string>();
     let wrong = 0;
@@ -307,30 +312,63 @@ async function month(n: number, restate: boolean): Promise<MonthResult> {
   return result;
 }
 
+/**
+ * Refreshes per day (days 2..DAYS) when `n` users are first written on day 1 and nothing changes, under
+ * the naive rule: written again once the result is `refreshDays` old (less an hour). Pure, in memory.
+ */
+function naiveRefreshes(n: number, refreshDays: number): number[] {
+  const recorded = new Array<number>(n).fill(0);
+  const out: number[] = [];
+  for (let day = 1; day < DAYS; day += 1) {
+    let count = 0;
+    for (let i = 0; i < n; i += 1) {
+      if (day * DAY_MS - (recorded[i] as number) >= refreshDays * DAY_MS - 3_600_000) {
+        recorded[i] = day * DAY_MS;
+        count += 1;
+      }
+    }
+    out.push(count);
+  }
+  return out;
+}
+
 async function benchMonth(): Promise<boolean> {
   if (MONTH_USERS <= 0) return true;
   const n = MONTH_USERS;
-  console.log(`\na month of daily scheduled runs, ${n} users, ${LATENCY_MS} ms per call; 1 % of users rotate each day, a user is deleted on day 11 and one added on day 16`);
+  console.log(`\n${DAYS} days of daily scheduled runs, ${n} users, ${LATENCY_MS} ms per call; 1 % of users rotate each day, a user is deleted on day 11 and one added on day 16`);
   const ours = await month(n, false);
   const restate = await month(n, true);
   const usd = (x: number): string => `USD ${x.toFixed(2)}`;
-  console.log("day  written  skippedUnchanged  IAM calls  Config calls  ms   | re-state everyone: written  Config calls  ms");
+  console.log("day  written  refreshed  skippedUnchanged  IAM calls  Config calls  ms   | re-state everyone: written  Config calls  ms");
   ours.perRun.forEach((r, i) => {
     const b = restate.perRun[i] as MonthResult["perRun"][number];
     console.log(
-      `${String(i + 1).padStart(3)} ${String(r.written).padStart(8)} ${String(r.skipped).padStart(17)} ${String(r.iam).padStart(10)} ${String(r.config).padStart(13)} ${r.ms.toFixed(0).padStart(5)} | ${String(b.written).padStart(26)} ${String(b.config).padStart(13)} ${b.ms.toFixed(0).padStart(5)}`,
+      `${String(i + 1).padStart(3)} ${String(r.written).padStart(8)} ${String(r.refreshed).padStart(10)} ${String(r.skipped).padStart(17)} ${String(r.iam).padStart(10)} ${String(r.config).padStart(13)} ${r.ms.toFixed(0).padStart(5)} | ${String(b.written).padStart(26)} ${String(b.config).padStart(13)} ${b.ms.toFixed(0).padStart(5)}`,
     );
   });
   const share = ours.evaluations / restate.evaluations;
   const iamOurs = total(pick(ours.calls, (a) => IAM_ACTIONS.has(a)));
   const iamRestate = total(pick(restate.calls, (a) => IAM_ACTIONS.has(a)));
-  const iamFloor = 30 * Math.ceil(n / 1000) + 30 * 4; // ListUsers pages + Generate (STARTED, INPROGRESS, COMPLETE) + Get, every day
+  const iamFloor = DAYS * Math.ceil(n / 1000) + DAYS * 4; // ListUsers pages + Generate (STARTED, INPROGRESS, COMPLETE) + Get, every day
+  // Refreshes after day 1 (which writes everyone as new): keyage's busiest day against the mean, and the
+  // naive rule "write again once refreshDays old" on the same users, simulated in the same run.
+  const refreshes = ours.perRun.slice(1).map((r) => r.refreshed);
+  const mean = refreshes.reduce((a, b) => a + b, 0) / Math.max(1, refreshes.length);
+  const busiest = Math.max(...refreshes);
+  const busiestDay = refreshes.indexOf(busiest) + 2;
+  const naive = naiveRefreshes(n, 30);
+  const naiveBusiest = Math.max(...naive);
+  console.log(
+    `refreshes (unchanged results written again) on days 2-${DAYS}: busiest day ${busiestDay} with ${busiest}, mean ${mean.toFixed(0)} (${(busiest / Math.max(1, mean)).toFixed(2)}x the mean); ` +
+      `naive "once refreshDays old" on the same ${n} users: busiest ${naiveBusiest} (day ${naive.indexOf(naiveBusiest) + 2}), ${(naiveBusiest / Math.max(1, busiest)).toFixed(1)}x keyage's busiest`,
+  );
   const checks = [
     share <= 0.1 ? "≤10% of re-stating ok" : "OVER 10% OF RE-STATING",
     iamOurs <= iamFloor ? "IAM floor ok" : "IAM OVER FLOOR",
+    busiest <= 2 * mean ? "busiest refresh day ≤ 2x mean ok" : "BUSIEST REFRESH DAY OVER 2X MEAN",
     ours.wrongDays === 0 && restate.wrongDays === 0 ? "dashboard right every day" : `DASHBOARD WRONG ON ${ours.wrongDays}+${restate.wrongDays} DAYS`,
   ];
-  console.log(`month                 evaluations  cost at list price  IAM calls  Config calls  wall time  calls by action`);
+  console.log(`${`${DAYS} days`.padEnd(21)} evaluations  cost at list price  IAM calls  Config calls  wall time  calls by action`);
   const row = (label: string, r: MonthResult): string =>
     `${label.padEnd(21)} ${String(r.evaluations).padStart(11)} ${usd(listPrice(r.evaluations)).padStart(19)} ${String(total(pick(r.calls, (a) => IAM_ACTIONS.has(a)))).padStart(10)} ${String(total(pick(r.calls, (a) => !IAM_ACTIONS.has(a)))).padStart(13)} ${`${(r.ms / 1000).toFixed(1)} s`.padStart(10)}  ${fmtCalls(r.calls)}`;
   console.log(row("keyage (changes)", ours));

@@ -11,8 +11,10 @@ import {
   ParameterError,
   parseCredentialReport,
   parseTimestamp,
+  ROOT_ACCOUNT,
   show,
   validateParams,
+  withReportedUse,
   type RuleParams,
 } from "../shared";
 import { AwsError, EXIT, UsageError, type CliIO, type Clients, type ExitStatus } from "./io";
@@ -26,6 +28,8 @@ export type Format = (typeof FORMATS)[number];
 export interface AuditOptions {
   /** Credential report file; `-` reads standard input. Absent: the live account. */
   readonly credentialReport?: string;
+  /** Accept a report without the `<root_account>` row (a deliberate extract); root then goes unchecked. Default false. */
+  readonly allowPartialReport?: boolean;
   /** Default 30. */
   readonly maxAgeDays?: string;
   /** Default 7 (or maxAgeDays − 1 when smaller). */
@@ -34,6 +38,8 @@ export interface AuditOptions {
   readonly now?: string;
   /** Default `table`. */
   readonly format?: Format;
+  /** Unused-key limit in days (1–3650). Default off. */
+  readonly maxUnusedDays?: string;
   /** `USER` or `USER:YYYY-MM-DD`, repeatable. Default none. */
   readonly exempt?: readonly string[];
   readonly profile?: string;
@@ -50,16 +56,19 @@ export interface AuditOptions {
   readonly excludeAccounts?: string;
 }
 
-const NAMES = { maxAgeDays: "--max-age-days", warnDays: "--warn-days", exemptions: "--exempt" };
+/** How a note on stderr says that the root user's keys went unchecked (live audit and offline extract alike). */
+const ROOT_UNCHECKED = "the root user's keys were not checked";
+
+const NAMES = { maxAgeDays: "--max-age-days", warnDays: "--warn-days", exemptions: "--exempt", maxUnusedDays: "--max-unused-days" };
 
 /** Validates the flags that need no I/O; throws {@link UsageError} naming the flag and the value. */
 export function parseAuditFlags(opts: AuditOptions, clock: () => number): { params: RuleParams; now: number } {
-  for (const [flag, value] of [["--max-age-days", opts.maxAgeDays], ["--warn-days", opts.warnDays]] as const) {
+  for (const [flag, value] of [["--max-age-days", opts.maxAgeDays], ["--warn-days", opts.warnDays], ["--max-unused-days", opts.maxUnusedDays]] as const) {
     if (value !== undefined && value.trim() === "") throw new UsageError(`${flag} needs a whole number of days, got ""`);
   }
   let params: RuleParams;
   try {
-    params = validateParams({ maxAgeDays: opts.maxAgeDays, warnDays: opts.warnDays, exemptions: [...(opts.exempt ?? [])] }, NAMES);
+    params = validateParams({ maxAgeDays: opts.maxAgeDays, warnDays: opts.warnDays, exemptions: [...(opts.exempt ?? [])], maxUnusedDays: opts.maxUnusedDays }, NAMES);
   } catch (err) {
     if (err instanceof ParameterError) throw new UsageError(err.message, { cause: err });
     throw err;
@@ -82,7 +91,7 @@ function readError(file: string, err: unknown): UsageError {
   return new UsageError(`cannot read the credential report ${show(file)}: ${why}`, { cause: err });
 }
 
-async function readReport(file: string, io: CliIO): Promise<ReadResult> {
+async function readReport(file: string, io: CliIO, allowPartial: boolean): Promise<ReadResult> {
   let text: string;
   const source = file === "-" ? "standard input" : file;
   try {
@@ -94,13 +103,24 @@ async function readReport(file: string, io: CliIO): Promise<ReadResult> {
   } catch (err) {
     throw readError(file, err);
   }
+  let inputs: AuditInput[];
   try {
-    const inputs = parseCredentialReport(text).map((r): AuditInput => ({ user: r.user, arn: r.arn, root: r.root, userCreatedAt: r.userCreationTime, keys: r.keys }));
-    return { inputs, source };
+    // The report knows every key's use (N/A: never used), so --max-unused-days applies to it as it is.
+    inputs = parseCredentialReport(text).map((r): AuditInput => ({ user: r.user, arn: r.arn, root: r.root, userCreatedAt: r.userCreationTime, keys: r.keys.map(withReportedUse) }));
   } catch (err) {
     if (err instanceof CredentialReportError) throw new UsageError(`${source}: ${err.message}`, { cause: err });
     throw err;
   }
+  // AWS always writes the root row: without it, "All 0 users compliant" would be a pass for a cut-off file.
+  if (!inputs.some((u) => u.root)) {
+    if (!allowPartial) {
+      throw new UsageError(
+        `${source}: no ${ROOT_ACCOUNT} row: every credential report AWS writes has one, so this file is cut short or not a credential report (pass --allow-partial-report if it is a deliberate extract)`,
+      );
+    }
+    io.stderr.write(`keyage: note: ${ROOT_UNCHECKED} (no ${ROOT_ACCOUNT} row in ${source})\n`);
+  }
+  return { inputs, source };
 }
 
 async function readProcessStdin(): Promise<string> {
@@ -147,6 +167,8 @@ export interface ReadResult {
 export type NoteSink = (note: string) => void;
 
 async function readLive(opts: AuditOptions, io: CliIO, params: RuleParams, now: number): Promise<ReadResult> {
+  const { checkProfile } = await import("./aws");
+  checkProfile(opts.profile, io);
   const { defaultClients } = await import("../aws/lazy-clients");
   const clients = await (io.clients ?? defaultClients)({ profile: opts.profile, region: opts.region });
   const progress = progressReporter(io);
@@ -188,8 +210,8 @@ export async function readLiveAccount(
   const root = snapshot.root;
   const inputs: AuditInput[] = [];
   const notes: string[] = [];
-  if (root) inputs.push({ user: root.user, arn: root.arn, root: true, userCreatedAt: root.userCreationTime, keys: root.keys });
-  else notes.push(`the root user's keys were not checked (no credential report${snapshot.reportUnavailable ? `: ${snapshot.reportUnavailable}` : ""})`);
+  if (root) inputs.push({ user: root.user, arn: root.arn, root: true, userCreatedAt: root.userCreationTime, keys: root.keys.map(withReportedUse) });
+  else notes.push(`${ROOT_UNCHECKED} (no credential report${snapshot.reportUnavailable ? `: ${snapshot.reportUnavailable}` : ""})`);
   const deleted = [...snapshot.deleted];
   // A user read from the credential report has key slots, not ids, and a slot cannot be rotated: for a
   // NON_COMPLIANT user only (compliant users cost no call), one ListAccessKeys names the keys by id.
@@ -240,7 +262,7 @@ export async function runAudit(opts: AuditOptions, io: CliIO): Promise<ExitStatu
   if (organization) {
     ({ audit, region: liveRegion } = await auditOrganization(opts, organization, io, params, now));
   } else {
-    const read = live ? await readLive(opts, io, params, now) : await readReport(opts.credentialReport as string, io);
+    const read = live ? await readLive(opts, io, params, now) : await readReport(opts.credentialReport as string, io, opts.allowPartialReport === true);
     liveRegion = read.region;
     audit = evaluateAll(read.inputs, params, now, read.source);
   }
@@ -312,7 +334,8 @@ async function render(audit: Audit, format: Format, findings: unknown[] | undefi
  * others), so ask STS who we are and refuse a report from another account.
  */
 async function prepareSecurityHub(opts: AuditOptions, io: CliIO, audit: Audit, region: string | undefined) {
-  const { awsFailure } = await import("./aws");
+  const { awsFailure, checkProfile } = await import("./aws");
+  checkProfile(opts.profile, io);
   const { defaultClients } = await import("../aws/lazy-clients");
   const { GetCallerIdentityCommand } = await import("@aws-sdk/client-sts");
   const clients = await (io.clients ?? defaultClients)({ profile: opts.profile, region: opts.region });

@@ -26,6 +26,8 @@ export const CSV_COLUMNS = [
   "max_age_days",
   "warn_days",
   "evaluated_at",
+  "unused_days",
+  "max_unused_days",
 ] as const;
 
 /** Organization audits (`--organization`) append this column: the account of the row's user. */
@@ -49,18 +51,21 @@ export function formatCsv(audit: Audit): string {
   const org = audit.accounts !== undefined;
   const lines = [(org ? [...CSV_COLUMNS, CSV_ACCOUNT_COLUMN] : CSV_COLUMNS).join(",")];
   const { maxAgeDays, warnDays } = audit.params;
+  const maxUnusedDays = audit.params.maxUnusedDays ?? "";
   const evaluatedAt = new Date(audit.now).toISOString();
   for (const e of audit.entries) {
     const { compliance, annotation, exemption } = e.verdict;
     const user = [e.user, e.arn, e.root, compliance];
     const exempt = [exemption !== undefined, exemption?.until === undefined ? "" : new Date(exemption.until).toISOString()];
-    const run = org ? [maxAgeDays, warnDays, evaluatedAt, e.account] : [maxAgeDays, warnDays, evaluatedAt];
-    if (e.verdict.keys.length === 0) lines.push([...user, "", "", "", "", "", annotation, "", "", "", "", "", ...exempt, ...run].map(csvField).join(","));
+    const run = [maxAgeDays, warnDays, evaluatedAt];
+    // Organization audits append the account, after every other column.
+    const tail = org ? [e.account] : [];
+    if (e.verdict.keys.length === 0) lines.push([...user, "", "", "", "", "", annotation, "", "", "", "", "", ...exempt, ...run, "", maxUnusedDays, ...tail].map(csvField).join(","));
     for (const k of e.verdict.keys) {
       const key = k.key.accessKeyId ?? k.key.slot;
       const used = lastUsedOf(k);
       lines.push(
-        [...user, key, k.active ? "Active" : "Inactive", k.createDate, k.ageDays, k.compliance, annotation, k.reason, k.daysLeft, used?.date, used?.service, used?.region, ...exempt, ...run]
+        [...user, key, k.active ? "Active" : "Inactive", k.createDate, k.ageDays, k.compliance, annotation, k.reason, k.daysLeft, used?.date, used?.service, used?.region, ...exempt, ...run, k.unusedDays, maxUnusedDays, ...tail]
           .map(csvField)
           .join(","),
       );

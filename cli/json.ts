@@ -24,10 +24,15 @@ export interface JsonKey {
   readonly compliance: KeyCompliance;
   /** Why the key got its verdict. */
   readonly reason: KeyReason;
-  /** Whole days before the key passes the limit (0 when expired, and for a root key); null when undeterminable. */
+  /** Whole days before the key passes the limit (0 when expired, and for a root key); null when undeterminable or inactive. */
   readonly daysLeft: number | null;
   /** The key's last use, or null when never used or not known. */
   readonly lastUsed: LastUsed | null;
+  /**
+   * Since 1.1.0. Whole days since the later of the key's creation and its last use; null when its use is
+   * not known (see `maxUnusedDays`).
+   */
+  readonly unusedDays: number | null;
 }
 
 export interface JsonUser {
@@ -71,6 +76,8 @@ export interface JsonAudit {
   readonly schemaVersion: typeof JSON_SCHEMA_VERSION;
   readonly maxAgeDays: number;
   readonly warnDays: number;
+  /** Since 1.1.0. The unused-key limit (`--max-unused-days`), or null when off. */
+  readonly maxUnusedDays: number | null;
   readonly exemptions: readonly JsonExemption[];
   readonly evaluatedAt: string;
   readonly summary: Summary;
@@ -88,12 +95,12 @@ export function jsonKeys(e: AuditEntry): JsonKey[] {
   const keys: JsonKey[] = [];
   for (const k of e.verdict.keys) {
     const status = k.active ? "Active" : "Inactive";
-    const { createDate, ageDays, compliance, reason, daysLeft } = k;
+    const { createDate, ageDays, compliance, reason, daysLeft, unusedDays } = k;
     const lastUsed = lastUsedOf(k);
     keys.push(
       k.key.accessKeyId
-        ? { accessKeyId: k.key.accessKeyId, status, createDate, ageDays, compliance, reason, daysLeft, lastUsed }
-        : { slot: k.key.slot as 1 | 2, status, createDate, ageDays, compliance, reason, daysLeft, lastUsed },
+        ? { accessKeyId: k.key.accessKeyId, status, createDate, ageDays, compliance, reason, daysLeft, lastUsed, unusedDays }
+        : { slot: k.key.slot as 1 | 2, status, createDate, ageDays, compliance, reason, daysLeft, lastUsed, unusedDays },
     );
   }
   return keys;
@@ -115,7 +122,8 @@ export function toJson(audit: Audit): JsonAudit {
   }
   const { maxAgeDays, warnDays } = audit.params;
   const exemptions = audit.params.exemptions.map((x) => ({ user: x.user, until: iso(x.until) }));
-  const doc: JsonAudit = { schemaVersion: JSON_SCHEMA_VERSION, maxAgeDays, warnDays, exemptions, evaluatedAt: new Date(audit.now).toISOString(), summary: summarize(audit), users };
+  const maxUnusedDays = audit.params.maxUnusedDays ?? null;
+  const doc: JsonAudit = { schemaVersion: JSON_SCHEMA_VERSION, maxAgeDays, warnDays, maxUnusedDays, exemptions, evaluatedAt: new Date(audit.now).toISOString(), summary: summarize(audit), users };
   if (!audit.accounts) return doc;
   const accounts = audit.accounts.map(
     (a): JsonAccount => ({

@@ -68,8 +68,10 @@ function buildProgram(io: CliIO, done: (status: number) => void): Command {
   configure(program.command("audit"), io, "keyage audit")
     .description("Audit access key ages: of the live account, or of a credential report (offline).")
     .option("--credential-report <file>", "credential report CSV (console download or decoded get-credential-report); - reads stdin")
+    .option("--allow-partial-report", "accept a credential report without its <root_account> row (a deliberate extract); the root user then goes unchecked")
     .addOption(new Option("--max-age-days <n>", "keys older than this many days are violations (1-3650)").default("30", "30"))
     .option("--warn-days <n>", "flag keys this many days before the limit (default 7)")
+    .option("--max-unused-days <n>", "active keys neither used nor created within this many days are violations (1-3650; default off; CIS 1.12 uses 45)")
     .option("--now <iso-8601>", "evaluate at this instant instead of now, e.g. 2026-11-29T12:00:00Z")
     .addOption(new Option("--format <format>", "output format").choices(["table", "json", "csv", "asff", "ocsf", "html"]).default("table"))
     .addOption(

@@ -4,10 +4,10 @@
  */
 import { evaluateUser, parseTimestamp, type AccessKey, type KeyVerdict, type RuleParams, type UserVerdict } from "../shared";
 
-/** A key as the CLI reads it: what the rule needs, plus its last use when the source says (credential report). */
+/** A key as the CLI reads it: what the rule needs, plus its last use when the source says. */
 export interface AuditKey extends AccessKey {
-  /** Last use, RFC 3339; absent when never used or not known. */
-  readonly lastUsedDate?: string;
+  /** Last use, RFC 3339; null when the source says never used; absent when not known (see `AccessKey`). */
+  readonly lastUsedDate?: string | null;
   /** Region of the last use (report column `access_key_N_last_used_region`). */
   readonly lastUsedRegion?: string;
   /** Service of the last use (report column `access_key_N_last_used_service`). */

@@ -126,6 +126,8 @@ async function chooseAccounts(request: OrganizationRequest, central: Clients, io
  * @throws AwsError when the accounts cannot be listed; UsageError when none is left to audit.
  */
 export async function auditOrganization(opts: AuditOptions, request: OrganizationRequest, io: CliIO, params: RuleParams, now: number): Promise<{ audit: Audit; region?: string }> {
+  const { checkProfile } = await import("./aws");
+  checkProfile(opts.profile, io);
   const { defaultClients } = await import("../aws/lazy-clients");
   const { assumeRole } = await import("../aws/sessions");
   const { describeError } = await import("../aws/errors");

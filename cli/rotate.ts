@@ -38,7 +38,7 @@ import { awsErrorName, IamReadError } from "../aws/errors";
 import { createAccessKey, deleteAccessKey, getUserArn, readUserKeys, setAccessKeyStatus, tagUser, untagUser } from "../aws/keys";
 import { defaultClients } from "../aws/lazy-clients";
 import { putKeySecret, readSecret, SecretUndecidedError } from "../aws/secrets";
-import { awsFailure } from "./aws";
+import { awsFailure, checkProfile } from "./aws";
 import { critical, isStdoutClosed } from "./guard";
 import { AwsError, CliError, EXIT, RefusedError, UsageError, type CliIO, type Clients, type ExitStatus } from "./io";
 
@@ -113,11 +113,29 @@ export async function runRotate(phase: Phase, opts: RotateOptions, io: CliIO): P
     throw new UsageError(`--user: ${show(opts.user)} is not an IAM user name (${USER_NAME_RULE})`);
   }
   const policy = policyOf(opts);
+  const now = (io.now ?? Date.now)();
+  if (phase === "start") usageBeforeAws(opts, io, policy, now);
+  checkProfile(opts.profile, io);
   const clients = await (io.clients ?? defaultClients)({ profile: opts.profile, region: opts.region });
-  const run: Run = { phase, opts, io, clients, iam: clients.iam(), now: (io.now ?? Date.now)(), apply: opts.apply === true };
+  const run: Run = { phase, opts, io, clients, iam: clients.iam(), now, apply: opts.apply === true };
   const observed = await observe(run);
   for (const line of describeKeys(opts.user, observed.keys, run.now)) io.stdout.write(`${line}\n`);
   return execute(run, planRotation(phase, observed, policy, run.now));
+}
+
+/**
+ * start's usage errors that need no AWS call (no destination given; a --output file that cannot be
+ * created), raised before any client is made: bad usage exits 2, whatever the credentials or region. The
+ * planner stays the one place that words them: it is asked with what is known locally and no keys, and
+ * checks destinations before anything that depends on the keys.
+ */
+function usageBeforeAws(opts: RotateOptions, io: CliIO, policy: RotationPolicy, now: number): void {
+  const local: RotationDestination[] = [];
+  if (opts.output) local.push(observeFile({ io }, opts.output));
+  if (opts.secretsManager) local.push({ kind: "secret", label: `Secrets Manager secret ${opts.secretsManager}` });
+  if (opts.showSecret) local.push({ kind: "stdout", label: "stdout" });
+  const plan = planRotation("start", { user: opts.user, keys: [], tags: {}, destinations: local }, policy, now);
+  if (plan.refusal?.kind === "usage") throw new UsageError(plan.refusal.reason);
 }
 
 // -------------------------------------------------------------------------------------------- observe
@@ -144,12 +162,12 @@ async function observe(run: Run): Promise<RotationObservation> {
   return { user, userArn, keys: found.keys, tags: found.tags, destinations };
 }
 
-function outputPath(run: Run, output: string): string {
+function outputPath(run: Pick<Run, "io">, output: string): string {
   return path.resolve(run.io.cwd ?? process.cwd(), output);
 }
 
 /** The --output file: its directory must exist and be writable; the file itself must not exist (unless it holds the new key). */
-function observeFile(run: Run, output: string): RotationDestination {
+function observeFile(run: Pick<Run, "io">, output: string): RotationDestination {
   const label = `file ${output}`;
   const file = outputPath(run, output);
   const dir = path.dirname(file);
@@ -363,7 +381,8 @@ async function takeBack(
   err: unknown,
   delivery: { file: string | undefined; fileHoldsSecret: boolean; discardFile: () => void; where: string },
 ): Promise<never> {
-  const reason = err instanceof CliError ? err.message : `${awsErrorName(err) || "Error"}: ${(err as Error).message}`;
+  const code = awsErrorName(err);
+  const reason = err instanceof CliError ? err.message : code ? `${code}: ${(err as Error).message}` : (err as Error).message;
   try {
     await deleteAccessKey(run.iam, run.opts.user, id);
   } catch (deleteErr) {

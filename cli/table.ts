@@ -36,6 +36,10 @@ function keyVerdict(k: KeyVerdict, exempt: boolean): Cell {
       return exempt ? { text: "age unknown (exempt)", tone: "warn" } : { text: "AGE UNKNOWN: no valid creation date", tone: "bad" };
     case "root-key":
       return exempt ? { text: "root key (exempt)", tone: "warn" } : { text: "ROOT KEY: the root user should have none, delete it", tone: "bad" };
+    case "unused":
+      return exempt
+        ? { text: `unused over ${days(k.maxUnusedDays as number)} (exempt)`, tone: "warn" }
+        : { text: `UNUSED ${days(k.unusedDays as number)}: over the ${k.maxUnusedDays}-day unused limit, deactivate or delete it`, tone: "bad" };
     default:
       return k.reason satisfies never;
   }
@@ -92,7 +96,8 @@ export function formatTable(input: Audit, colour: boolean): string {
   const { maxAgeDays, warnDays } = audit.params;
   const at = new Date(audit.now).toISOString().replace(".000Z", "Z");
   const out = [
-    `Access keys in ${audit.source} at ${at}: limit ${days(maxAgeDays)}${warnDays > 0 ? `, warning ${days(warnDays)} before` : ""}.`,
+    `Access keys in ${audit.source} at ${at}: limit ${days(maxAgeDays)}${warnDays > 0 ? `, warning ${days(warnDays)} before` : ""}` +
+      `${audit.params.maxUnusedDays === undefined ? "" : `, unused limit ${days(audit.params.maxUnusedDays)}`}.`,
     "",
     ...all.map(line),
     "",
@@ -113,8 +118,13 @@ export function formatTable(input: Audit, colour: boolean): string {
   if (soon.length > 0) out.push(`${soon.length} ${noun(soon.length)} with keys close to the limit: ${names(soon)}.`);
   if (exempt.length > 0) out.push(`${exempt.length} exempt ${noun(exempt.length)} over the limit: ${names(exempt)}.`);
   // keyage rotate works on IAM users; the root user's keys are deleted by the root user itself.
-  if (bad.some((e) => !e.root) || soon.length > 0) {
+  // An unused key is deactivated or deleted, not rotated: a new key would be just as unused.
+  const onlyUnused = (e: AuditEntry): boolean => e.verdict.violations.every((v) => v.reason === "unused");
+  if (bad.some((e) => !e.root && !onlyUnused(e)) || soon.length > 0) {
     out.push("Rotate a user's key safely with: keyage rotate start --user NAME (a dry run until you add --apply).");
+  }
+  if (bad.some((e) => !e.root && e.verdict.violations.some((v) => v.reason === "unused"))) {
+    out.push("Deactivate an unused key with: aws iam update-access-key --user-name NAME --access-key-id ID --status Inactive; delete it once nothing needs it.");
   }
   if (bad.some((e) => e.root)) {
     out.push("Delete the root user's access keys: sign in as the root user, open Security credentials, and delete them.");

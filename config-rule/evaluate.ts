@@ -12,6 +12,7 @@ import { describeError } from "../aws/errors";
 import { EventError, PutEvaluationsError } from "./errors";
 import { GONE_STATUSES, parseEvent, parseRuleParameters, RESOURCE_TYPE, type ChangeInvocation, type MessageType, type RuleEvent, type RuleSettings } from "./event";
 import { previouslyEvaluated, putEvaluations, refreshDue, selectChanged, WRITER_DEFAULTS, type EarlierResults, type WriteResult, type WriterContext } from "./evaluations";
+import { withLastUse } from "../aws/usage";
 import { listAccessKeys, readAccount, type ListedUser, type ReadAccountOptions, type UnreadableUser } from "../aws/iam";
 import { jsonLogger, type Logger } from "../aws/log";
 import { CallCounter, sleep as timerSleep } from "../aws/calls";
@@ -179,8 +180,9 @@ async function changed(run: RunContext): Promise<Outcome> {
     return one(evaluation(invocation.resourceId, "NOT_APPLICABLE", `The user is not applicable (configuration item status ${invocation.status}).`, at));
   }
   const name = invocation.resourceName as string;
-  const keys = await listAccessKeys(run.iam, name, run.calls);
-  if (keys === undefined) return one(evaluation(invocation.resourceId, "NOT_APPLICABLE", "The user no longer exists.", at));
+  const listed = await listAccessKeys(run.iam, name, run.calls);
+  if (listed === undefined) return one(evaluation(invocation.resourceId, "NOT_APPLICABLE", "The user no longer exists.", at));
+  const keys = await withLastUse(run.iam, listed, run.settings.params, run.now(), run.calls);
   return one(judged(invocation.resourceId, { user: name, keys }, run.settings.params, run.now(), at));
 }
 
@@ -251,7 +253,7 @@ export async function evaluate(rawEvent: unknown, context: LambdaContext, deps: 
 
   const { invocation } = event;
   const base = { messageType: invocation.messageType, configRuleName: event.configRuleName, accountId: event.accountId, testMode: event.testMode };
-  log("info", "run started", { ...base, maxAccessKeyAge: settings.params.maxAgeDays, warnDays: settings.params.warnDays, exemptions: settings.params.exemptions.length, refreshDays: settings.refreshDays });
+  log("info", "run started", { ...base, maxAccessKeyAge: settings.params.maxAgeDays, warnDays: settings.params.warnDays, exemptions: settings.params.exemptions.length, refreshDays: settings.refreshDays, maxUnusedDays: settings.params.maxUnusedDays });
 
   const remainingMs = (): number => context.getRemainingTimeInMillis();
   const reserveMs = deps.reserveMs ?? Math.min(10_000, Math.max(1000, remainingMs() / 4));
@@ -346,7 +348,7 @@ function readingOrder(users: readonly ListedUser[], earlier: EarlierResults | un
   rotated.forEach((u, i) => {
     const before = earlier.results.get(u.userId);
     if (before === undefined) first.push({ u, i, t: Number.NEGATIVE_INFINITY });
-    else if (refreshDue(before, run.settings.refreshDays, now)) first.push({ u, i, t: before.recordedAt?.getTime() ?? Number.NEGATIVE_INFINITY });
+    else if (refreshDue(before, run.settings.refreshDays, now, u.userId)) first.push({ u, i, t: before.recordedAt?.getTime() ?? Number.NEGATIVE_INFINITY });
     else rest.push(u);
   });
   first.sort((a, b) => a.t - b.t || a.i - b.i);

@@ -144,12 +144,6 @@ export async function previouslyEvaluated(
   return { results, complete: true };
 }
 
-/**
- * How much earlier than `refreshDays` a result counts as due: a daily schedule fires a little earlier or
- * later from day to day, and a result recorded 30 days ago minus a minute must not wait a 31st day.
- */
-export const REFRESH_SLACK_MS = 3_600_000;
-
 /** Evaluations split by whether they change what Config shows. */
 export interface WriteSelection {
   /** New, changed (ComplianceType or annotation) or due for a refresh: to be written. */
@@ -161,25 +155,58 @@ export interface WriteSelection {
 /**
  * Keeps the evaluations that change what Config shows: a resource with no earlier result, a different
  * ComplianceType (NOT_APPLICABLE for a deleted user always differs: earlier results are only COMPLIANT
- * or NON_COMPLIANT), a different annotation, or an earlier result recorded `refreshDays` days ago or more
- * (less {@link REFRESH_SLACK_MS}), or at an unknown time. Everything else is `unchanged`.
- * `earlier` must be complete: a missing result means "new" only when every result was read.
+ * or NON_COMPLIANT), a different annotation, or an earlier result due for a refresh ({@link refreshDue}).
+ * Everything else is `unchanged`. `earlier` must be complete: a missing result means "new" only when
+ * every result was read.
  */
 export function selectChanged(evaluations: readonly Evaluation[], earlier: EarlierResults, refreshDays: number, now: number): WriteSelection {
   const changed: Evaluation[] = [];
   const unchanged: Evaluation[] = [];
   for (const e of evaluations) {
-    const before = earlier.results.get(e.ComplianceResourceId ?? "");
-    const same = before !== undefined && before.complianceType === e.ComplianceType && before.annotation === e.Annotation && !refreshDue(before, refreshDays, now);
+    const id = e.ComplianceResourceId ?? "";
+    const before = earlier.results.get(id);
+    const same = before !== undefined && before.complianceType === e.ComplianceType && before.annotation === e.Annotation && !refreshDue(before, refreshDays, now, id);
     (same ? unchanged : changed).push(e);
   }
   return { changed, unchanged };
 }
 
 /**
- * True when an earlier result must be written again whatever it says: recorded `refreshDays` days ago or
- * more (less {@link REFRESH_SLACK_MS}), or at an unknown time.
+ * Where in each `refreshDays` cycle a resource's refresh falls: a fraction in [0, 1) from its id (FNV-1a,
+ * then MurmurHash3's finaliser so that ids differing in one character land far apart), the same on every
+ * run and in every Lambda, so it needs no state.
  */
-export function refreshDue(before: EarlierResult, refreshDays: number, now: number): boolean {
-  return before.recordedAt === undefined || before.recordedAt.getTime() <= now - (refreshDays * DAY_MS - REFRESH_SLACK_MS);
+export function refreshPhase(resourceId: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < resourceId.length; i += 1) {
+    h ^= resourceId.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return (h >>> 0) / 2 ** 32;
+}
+
+/** The resource's latest refresh point at or before `now` (epoch ms): see {@link refreshDue}. */
+export function lastRefreshPoint(resourceId: string, refreshDays: number, now: number): number {
+  const cycle = refreshDays * DAY_MS;
+  const phase = refreshPhase(resourceId) * cycle;
+  return Math.floor((now - phase) / cycle) * cycle + phase;
+}
+
+/**
+ * True when an earlier result must be written again whatever it says: it was recorded at an unknown
+ * time, or the resource's own refresh point has passed since it was recorded. Each resource's refresh
+ * points are `refreshDays` apart, offset by its {@link refreshPhase}: so a month after a first run that
+ * wrote every user, the refreshes fall evenly over the days instead of all on one (a burst of every user
+ * on day `refreshDays + 1`), and a result is never older than `refreshDays` plus one run interval. A
+ * result written because it changed is refreshed at the resource's next point (up to `refreshDays`
+ * later), then every `refreshDays`. Without a `resourceId` the phase is 0.
+ */
+export function refreshDue(before: EarlierResult, refreshDays: number, now: number, resourceId = ""): boolean {
+  if (before.recordedAt === undefined) return true;
+  return before.recordedAt.getTime() < lastRefreshPoint(resourceId, refreshDays, now);
 }

@@ -146,7 +146,7 @@ export function parseEvent(event: unknown): RuleEvent {
 }
 
 /** The rule parameters keyage accepts, as written in the Config rule's InputParameters. */
-export const RULE_PARAMETERS = ["maxAccessKeyAge", "warnDays", "exemptions", "refreshDays", "executionRoleName"] as const;
+export const RULE_PARAMETERS = ["maxAccessKeyAge", "warnDays", "exemptions", "refreshDays", "executionRoleName", "maxUnusedDays"] as const;
 
 /** The rule's settings, validated. */
 export interface RuleSettings {
@@ -166,7 +166,8 @@ const ROLE_NAME = /^(?:[\w+=,.@-]+\/)*[\w+=,.@-]{1,64}$/;
 /**
  * Validates `ruleParameters`: `maxAccessKeyAge` (whole days 1–3650, default 30), `warnDays` (0 to
  * maxAccessKeyAge−1, default 7), `exemptions` ("alice bob:2027-01-31" or a JSON array; default none),
- * `refreshDays` (whole days 1–80, default 30), `executionRoleName` (optional). An unknown parameter
+ * `refreshDays` (whole days 1–80, default 30), `executionRoleName` (optional), `maxUnusedDays` (whole
+ * days 1–3650; default off: an active key neither used nor created within it is NON_COMPLIANT). An unknown parameter
  * name is an error too: a typo must not silently leave the default in force. Throws `ParameterError`
  * (from `shared/`) naming the parameter, the value and what is allowed.
  */
@@ -177,8 +178,8 @@ export function parseRuleParameters(raw: Record<string, unknown>): RuleSettings 
     throw new ParameterError(first, raw[first], `unknown rule parameter${unknown.length === 1 ? "" : "s"} ${unknown.map((k) => show(k)).join(", ")}; expected ${RULE_PARAMETERS.join(", ")}`);
   }
   const params = validateParams(
-    { maxAgeDays: raw.maxAccessKeyAge, warnDays: raw.warnDays, exemptions: raw.exemptions },
-    { maxAgeDays: "maxAccessKeyAge", warnDays: "warnDays", exemptions: "exemptions" },
+    { maxAgeDays: raw.maxAccessKeyAge, warnDays: raw.warnDays, exemptions: raw.exemptions, maxUnusedDays: raw.maxUnusedDays },
+    { maxAgeDays: "maxAccessKeyAge", warnDays: "warnDays", exemptions: "exemptions", maxUnusedDays: "maxUnusedDays" },
   );
   const refreshDays = validateRefreshDays(raw.refreshDays, "refreshDays");
   const role = raw.executionRoleName;

@@ -27,6 +27,10 @@ export class PolicyConfigError extends KeyageError {
   constructor(policy: string, message: string, options?: { cause?: unknown }) {
     super(`policy ${policy}: invalid config: ${message}`, options);
     this.policy = policy;
+    // @pulumi/policy sends a failing policy's `err.stack` to the engine, which prints it under the
+    // preview. A config mistake is the user's to fix, not a bug: its "stack" is the one line saying what
+    // to fix, without the class name or frames (the cause keeps the validator's error).
+    this.stack = this.message;
   }
 }
 

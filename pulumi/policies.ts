@@ -88,11 +88,14 @@ function readResultsStatement(resource: Statement["Resource"]): Statement {
   return { Sid: "ReadOwnResults", Effect: "Allow", Action: [...READ_RESULTS_ACTIONS], Resource: resource };
 }
 
-/** IAM reads and Config writes; ListAccessKeys is scoped to users of `userArnPattern`'s account. */
+/**
+ * IAM reads and Config writes; ListAccessKeys and GetAccessKeyLastUsed (asked only with `maxUnusedDays`
+ * set, for a key that may be unused) are scoped to users of `userArnPattern`'s account.
+ */
 function iamAndConfigStatements(userArnPattern: string): Statement[] {
   return [
     { Sid: "ReadCredentialReport", Effect: "Allow", Action: ["iam:GenerateCredentialReport", "iam:GetCredentialReport", "iam:ListUsers"], Resource: "*" },
-    { Sid: "ReadAccessKeys", Effect: "Allow", Action: ["iam:ListAccessKeys"], Resource: userArnPattern },
+    { Sid: "ReadAccessKeys", Effect: "Allow", Action: ["iam:ListAccessKeys", "iam:GetAccessKeyLastUsed"], Resource: userArnPattern },
     { Sid: "WriteEvaluations", Effect: "Allow", Action: [...WRITE_EVALUATIONS_ACTIONS], Resource: "*" },
   ];
 }

@@ -83,6 +83,7 @@ export function rotatorInput(settings: DeploySettings, rotation: RotationSetting
     maxAccessKeyAge: settings.maxAccessKeyAge,
     // Absent when unset (JSON drops undefined): the rotator then uses the rule's default.
     warnDays: settings.warnDays,
+    maxUnusedDays: settings.maxUnusedDays,
     cleanupDays: rotation.cleanupDays,
     graceHours: rotation.graceHours,
     // Organization mode: the run covers the ACTIVE accounts where the member role was rolled out (the

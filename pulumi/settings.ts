@@ -76,6 +76,7 @@ export class DeployConfigError extends KeyageError {
 /** Settings as they arrive from Pulumi config (strings, JSON strings, arrays, booleans) or from a test: the Config rule's keys, and the scheduled rotator's (see `rotator-settings.ts`). */
 export interface RawDeploySettings extends RawRotationSettings {
   maxAccessKeyAge?: unknown;
+  maxUnusedDays?: unknown;
   warnDays?: unknown;
   exemptions?: unknown;
   refreshDays?: unknown;
@@ -102,6 +103,7 @@ export const SETTING_KEYS = [
   "maxAccessKeyAge", "warnDays", "exemptions", "refreshDays", "ruleName", "frequency", "lambdaMemorySize", "lambdaTimeout", "logRetentionDays",
   "organization", "organizationTargets", "excludedAccounts", "memberRoleName", "memberAccountIds", "callAs", "organizationId", "rotatorRoleName",
   "rotation", "rotationSchedule", "rotationCleanupDays", "rotationGraceHours", "rotationSecretPrefix", "notificationEmail", "notificationTopic",
+  "maxUnusedDays",
 ] as const satisfies readonly (keyof RawDeploySettings)[];
 /** `true` only while {@link SETTING_KEYS} names every key of {@link RawDeploySettings}. */
 const EVERY_KEY_LISTED: [Exclude<keyof RawDeploySettings, (typeof SETTING_KEYS)[number]>] extends [never] ? true : never = true;
@@ -145,6 +147,8 @@ export interface DeploySettings {
    * writes an unchanged user's result again; 1–80.
    */
   readonly refreshDays?: number;
+  /** Unused-key limit (rule parameter and rotator setting `maxUnusedDays`), 1–3650; absent (default): off. */
+  readonly maxUnusedDays?: number;
   /** Config rule name (organization rule name in organization mode); default `keyage-access-key-age`. */
   readonly ruleName: string;
   /** Periodic evaluation frequency; default `TwentyFour_Hours`. */
@@ -248,8 +252,8 @@ export function validateSettings(raw: RawDeploySettings = {}): DeploySettings {
   let refreshDays;
   try {
     params = validateParams(
-      { maxAgeDays: raw.maxAccessKeyAge, warnDays: raw.warnDays, exemptions: raw.exemptions },
-      { maxAgeDays: "maxAccessKeyAge", warnDays: "warnDays", exemptions: "exemptions" },
+      { maxAgeDays: raw.maxAccessKeyAge, warnDays: raw.warnDays, exemptions: raw.exemptions, maxUnusedDays: raw.maxUnusedDays },
+      { maxAgeDays: "maxAccessKeyAge", warnDays: "warnDays", exemptions: "exemptions", maxUnusedDays: "maxUnusedDays" },
     );
     refreshDays = validateRefreshDays(raw.refreshDays, "refreshDays");
   } catch (cause) {
@@ -277,6 +281,7 @@ export function validateSettings(raw: RawDeploySettings = {}): DeploySettings {
     ...(isAbsent(raw.warnDays) ? {} : { warnDays: params.warnDays }),
     ...(params.exemptions.length === 0 ? {} : { exemptions: exemptionEntries(raw.exemptions).join(" ") }),
     ...(isAbsent(raw.refreshDays) ? {} : { refreshDays }),
+    ...(params.maxUnusedDays === undefined ? {} : { maxUnusedDays: params.maxUnusedDays }),
     ruleName: pattern("ruleName", raw.ruleName, DEFAULTS.ruleName, CONFIG_RULE_NAME, "1-64 letters, digits, hyphens or underscores"),
     frequency: oneOf("frequency", raw.frequency, DEFAULTS.frequency, FREQUENCIES),
     lambdaMemorySize: integer("lambdaMemorySize", raw.lambdaMemorySize, DEFAULTS.lambdaMemorySize, MEMORY_RANGE.min, MEMORY_RANGE.max),
@@ -302,7 +307,7 @@ export function validateSettings(raw: RawDeploySettings = {}): DeploySettings {
 }
 
 /**
- * The rule's `InputParameters` JSON: `maxAccessKeyAge` always; `warnDays`, `exemptions` and `refreshDays` when set;
+ * The rule's `InputParameters` JSON: `maxAccessKeyAge` always; `warnDays`, `exemptions`, `refreshDays` and `maxUnusedDays` when set;
  * `executionRoleName` in organization mode. Values are strings, as AWS Config's console and managed
  * rules use them.
  */
@@ -311,6 +316,7 @@ export function inputParameters(settings: DeploySettings): string {
   if (settings.warnDays !== undefined) params.warnDays = String(settings.warnDays);
   if (settings.exemptions !== undefined) params.exemptions = settings.exemptions;
   if (settings.refreshDays !== undefined) params.refreshDays = String(settings.refreshDays);
+  if (settings.maxUnusedDays !== undefined) params.maxUnusedDays = String(settings.maxUnusedDays);
   if (settings.organization) params.executionRoleName = settings.organization.memberRoleName;
   return JSON.stringify(params);
 }
@@ -331,6 +337,8 @@ export interface KeyageSettingsArgs {
   exemptions?: string | readonly (string | { user: string; until?: string })[];
   /** Days after which a scheduled run writes an unchanged user's result again; 1–80, default 30 (the Lambda's). */
   refreshDays?: number;
+  /** An active key neither used nor created within this many days is a violation (`unused`); 1–3650, default off. */
+  maxUnusedDays?: number;
   /** Config rule name (organization rule name in organization mode); default `keyage-access-key-age`. Names the log groups, schedule and topic too. */
   ruleName?: string;
   /** Periodic evaluation frequency; default `TwentyFour_Hours`. */

@@ -15,6 +15,8 @@ export const DETAIL_TYPES = {
   deactivated: "Access Key Deactivated",
   deleted: "Access Key Deleted",
   blocked: "Rotation Blocked",
+  /** Only with `maxUnusedDays` set: an active key neither used nor created within it (rotation does not fix that). */
+  unused: "Access Key Unused",
 } as const;
 export type DetailType = (typeof DETAIL_TYPES)[keyof typeof DETAIL_TYPES];
 
@@ -33,6 +35,12 @@ export interface KeyEventDetail {
   readonly maxAgeDays: number;
   /** Whole days until the key is past the limit (0 once it is). */
   readonly daysLeft?: number;
+  /** Access Key Unused: the unused-key limit, in days. */
+  readonly maxUnusedDays?: number;
+  /** Access Key Unused: whole days since the later of the key's creation and its last use. */
+  readonly unusedDays?: number;
+  /** Access Key Unused: the key's last use (ISO 8601 UTC), or null when it was never used. */
+  readonly lastUsedDate?: string | null;
   /** The user's `keyage:owner` tag. */
   readonly owner?: string;
   /** True when the user opted in to scheduled rotation (`keyage:rotate`). */

@@ -25,6 +25,7 @@ import {
   planRotation,
   refersTo,
   wordPlan,
+  withReportedUse,
   type ReportUser,
   type RotationDestination,
   type RotationKey,
@@ -38,6 +39,7 @@ import { awsErrorName, describeError, IamReadError, isClientFault, isNoSuchEntit
 import { putEvents, type PublishResult } from "../aws/events";
 import { fetchCredentialReport, listAccessKeys, readContext, type ReadAccountOptions } from "../aws/iam";
 import { createAccessKey, deleteAccessKey, readUserKeys, setAccessKeyStatus, tagUser, untagUser } from "../aws/keys";
+import { carryReportedUse, withLastUse } from "../aws/usage";
 import { putKeySecret, readSecret, SecretUndecidedError } from "../aws/secrets";
 import { DETAIL_TYPES, eventEntry, keyAge, keySuffix, type DetailType, type KeyEventDetail } from "./events";
 import type { Logger } from "../aws/log";
@@ -289,12 +291,12 @@ function needsRead(run: Run, x: Subject, reportUsable: boolean): boolean {
     if (!row) return true;
     if (Object.keys(x.user.tags).some((t) => t.startsWith(DEACTIVATED_TAG_PREFIX) || t.startsWith(CREATED_TAG_PREFIX))) return true;
     if (row.keys.length !== 1) return true;
-    const only = evaluateKey(row.keys[0] as ReportUser["keys"][number], run.s, run.now);
+    const only = evaluateKey(withReportedUse(row.keys[0] as ReportUser["keys"][number]), run.s, run.now);
     return !only.active || only.reason !== "ok";
   }
   // A user missing from the report was created after it: none of its keys can be old yet.
   return row !== undefined && row.keys.some((k) => {
-    const v = evaluateKey(k, run.s, run.now);
+    const v = evaluateKey(withReportedUse(k), run.s, run.now);
     return v.active && v.reason !== "ok";
   });
 }
@@ -307,11 +309,27 @@ function emit(run: Run, x: Subject, type: DetailType, detail: KeyEventDetail): v
   run.events.push({ type, arn: x.user.arn, detail: detail.reason === undefined ? detail : { ...detail, reason: redactKeyIds(detail.reason) } });
 }
 
-/** Expiring / Expired events for the active keys of `keys` (with ids). */
+/**
+ * Expiring / Expired events for the active keys of `keys` (with ids), and Access Key Unused when
+ * `maxUnusedDays` is set: `keys` carry their last use where it can matter (absent means never used).
+ */
 function notifyKeys(run: Run, x: Subject, keys: readonly RotationKey[]): void {
   for (const k of keys) {
     if (k.status !== "Active") continue;
-    const v = evaluateKey({ accessKeyId: k.id, createDate: new Date(k.created), status: k.status }, run.s, run.now);
+    const lastUsedDate = k.lastUsed === undefined ? null : new Date(k.lastUsed);
+    const v = evaluateKey({ accessKeyId: k.id, createDate: new Date(k.created), status: k.status, lastUsedDate }, run.s, run.now);
+    if (v.reason === "unused") {
+      emit(run, x, DETAIL_TYPES.unused, {
+        ...baseDetail(run, x),
+        accessKeyIdSuffix: keySuffix(k.id),
+        ageDays: v.ageDays ?? undefined,
+        maxUnusedDays: v.maxUnusedDays ?? undefined,
+        unusedDays: v.unusedDays ?? undefined,
+        lastUsedDate: lastUsedDate === null ? null : lastUsedDate.toISOString(),
+        reason: `${v.message.replace(/\.$/, "")}; rotating it would not make it used: deactivate it, or delete it if nothing needs it`,
+      });
+      continue;
+    }
     if (v.reason !== "expired" && v.reason !== "expiring") continue;
     emit(run, x, v.reason === "expired" ? DETAIL_TYPES.expired : DETAIL_TYPES.expiring, {
       ...baseDetail(run, x),
@@ -336,17 +354,25 @@ function notifyFromReport(run: Run, x: Subject): void {
   }
 }
 
-/** A user who did not opt in (or notify mode): ListAccessKeys to name the keys in the events by id. */
+/**
+ * A user who did not opt in (or notify mode): ListAccessKeys to name the keys in the events by id, and
+ * GetAccessKeyLastUsed only for a key the report's last use leaves possibly unused.
+ */
 async function notifyWithIds(run: Run, x: Subject): Promise<void> {
-  const listed = await listAccessKeys(run.iam, x.user.user);
-  if (listed === undefined) {
+  const found = await listAccessKeys(run.iam, x.user.user);
+  if (found === undefined) {
     run.vanished.push(x.user.user);
     return;
   }
+  const reported = (x.row?.keys ?? []).map(withReportedUse);
+  const listed = await withLastUse(run.iam, carryReportedUse(found, reported), run.s, run.now);
   notifyKeys(
     run,
     x,
-    listed.map((k) => ({ id: k.accessKeyId as string, status: k.status, created: Date.parse(k.createDate) })),
+    listed.map((k) => {
+      const used = k.lastUsedDate ? Date.parse(k.lastUsedDate) : Number.NaN;
+      return { id: k.accessKeyId as string, status: k.status, created: Date.parse(k.createDate), ...(Number.isFinite(used) ? { lastUsed: used } : {}) };
+    }),
   );
 }
 

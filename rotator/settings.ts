@@ -1,6 +1,6 @@
 /**
  * The rotator's settings, from its invocation payload (the EventBridge Scheduler schedule's input, set
- * by deploy/): `{"mode","maxAccessKeyAge","warnDays","cleanupDays","graceHours","organization"}`, every field
+ * by deploy/): `{"mode","maxAccessKeyAge","warnDays","cleanupDays","graceHours","organization","maxUnusedDays"}`, every field
  * optional; `organization` (`{"roleName","excludedAccounts","targets","managementAccount"}`) turns on organization mode.
  * Validated once with the rule's own validator, so limits and messages match the Config rule's.
  */
@@ -29,6 +29,8 @@ export interface RotatorSettings {
   readonly graceHours: number;
   /** Organization mode: run in every ACTIVE account of the organization through `roleName`. Absent: this account only. */
   readonly organization?: OrganizationRunSettings;
+  /** Send `Access Key Unused` for active keys neither used nor created within this many days. Absent (default): off. */
+  readonly maxUnusedDays?: number;
 }
 
 /** Organization mode's settings. */
@@ -95,7 +97,7 @@ export function parseSettings(payload: unknown): RotatorSettings {
   if (!(ROTATOR_MODES as readonly unknown[]).includes(mode)) {
     throw new RotatorSettingsError(`mode must be one of ${ROTATOR_MODES.join(", ")}, got ${show(mode)}`);
   }
-  const { maxAgeDays, warnDays } = validateParams({ maxAgeDays: raw.maxAccessKeyAge, warnDays: raw.warnDays }, { maxAgeDays: "maxAccessKeyAge" });
+  const { maxAgeDays, warnDays, maxUnusedDays } = validateParams({ maxAgeDays: raw.maxAccessKeyAge, warnDays: raw.warnDays, maxUnusedDays: raw.maxUnusedDays }, { maxAgeDays: "maxAccessKeyAge" });
   const organization = organizationOf(raw.organization);
   const settings: RotatorSettings = {
     mode: mode as RotatorMode,
@@ -104,6 +106,7 @@ export function parseSettings(payload: unknown): RotatorSettings {
     cleanupDays: inRange("cleanupDays", raw.cleanupDays, 1, MAX_CLEANUP_DAYS, DEFAULT_CLEANUP_DAYS),
     graceHours: inRange("graceHours", raw.graceHours, 1, MAX_GRACE_HOURS, FINISH_GRACE_HOURS),
   };
-  // Only in organization mode, so a single account's settings read back exactly as before.
-  return organization ? { ...settings, organization } : settings;
+  // Only when set, so settings without them read back exactly as before.
+  const withUnused = maxUnusedDays === undefined ? settings : { ...settings, maxUnusedDays };
+  return organization ? { ...withUnused, organization } : withUnused;
 }

@@ -9,7 +9,7 @@
  */
 import { capital, listing, truncate } from "./annotation";
 import { findExemption, type RuleParams } from "./params";
-import type { KeyVerdict, UserVerdict } from "./rule";
+import { remedy, type KeyVerdict, type UserVerdict } from "./rule";
 import { DAY_MS } from "./time";
 
 /** `YYYY-MM-DD` (UTC) of an epoch-ms instant. */
@@ -42,6 +42,12 @@ function violation(key: KeyVerdict): string {
       return `${created(key)} passed the ${key.maxAgeDays}-day limit on ${limitDay(key)}`;
     case "root-key":
       return `${created(key)} of the root user is active, and the root user should have no access keys`;
+    case "unused": {
+      // Dates only: the idle start is the creation (never used, or impossible use before it) or the last use.
+      const since = key.unusedSince as string;
+      const used = key.createDate !== null && Date.parse(since) > Date.parse(key.createDate) ? `, last used ${day(Date.parse(since))},` : ", not used since,";
+      return `${created(key)}${used} passed the ${key.maxUnusedDays}-day unused limit on ${day(Date.parse(since) + (key.maxUnusedDays as number) * DAY_MS)}`;
+    }
     default:
       // "undeterminable" (and, defensively, anything else that made the key NON_COMPLIANT).
       return `an active access key has no readable creation date, so it cannot be held to the ${key.maxAgeDays}-day limit`;
@@ -72,9 +78,8 @@ export function configAnnotation(verdict: UserVerdict, params: RuleParams, now: 
     }
     const ended = findExemption(verdict.user, params.exemptions, now).ended;
     const endedNote = ended?.until === undefined ? "" : ` Exemption ended ${day(ended.until)}.`;
-    const root = violations.some((v) => v.reason === "root-key");
-    // A root key is deleted, never rotated: the root user should hold none.
-    return truncate(`${what}; ${root ? "delete" : "rotate"} ${violations.length === 1 ? "it" : "them"}.${endedNote}`);
+    // A root key is deleted, never rotated; an unused key is deactivated or deleted (see `remedy`).
+    return truncate(`${what}; ${remedy(violations)} ${violations.length === 1 ? "it" : "them"}.${endedNote}`);
   }
   const active = ordered(verdict.keys.filter((k) => k.active && k.createDate !== null));
   if (active.length === 0) return "No active access keys.";

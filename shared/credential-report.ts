@@ -63,9 +63,17 @@ function optional(value: string | undefined): string | undefined {
   return value === undefined || NOT_SET.has(value) ? undefined : value;
 }
 
+/**
+ * True when `text` is a credential report still base64-encoded (GetCredentialReport's `Content`, maybe
+ * wrapped by `base64`): its start decodes to the report's `user,arn` header. Plain text made of letters
+ * and blanks is not, and is left for the header check to name.
+ */
 function looksBase64(text: string): boolean {
-  const head = text.slice(0, 200).trim();
-  return head.length > 0 && /^[A-Za-z0-9+/=\s]+$/.test(head) && !head.includes(",");
+  const head = text.slice(0, 400).replace(/\s+/g, "");
+  if (head.length < 12 || !/^[A-Za-z0-9+/]+=*$/.test(head)) return false;
+  const decoded = Buffer.from(head.slice(0, head.length - (head.length % 4)), "base64").toString("latin1");
+  // Read as latin1, a UTF-8 byte-order mark is these three characters.
+  return /^(?:\xef\xbb\xbf)?user,arn,/.test(decoded);
 }
 
 // Control characters other than tab, CR and LF, and U+FFFD (what UTF-8 decoding leaves of bytes that are
@@ -138,6 +146,18 @@ function repairUnquotedName(record: string[], width: number): string[] {
   return [user, arn, ...record.slice(2 * k + 2)];
 }
 
+/** Throws naming the missing columns, or saying that `names` is not a credential report's header at all. */
+function checkHeader(names: readonly string[]): void {
+  const missing = CREDENTIAL_REPORT_COLUMNS.filter((c) => !names.includes(c));
+  if (missing.length === 0) return;
+  // Every column missing: not a credential report at all, and listing 22 names would bury that.
+  const what =
+    missing.length === CREDENTIAL_REPORT_COLUMNS.length
+      ? `header ${excerpt(names.slice(0, 3).join(","))} is not a credential report's`
+      : `missing column${missing.length === 1 ? "" : "s"} ${missing.join(", ")}`;
+  throw new CredentialReportError(`line 1: ${what} (expected a header starting user,arn,user_creation_time)`, 1);
+}
+
 /**
  * Parses an IAM credential report CSV exactly as AWS produces it (console download or the decoded
  * `Content` of GetCredentialReport): header `user,arn,user_creation_time,…` with 22 columns, LF or CRLF,
@@ -158,19 +178,21 @@ export function parseCredentialReport(text: string): ReportUser[] {
     const why = line === 1 ? "expected the CSV starting user,arn,user_creation_time" : `line ${line} holds a control character`;
     throw new CredentialReportError(`the credential report is not text (binary data, or not UTF-8): ${why}`, line);
   }
+  // The header line alone first: a file that is not a credential report at all (a README, a JSON file)
+  // is named as such, rather than by the first CSV error further down its body.
+  const firstLine = /^[^\n]*\S[^\n]*/m.exec(text)?.[0] ?? "";
+  let early: CsvRecord | undefined;
+  try {
+    [early] = csvRecords(firstLine);
+  } catch {
+    early = undefined; // a header with a line break inside quotes: the whole parse below judges it
+  }
+  if (early) checkHeader(early.record.map((h) => h.trim()));
   const [header, ...rows] = csvRecords(text);
   if (!header) throw new CredentialReportError("the credential report is empty");
   const names = header.record.map((h) => h.trim());
+  checkHeader(names);
   const index = new Map<string, number>(names.map((name, i) => [name, i]));
-  const missing = CREDENTIAL_REPORT_COLUMNS.filter((c) => !index.has(c));
-  if (missing.length > 0) {
-    // Every column missing: not a credential report at all, and listing 22 names would bury that.
-    const what =
-      missing.length === CREDENTIAL_REPORT_COLUMNS.length
-        ? `header ${excerpt(names.slice(0, 3).join(","))} is not a credential report's`
-        : `missing column${missing.length === 1 ? "" : "s"} ${missing.join(", ")}`;
-    throw new CredentialReportError(`line 1: ${what} (expected a header starting user,arn,user_creation_time)`, 1);
-  }
 
   return rows.map(({ record: fields, info }) => {
     let record = fields;

@@ -11,6 +11,12 @@ export const DEFAULT_MAX_AGE_DAYS = 30;
 export const DEFAULT_WARN_DAYS = 7;
 
 /**
+ * The optional unused-key limit `maxUnusedDays`: off unless set; whole days 1–3650. CIS 1.12 and Security
+ * Hub IAM.22 use 45 ({@link MAX_UNUSED_DAYS}.cis): a limit of at most that many days satisfies them.
+ */
+export const MAX_UNUSED_DAYS = { min: 1, max: 3650, cis: 45 } as const;
+
+/**
  * The Config rule's `refreshDays`: a scheduled run writes an unchanged result again once it is this many
  * days old. Security Hub deletes a finding not updated within 90 days, so the largest value leaves ten
  * days for failed runs; the default re-states each user about once a month (see docs/config-rule.md).
@@ -39,6 +45,11 @@ export interface RuleParams {
   readonly warnDays: number;
   /** Exempt users; default none. */
   readonly exemptions: readonly Exemption[];
+  /**
+   * An active key neither used nor created within this many 24-hour days is a violation (`unused`).
+   * Integer 1–3650; absent (the default) turns the check off. Only applies where a key's last use is known.
+   */
+  readonly maxUnusedDays?: number;
 }
 
 /** Raw parameters as they arrive from a policy config, Lambda rule parameters or CLI flags. */
@@ -46,6 +57,7 @@ export interface RawRuleParams {
   maxAgeDays?: unknown;
   warnDays?: unknown;
   exemptions?: unknown;
+  maxUnusedDays?: unknown;
 }
 
 /** How the caller's users spell each parameter, so that errors use the name they typed. */
@@ -53,6 +65,7 @@ export interface ParamNames {
   maxAgeDays?: string;
   warnDays?: string;
   exemptions?: string;
+  maxUnusedDays?: string;
 }
 
 /** True for undefined, null and blank strings: how every front end spells "not set". */
@@ -146,7 +159,7 @@ export function parseExemptions(value: unknown, name = "exemptions"): Exemption[
 /**
  * The one validator behind the pack's config, the Lambda's rule parameters and the CLI's flags.
  * Absent values take their defaults: maxAgeDays 30, warnDays 7 (or maxAgeDays−1 when the limit is
- * shorter), no exemptions. Throws {@link ParameterError} naming the value and the allowed range.
+ * shorter), no exemptions, no `maxUnusedDays` (the field is then left out). Throws {@link ParameterError} naming the value and the allowed range.
  *
  * @example validateParams({ maxAgeDays: "90" }, { maxAgeDays: "maxAccessKeyAge" })
  *   // { maxAgeDays: 90, warnDays: 7, exemptions: [] }
@@ -161,7 +174,9 @@ export function validateParams(raw: RawRuleParams = {}, names: ParamNames = {}):
     ? Math.min(DEFAULT_WARN_DAYS, maxAgeDays - 1)
     : integerInRange(warnName, raw.warnDays, 0, maxAgeDays - 1, ` (less than ${maxAgeName} = ${maxAgeDays})`);
   const exemptions = parseExemptions(raw.exemptions, names.exemptions ?? "exemptions");
-  return { maxAgeDays, warnDays, exemptions };
+  if (isAbsent(raw.maxUnusedDays)) return { maxAgeDays, warnDays, exemptions };
+  const maxUnusedDays = integerInRange(names.maxUnusedDays ?? "maxUnusedDays", raw.maxUnusedDays, MAX_UNUSED_DAYS.min, MAX_UNUSED_DAYS.max);
+  return { maxAgeDays, warnDays, exemptions, maxUnusedDays };
 }
 
 /**

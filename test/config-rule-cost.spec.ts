@@ -8,6 +8,7 @@ import { defaultClientFactory } from "../aws/clients";
 import { evaluate, type EvaluateDeps, type LambdaContext, type RunSummary } from "../config-rule/evaluate";
 import type { LogLevel } from "../aws/log";
 import { inputParameters, validateSettings } from "../pulumi/settings";
+import { refreshDue, refreshPhase } from "../config-rule/evaluations";
 import { configAnnotation, evaluateUser, ParameterError, validateParams, type AccessKey, type RuleParams } from "../shared";
 import { startFakeAws, type FakeAws, type FakeUser } from "./fake-aws";
 
@@ -133,9 +134,10 @@ describe("config rule: a scheduled run writes only what changes what Config show
   beforeEach(async () => {
     clock = T0;
     fake = await startFakeAws({ now: () => clock });
-    fake.addUser("alice", { keys: [{ ageDays: 3 }] });
-    fake.addUser("bob", { keys: [{ ageDays: 45 }] });
-    fake.addUser("carol", { keys: [{ ageDays: 10 }, { ageDays: 2 }] });
+    // UserIds whose refresh point (refreshDue) falls 29+ days after T0: no refresh blurs what these tests watch.
+    fake.addUser("alice", { keys: [{ ageDays: 3 }], userId: "AIDAQUIET000000000004" });
+    fake.addUser("bob", { keys: [{ ageDays: 45 }], userId: "AIDAQUIET000000000031" });
+    fake.addUser("carol", { keys: [{ ageDays: 10 }, { ageDays: 2 }], userId: "AIDAQUIET000000000099" });
     await run(fake, scheduled(fake));
     assert.equal(fake.evaluations.size, 3);
     fake.resetCounts();
@@ -180,29 +182,32 @@ describe("config rule: a scheduled run writes only what changes what Config show
     assert.match(fake.evaluations.get(carol.userId)?.annotation ?? "", /^Access key created \d{4}-\d{2}-\d{2} is within the 30-day limit, which it reaches on /);
   });
 
-  it("writes a result again once it is refreshDays old, and not before", async () => {
+  it("writes each unchanged result again exactly once per refreshDays, at a point of the cycle fixed per user", async () => {
     clock = T0 + 29 * DAY; // recorded at T0: 29 days old
     assert.deepEqual((await run(fake, scheduled(fake, { maxAccessKeyAge: 365 }))).summary.skippedUnchanged, 0, "a new limit changes every annotation");
-    fake.resetCounts();
-    clock += 6 * DAY; // 6 days after that write
-    await run(fake, scheduled(fake, { maxAccessKeyAge: 365, refreshDays: 7 }));
-    assert.deepEqual(sentIds(fake), []);
-    clock += DAY; // 7 days: due
-    await run(fake, scheduled(fake, { maxAccessKeyAge: 365, refreshDays: 7 }));
-    assert.equal(sentIds(fake).length, 3);
-    assert.ok([...fake.evaluations.values()].every((e) => e.recordedAt.getTime() === clock), "Config recorded each again");
+    const written = new Map<string, number[]>();
+    for (let day = 1; day <= 7; day += 1) {
+      fake.resetCounts();
+      clock += DAY;
+      await run(fake, scheduled(fake, { maxAccessKeyAge: 365, refreshDays: 7 }));
+      for (const id of sentIds(fake)) written.set(id, [...(written.get(id) ?? []), day]);
+    }
+    assert.equal(written.size, 3, "every user once in the 7 daily runs after the write");
+    assert.ok([...written.values()].every((days) => days.length === 1), JSON.stringify([...written.values()]));
   });
 
-  it("refreshes after 30 days by default", async () => {
+  it("refreshes once in every 30 days by default, on the same day of the cycle each time", async () => {
     const bob = fake.user("bob").userId; // NON_COMPLIANT since T0, with the same annotation
-    clock = T0 + 29 * DAY;
-    await run(fake, scheduled(fake));
-    assert.ok(!sentIds(fake).includes(bob), "29 days old: not yet");
-    fake.resetCounts();
-    clock = T0 + 30 * DAY;
-    await run(fake, scheduled(fake));
-    assert.ok(sentIds(fake).includes(bob), "30 days old: written again");
-    assert.equal(fake.evaluations.get(bob)?.recordedAt.getTime(), clock);
+    const days: number[] = [];
+    for (let day = 1; day <= 60; day += 1) {
+      fake.resetCounts();
+      clock = T0 + day * DAY;
+      await run(fake, scheduled(fake));
+      if (sentIds(fake).includes(bob)) days.push(day);
+    }
+    assert.equal(days.length, 2, `written on days ${days.join(", ")}`);
+    assert.equal((days[1] as number) - (days[0] as number), 30);
+    assert.ok((days[0] as number) <= 30);
   });
 
   it("writes NOT_APPLICABLE for a deleted user", async () => {
@@ -314,17 +319,69 @@ describe("config rule: a month of daily runs on a 200-user account", () => {
         if (yesterday.get(u.userId) === "COMPLIANT" && shown === "NON_COMPLIANT") crossings += 1;
       }
       for (const id of deleted) assert.equal(fake.evaluations.get(id)?.complianceType, "NOT_APPLICABLE", `day ${day}: deleted user`);
-      // Nothing written that Config already showed, recorded within refreshDays.
+      // Nothing written that Config already showed, unless the user's refresh point has passed since.
       for (const id of sent) {
         const was = before.get(id);
         const now = fake.evaluations.get(id);
         if (!was || !now) continue;
-        const changed = was.complianceType !== now.complianceType || was.annotation !== now.annotation || clock - was.recordedAt.getTime() >= 30 * DAY - 3600_000;
+        const changed = was.complianceType !== now.complianceType || was.annotation !== now.annotation || refreshDue(was, 30, clock, id);
         assert.ok(changed, `day ${day}: ${id} was written again unchanged`);
       }
       yesterday = new Map([...fake.users.values()].map((u) => [u.userId, expected(u)]));
     }
     assert.ok(crossings >= 5, `keys crossed the limit during the month (${crossings})`);
     assert.ok(written <= restated / 10, `${written} evaluations written; re-stating everyone writes ${restated}`);
+  });
+});
+
+describe("config rule: refreshes spread over the cycle (refreshDue)", () => {
+  /** Days 1–89 after a first run that wrote `n` users: unchanged users re-written each day. */
+  function simulate(n: number, refreshDays: number): number[] {
+    const recorded = new Map<string, number>();
+    for (let i = 0; i < n; i += 1) recorded.set(`AIDA${String(i * 7919).padStart(17, "0")}`, T0);
+    const perDay: number[] = [];
+    for (let day = 1; day < 90; day += 1) {
+      const now = T0 + day * DAY;
+      let count = 0;
+      for (const [id, at] of recorded) {
+        if (refreshDue({ complianceType: "COMPLIANT", recordedAt: new Date(at) }, refreshDays, now, id)) {
+          recorded.set(id, now);
+          count += 1;
+        }
+      }
+      perDay.push(count);
+    }
+    return perDay;
+  }
+
+  it("re-writes no day more than twice the mean after 5,000 users were first written on the same day", () => {
+    for (const refreshDays of [7, 30, 80]) {
+      const perDay = simulate(5000, refreshDays);
+      const mean = perDay.reduce((a, b) => a + b, 0) / perDay.length;
+      const busiest = Math.max(...perDay);
+      assert.ok(busiest <= 2 * mean, `refreshDays ${refreshDays}: busiest day ${busiest}, mean ${mean.toFixed(0)}`);
+      assert.ok(Math.abs(mean - 5000 / refreshDays) <= 5000 / refreshDays / 10, `refreshDays ${refreshDays}: about once per cycle (mean ${mean.toFixed(0)})`);
+    }
+  });
+
+  it("never leaves a result older than refreshDays plus one daily run", () => {
+    for (const id of ["AIDAA", "AIDAB", "AIDAEXAMPLE00000000001", ""]) {
+      for (const hour of [0, 5, 23]) {
+        const at = T0 + hour * 3_600_000;
+        let last = at;
+        for (let day = 1; day <= 200; day += 1) {
+          const now = T0 + day * DAY;
+          if (refreshDue({ complianceType: "COMPLIANT", recordedAt: new Date(last) }, 30, now, id)) last = now;
+          assert.ok(now - last <= 31 * DAY, `${id} at day ${day}`);
+        }
+      }
+    }
+  });
+
+  it("puts each id at its own point of the cycle, the same on every call", () => {
+    const phases = ["AIDAA", "AIDAB", "AIDAC"].map(refreshPhase);
+    assert.deepEqual(phases, ["AIDAA", "AIDAB", "AIDAC"].map(refreshPhase));
+    assert.equal(new Set(phases).size, 3);
+    assert.ok(phases.every((p) => p >= 0 && p < 1));
   });
 });

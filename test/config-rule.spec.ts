@@ -24,6 +24,7 @@ import { evaluate, type EvaluateDeps, type RunSummary } from "../config-rule/eva
 import { readAccount } from "../aws/iam";
 import { CONFIG_RULE_METRICS, METRIC_DIMENSION, METRIC_NAMESPACE } from "../shared/metrics";
 import { readEmf } from "./emf";
+import { lastRefreshPoint } from "../config-rule/evaluations";
 
 const NOW = Date.parse("2026-11-29T12:00:00Z");
 const ACCOUNT = "123456789012";
@@ -421,11 +422,12 @@ describe("config rule: a deadline never starves the same users", () => {
 
   it("reads, over a few runs, users whose results changed recently too, not only the users whose results Config recorded longest ago", async () => {
     // A scheduled run writes only what changed, so a result's recording time says when it last changed:
-    // a, b and c were recorded 20 days ago (unchanged since), d and e yesterday (they just changed).
+    // a, b and c were recorded just after their last refresh point (unchanged since), d and e an hour
+    // ago (they just changed): none is due.
     const params = validateParams();
     const earlier = ["a", "b", "c", "d", "e"].map((n) => {
       const annotation = configAnnotation(evaluateUser({ user: n, keys: [{ accessKeyId: `AKIA${n}`, createDate: new Date(NOW - DAY_MS) }] }, params, NOW), params, NOW);
-      const recorded = ["d", "e"].includes(n) ? NOW - DAY_MS : NOW - 20 * DAY_MS;
+      const recorded = ["d", "e"].includes(n) ? NOW - 3_600_000 : lastRefreshPoint(`AIDA${n.toUpperCase()}`, 30, NOW) + 60_000;
       return {
         EvaluationResultIdentifier: { EvaluationResultQualifier: { ConfigRuleName: "keyage-access-keys", ResourceType: "AWS::IAM::User", ResourceId: `AIDA${n.toUpperCase()}` } },
         ComplianceType: "COMPLIANT" as const,
@@ -456,25 +458,25 @@ describe("config rule: a deadline never starves the same users", () => {
 
   it("reads first the users Config has no result for, then those due for a refresh, oldest first", async () => {
     const params = validateParams();
-    const result = (n: string, recordedDaysAgo: number) => ({
+    const result = (n: string, recordedDaysAgo: number | "since its last refresh point") => ({
       EvaluationResultIdentifier: { EvaluationResultQualifier: { ConfigRuleName: "keyage-access-keys", ResourceType: "AWS::IAM::User", ResourceId: `AIDA${n.toUpperCase()}` } },
       ComplianceType: "COMPLIANT" as const,
       Annotation: configAnnotation(evaluateUser({ user: n, keys: [{ accessKeyId: `AKIA${n}`, createDate: new Date(NOW - DAY_MS) }] }, params, NOW), params, NOW),
-      ResultRecordedTime: new Date(NOW - recordedDaysAgo * DAY_MS),
+      ResultRecordedTime: new Date(typeof recordedDaysAgo === "number" ? NOW - recordedDaysAgo * DAY_MS : lastRefreshPoint(`AIDA${n.toUpperCase()}`, 30, NOW) + 60_000),
     });
     let remaining = 50_000;
     const read: string[] = [];
     const t = setup({ concurrency: 1, random: () => 0 });
     t.iamMock.on(ListUsersCommand).resolves({ Users: ["a", "b", "c", "d", "e"].map((n) => user(n)) });
     t.iamMock.on(GenerateCredentialReportCommand).rejects(Object.assign(new Error("denied"), { name: "AccessDenied" }));
-    t.configMock.on(GetComplianceDetailsByConfigRuleCommand).resolves({ EvaluationResults: [result("a", 1), result("b", 2), result("c", 31), result("d", 45)] });
+    t.configMock.on(GetComplianceDetailsByConfigRuleCommand).resolves({ EvaluationResults: [result("a", "since its last refresh point"), result("b", "since its last refresh point"), result("c", 31), result("d", 45)] });
     t.iamMock.on(ListAccessKeysCommand).callsFake(async (input: { UserName: string }) => {
       remaining -= 15_000;
       read.push(input.UserName);
       return { AccessKeyMetadata: [key(input.UserName, DAY_MS)] };
     });
     await evaluate(scheduled(), { getRemainingTimeInMillis: () => remaining }, t.deps);
-    assert.deepEqual(read, ["e", "d", "c"], "e has no result, d and c are due (45 and 31 days old); a and b wait");
+    assert.deepEqual(read, ["e", "d", "c"], "e has no result, d and c are due (45 and 31 days old, over a 30-day cycle); a and b wait for their next refresh point");
   });
 });
 

@@ -18,6 +18,7 @@ const ALLOWED = new Set([
   "iam:GetCredentialReport",
   "iam:ListUsers",
   "iam:ListAccessKeys",
+  "iam:GetAccessKeyLastUsed", // only with maxUnusedDays, only for a key that may be unused
   "config:PutEvaluations",
   "config:GetComplianceDetailsByConfigRule",
   "logs:CreateLogStream",
@@ -287,6 +288,13 @@ describe("deploy (Pulumi program under mocks)", () => {
       assert.deepEqual(JSON.parse(rule.inputs.inputParameters as string), { maxAccessKeyAge: "90", warnDays: "14", exemptions: "breakglass ci:2027-01-31" });
     });
 
+    it("passes keyage:maxUnusedDays to the rule as its maxUnusedDays parameter, and refuses one out of range", async () => {
+      const { resources } = await deploy({ maxAccessKeyAge: "90", maxUnusedDays: "45" });
+      const rule = only(resources, "aws:cfg/rule:Rule");
+      assert.deepEqual(JSON.parse(rule.inputs.inputParameters as string), { maxAccessKeyAge: "90", maxUnusedDays: "45" });
+      assert.throws(() => settingsModule.validateSettings({ maxUnusedDays: "0" }), /maxUnusedDays must be a whole number of days from 1 to 3650, got "0"/);
+    });
+
     it("creates no organization resources and no access key (keyage's own policy pack passes)", async () => {
       const { resources, rule } = await deploy({});
       for (const type of ["aws:cfg/organizationCustomRule:OrganizationCustomRule", "aws:cloudformation/stackSet:StackSet", "aws:cloudformation/stackSetInstance:StackSetInstance", "aws:iam/accessKey:AccessKey"]) {
@@ -342,7 +350,7 @@ describe("deploy (Pulumi program under mocks)", () => {
       assert.equal(role.RoleName, "acme-keyage-reader");
       assert.deepEqual(role.AssumeRolePolicyDocument.Statement.map((s) => s.Principal), [{ AWS: { Ref: "ExecutionRoleArn" } }]);
       const granted = role.Policies.flatMap((p) => actions(p.PolicyDocument));
-      assert.deepEqual(new Set(granted), new Set(["iam:GenerateCredentialReport", "iam:GetCredentialReport", "iam:ListUsers", "iam:ListAccessKeys", "config:PutEvaluations", "config:GetComplianceDetailsByConfigRule"]));
+      assert.deepEqual(new Set(granted), new Set(["iam:GenerateCredentialReport", "iam:GetCredentialReport", "iam:ListUsers", "iam:ListAccessKeys", "iam:GetAccessKeyLastUsed", "config:PutEvaluations", "config:GetComplianceDetailsByConfigRule"]));
       const reads = role.Policies.flatMap((p) => p.PolicyDocument.Statement).filter((s) => actions({ Statement: [s] }).includes("config:GetComplianceDetailsByConfigRule"));
       assert.deepEqual(reads.map((s) => s.Resource), [{ "Fn::Sub": "arn:${AWS::Partition}:config:${AWS::Region}:${AWS::AccountId}:config-rule/*" }], "only this account's rules, in this region");
     });

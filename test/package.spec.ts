@@ -232,7 +232,7 @@ describe("npm start", function () {
         (err: { code: number; stderr: string }) => err,
       );
       assert.ok(failure, "npm start succeeded without dist/");
-      assert.match(failure.stderr, /keyage: dist\/cli\/main\.js is missing: run npm run build first/);
+      assert.match(failure.stderr, /keyage: keyage is not built and its dependencies are not installed: run npm ci first/);
     } finally {
       rmSync(bare, { recursive: true, force: true });
     }

@@ -47,6 +47,17 @@ function stack(...keys: ResourceInput[]): ResourceInput[] {
   ];
 }
 
+/**
+ * A config error as the preview shows it: @pulumi/policy's own header line, then keyage's one line (as
+ * docs/policy-pack.md shows it), with no stack frames and no error class name.
+ */
+function assertOneLine(message: string): void {
+  const [, ...ours] = message.split("\n");
+  assert.equal(ours.length, 1, `one line after the header:\n${message}`);
+  assert.match(ours[0] as string, /^policy iam-access-key-[a-z-]+: invalid config: /);
+  assert.doesNotMatch(message, /\n\s+at |PolicyConfigError|KeyageError/);
+}
+
 const seen: Diagnostic[] = [];
 function record(ds: Diagnostic[]): Diagnostic[] {
   seen.push(...ds);
@@ -223,6 +234,17 @@ describe("policy pack over the Analyzer gRPC protocol", function () {
     await assert.rejects(pack.analyzeStack(stack(key("k", { createDate: ago(DAY_MS) }))), (err: Error) => {
       assert.match(err.message, /Error validating resource with policy 'iam-access-key-expiring' from policy pack 'keyage@v\d+\.\d+\.\d+'/);
       assert.match(err.message, /warnDays must be a whole number of days from 0 to 9 \(less than maxAgeDays = 10\), got 10/);
+      assertOneLine(err.message);
+      return true;
+    });
+  });
+
+  it("fails Analyze on a malformed allowedUsers with one line naming the policy, no stack trace", async () => {
+    // Sent as is, past the schema check the CLI would make, to reach the pack's own validator.
+    await pack.sendConfigure({ "iam-access-key-creation": { enforcementLevel: "advisory", properties: { allowedUsers: "bob" } } });
+    await assert.rejects(pack.analyze(key("k", {})), (err: Error) => {
+      assert.match(err.message, /policy iam-access-key-creation: invalid config: allowedUsers must be a list of IAM user names, got "bob"$/);
+      assertOneLine(err.message);
       return true;
     });
   });
@@ -243,7 +265,11 @@ describe("policy pack over the Analyzer gRPC protocol", function () {
 
   it("fails the preview naming both values when the two age policies are given different limits", async () => {
     await pack.configure({ "iam-access-key-max-age": { maxAgeDays: 90 }, "iam-access-key-expiring": { maxAgeDays: 30 } });
-    await assert.rejects(pack.analyzeStack(stack(key("k", { createDate: ago(DAY_MS) }))), /iam-access-key-expiring's maxAgeDays \(30\) differs from iam-access-key-max-age's \(90\)/);
+    await assert.rejects(pack.analyzeStack(stack(key("k", { createDate: ago(DAY_MS) }))), (err: Error) => {
+      assert.match(err.message, /iam-access-key-expiring's maxAgeDays \(30\) differs from iam-access-key-max-age's \(90\)/);
+      assertOneLine(err.message);
+      return true;
+    });
   });
 
   it("publishes a schema the CLI uses to reject out-of-range values before the pack sees them", async () => {

@@ -122,6 +122,14 @@ describe("deploy: the scheduled rotator (Pulumi program under mocks)", () => {
     });
   });
 
+  describe("maxUnusedDays", () => {
+    it("hands the rotator keyage:maxUnusedDays, which its parser reads back", () => {
+      const rule = settingsModule.validateSettings({ maxAccessKeyAge: "90", maxUnusedDays: "45" });
+      const input = rotatorModule.rotatorInput(rule, rotationSettings.validateRotationSettings({ rotation: "notify" }));
+      assert.equal(parseSettings(JSON.parse(input)).maxUnusedDays, 45);
+    });
+  });
+
   describe("apply", () => {
     it("grants the rotator only actions from the allow list", async () => {
       const { resources } = await deploy({ rotation: "apply", rotationSecretPrefix: "keyage/" });
