@@ -17,7 +17,10 @@ import { startFakeAws } from "./fake-aws";
 const NOW = "2026-11-29T12:00:00Z";
 const NOW_MS = Date.parse(NOW);
 const DAY_MS = 86_400_000;
-const HEADER = readFileSync(path.join(__dirname, "..", "examples", "credential-report.csv"), "utf8").split("\n")[0] as string;
+const EXAMPLE_LINES = readFileSync(path.join(__dirname, "..", "examples", "credential-report.csv"), "utf8").split("\n");
+const HEADER = EXAMPLE_LINES[0] as string;
+/** The example's root row (no keys): every report AWS writes has one, and keyage refuses a report without it. */
+const ROOT_ROW = EXAMPLE_LINES.find((l) => l.startsWith("<root_account>,")) as string;
 const dir = mkdtempSync(path.join(tmpdir(), "keyage-unused-"));
 
 async function keyage(argv: string[], clients?: ClientFactory): Promise<{ status: number; stdout: string; stderr: string }> {
@@ -56,7 +59,7 @@ function row(user: string, createdDaysAgo: number, usedDaysAgo: number | null): 
 
 function report(name: string, rows: string[]): string {
   const file = path.join(dir, name);
-  writeFileSync(file, [HEADER, ...rows].join("\n"));
+  writeFileSync(file, [HEADER, ...rows, ROOT_ROW].join("\n"));
   return file;
 }
 
@@ -69,7 +72,7 @@ describe("keyage audit --max-unused-days: a credential report", () => {
     const doc = JSON.parse(result.stdout) as JsonAudit;
     assert.equal(doc.schemaVersion, "1.1.0");
     assert.equal(doc.maxUnusedDays, 45);
-    const reason = Object.fromEntries(doc.users.map((u) => [u.user, u.keys[0]?.reason]));
+    const reason = Object.fromEntries(doc.users.filter((u) => u.root !== true).map((u) => [u.user, u.keys[0]?.reason]));
     assert.deepEqual(reason, { active: "ok", idle: "unused", never: "unused", fresh: "ok", old: "expired" });
     const idle = doc.users.find((u) => u.user === "idle");
     assert.equal(idle?.keys[0]?.unusedDays, 50);

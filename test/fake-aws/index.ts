@@ -18,7 +18,7 @@
  * assert.equal(fake.evaluations.get(fake.user("alice").userId)?.complianceType, "NON_COMPLIANT");
  * await fake.close();
  */
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 
@@ -106,6 +106,19 @@ export interface FakeAwsOptions {
   ruleName?: string;
 }
 
+/**
+ * A user id made from the user's name and how many users this fake has made before: the same in every
+ * run, so what depends on it (the Config rule's per-user refresh point) does not make a test pass or
+ * fail by chance.
+ */
+function stableId(prefix: string, seed: string, length: number): string {
+  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+  const bytes = createHash("sha256").update(seed).digest();
+  let out = prefix;
+  for (let i = 0; i < length; i += 1) out += alphabet[(bytes[i] as number) % alphabet.length];
+  return out;
+}
+
 function randomId(prefix: string, length = 16): string {
   const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
   const bytes = randomBytes(length);
@@ -157,6 +170,8 @@ export class FakeAws {
   readonly accountId: string;
   /** Users by name, in creation order (ListUsers returns them in this order). */
   readonly users = new Map<string, FakeUser>();
+  /** Users added so far (seeds the next user id). */
+  private usersMade = 0;
   /** IAM user tags, by user name (GetAccountAuthorizationDetails returns them; `./secrets-manager` adds the tag actions). */
   readonly userTags = new Map<string, Map<string, string>>();
   /** HTTP requests received, by action (SDK retries count separately). */
@@ -235,7 +250,7 @@ export class FakeAws {
     const path = options.path ?? "/";
     const user: FakeUser = {
       name,
-      userId: options.userId ?? randomId("AIDA", 17),
+      userId: options.userId ?? stableId("AIDA", `${name}#${this.usersMade++}`, 17),
       arn: `arn:aws:iam::${this.accountId}:user${path}${name}`,
       path,
       createDate: options.createDate ?? new Date(this.now() - 400 * DAY_MS),
