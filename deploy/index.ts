@@ -1,20 +1,11 @@
 /**
- * Pulumi entry point: reads the `keyage:*` config, validates it, checks that the Lambda was built, and
- * deploys {@link KeyageConfigRule}. Everything else lives in `program.ts` (resources), `settings.ts`
- * (validation) and `policies.ts` (the exact grants).
+ * Pulumi entry point: a thin stack over keyage's components (pulumi/, published as `keyage/pulumi`).
+ * Reads the `keyage:*` config, validates it once (a bad value stops the preview with one line naming
+ * the key), and instantiates {@link KeyageConfigRule} and, when `keyage:rotation` is on,
+ * {@link KeyageRotator}. No resource of its own.
  */
-import * as fs from "node:fs";
-import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import { createNotificationTopic } from "./alarms";
-import { createKeyageRule } from "./program";
-import { KeyageRotator } from "./rotator";
-import { DeployConfigError, RawDeploySettings, resourceStem, SETTING_KEYS, validateSettings } from "./settings";
-
-/** Where `npm run build` writes the Lambda bundle, relative to the repository root. */
-const ZIP = path.resolve(__dirname, "..", "dist", "config-rule.zip");
-/** The scheduled rotator's bundle. */
-const ROTATOR_ZIP = path.resolve(__dirname, "..", "dist", "rotator.zip");
+import { SETTING_KEYS, DeployConfigError, KeyageConfigRule, KeyageRotator, type RawDeploySettings, validateSettings } from "../pulumi";
 
 function readSettings() {
   const config = new pulumi.Config("keyage");
@@ -30,18 +21,12 @@ function readSettings() {
 }
 
 const settings = readSettings();
-if (!fs.existsSync(ZIP)) {
-  throw new pulumi.RunError(`${ZIP} does not exist: run \`npm ci\` (or \`npm run build\`) at the repository root first`);
-}
 const rotation = settings.rotation;
-if (rotation && !fs.existsSync(ROTATOR_ZIP)) {
-  throw new pulumi.RunError(`${ROTATOR_ZIP} does not exist: run \`npm ci\` (or \`npm run build\`) at the repository root first`);
-}
 // Off by default: nothing of the rotator exists until keyage:rotation is notify, plan or apply.
-const rotator = rotation ? new KeyageRotator("keyage", { settings, rotation, code: new pulumi.asset.FileArchive(ROTATOR_ZIP) }) : undefined;
-// The alarms' topic: the rotator's events topic, or without the rotator one of its own (when asked for).
-const alarmsTopic = rotator?.topic ?? (settings.notification ? createNotificationTopic("keyage", { ruleName: resourceStem(settings.ruleName), email: settings.notification.email, tags: { "managed-by": "keyage" } }).topic : undefined);
-const rule = createKeyageRule({ settings, code: new pulumi.asset.FileArchive(ZIP), notificationTopicArn: alarmsTopic?.arn });
+const rotator = rotation ? new KeyageRotator("keyage", { settings, rotation }) : undefined;
+// The alarms' topic: the rotator's events topic, or without the rotator one of the rule's own (when asked for).
+// The Lambdas' code: the bundles `npm ci` (or `npm run build`) writes to dist/; a clear error if absent.
+const rule = new KeyageConfigRule("keyage", { settings, ...(rotator?.topicArn ? { notificationTopicArn: rotator.topicArn } : {}) });
 
 /** Name of the Config rule (the organization rule in organization mode). */
 export const ruleName = rule.ruleName;
@@ -53,16 +38,18 @@ export const functionArn = rule.functionArn;
 /** The role member accounts' reader role trusts (organization mode). */
 export const executionRoleArn = rule.executionRoleArn;
 /** Log group of the evaluator (one JSON summary line per run). */
-export const logGroupName = rule.logGroup.name;
+export const logGroupName = rule.logGroupName;
 /** Organization mode: the StackSet that puts the reader role in every member account. */
 export const memberStackSetName = rule.memberStackSet?.name;
 /** The scheduled rotator's Lambda (when keyage:rotation is not off). */
-export const rotatorFunctionName = rotator?.function.name;
+export const rotatorFunctionName = rotator?.functionName;
+/** The rotator's own role. */
+export const rotatorRoleArn = rotator?.roleArn;
 /** The schedule that runs it. */
-export const rotatorScheduleName = rotator?.schedule.name;
+export const rotatorScheduleName = rotator?.scheduleName;
 /** Organization mode with the rotator on: the StackSet that puts the rotator role in every member account. */
 export const rotatorStackSetName = rotator?.memberStackSet?.name;
 /** The SNS topic that receives every keyage event (keyage:notificationTopic or keyage:notificationEmail). */
-export const eventsTopicArn = rotator?.topic?.arn;
+export const eventsTopicArn = rotator?.topicArn;
 /** The topic keyage's alarms and failed runs go to: the events topic, or `<ruleName>-alarms` without the rotator. */
-export const notificationTopicArn = alarmsTopic?.arn;
+export const notificationTopicArn = rule.notificationTopicArn;

@@ -3,8 +3,8 @@
 //
 // The Pulumi service installs a published pack's dependencies wherever the pack runs, so this directory
 // depends only on what the pack loads: @pulumi/policy and @pulumi/pulumi, at the exact versions keyage is
-// tested with. The pack and the rule module are bundled into one index.js (csv-parse and the rest of
-// shared/ included); @pulumi/* stay external, because the pack must use the very @pulumi/policy copy
+// tested with (its devDependencies; the package itself only names them as optional peers). The pack and
+// the rule module are bundled into one index.js (csv-parse and the rest of shared/ included); @pulumi/* stay external, because the pack must use the very @pulumi/policy copy
 // that serves it (lazy-properties.ts patches its deserialize module).
 import { build } from "esbuild";
 import { copyFileSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
@@ -18,8 +18,8 @@ const pkg = JSON.parse(readFileSync(path.join(root, "package.json"), "utf8"));
 
 const RUNTIME = ["@pulumi/policy", "@pulumi/pulumi"];
 for (const name of RUNTIME) {
-  if (!/^\d+\.\d+\.\d+$/.test(pkg.dependencies?.[name] ?? "")) {
-    throw new Error(`package.json must pin ${name} to an exact version for the published pack, got ${JSON.stringify(pkg.dependencies?.[name])}`);
+  if (!/^\d+\.\d+\.\d+$/.test(pkg.devDependencies?.[name] ?? "")) {
+    throw new Error(`package.json's devDependencies must pin ${name} to an exact version for the published pack, got ${JSON.stringify(pkg.devDependencies?.[name])}`);
   }
 }
 
@@ -45,7 +45,7 @@ const manifest = {
   private: true,
   main: "index.js",
   engines: pkg.engines,
-  dependencies: Object.fromEntries(RUNTIME.map((name) => [name, pkg.dependencies[name]])),
+  dependencies: Object.fromEntries(RUNTIME.map((name) => [name, pkg.devDependencies[name]])),
 };
 writeFileSync(path.join(out, "package.json"), `${JSON.stringify(manifest, null, 2)}\n`);
 for (const file of ["PulumiPolicy.yaml", "LICENSE"]) copyFileSync(path.join(root, file), path.join(out, file));

@@ -1,4 +1,4 @@
-// On-call's alarms and failure destinations (deploy/alarms.ts) under Pulumi's unit-test mocks: what
+// On-call's alarms and failure destinations (pulumi/alarms.ts) under Pulumi's unit-test mocks: what
 // `pulumi up` would create for the Config rule's evaluator and the scheduled rotator, held against the
 // metrics the two Lambdas really write (shared/metrics.ts, checked as EMF in their own specs) and
 // against CloudWatch's limits.
@@ -10,11 +10,11 @@ import { ACCOUNT, type Registered, setDeployMocks } from "./deploy-mocks";
 const registered: Registered[] = [];
 const TOPIC = `arn:aws:sns:us-east-1:${ACCOUNT}:keyage-access-key-age-events`;
 
-let program: typeof import("../deploy/program");
-let rotatorModule: typeof import("../deploy/rotator");
-let alarms: typeof import("../deploy/alarms");
-let settingsModule: typeof import("../deploy/settings");
-let rotationSettings: typeof import("../deploy/rotator-settings");
+let program: typeof import("../pulumi/config-rule");
+let rotatorModule: typeof import("../pulumi/rotator");
+let alarms: typeof import("../pulumi/alarms");
+let settingsModule: typeof import("../pulumi/settings");
+let rotationSettings: typeof import("../pulumi/rotator-settings");
 
 function resolve<T>(output: pulumi.Output<T>): Promise<T> {
   return new Promise((done) => output.apply(done));
@@ -72,11 +72,11 @@ describe("deploy: alarms and failure destinations (Pulumi program under mocks)",
   before(async function loadProgram() {
     this.timeout(20000);
     await setDeployMocks({ onResource: (r) => void registered.push(r) });
-    program = await import("../deploy/program");
-    rotatorModule = await import("../deploy/rotator");
-    alarms = await import("../deploy/alarms");
-    settingsModule = await import("../deploy/settings");
-    rotationSettings = await import("../deploy/rotator-settings");
+    program = await import("../pulumi/config-rule");
+    rotatorModule = await import("../pulumi/rotator");
+    alarms = await import("../pulumi/alarms");
+    settingsModule = await import("../pulumi/settings");
+    rotationSettings = await import("../pulumi/rotator-settings");
   });
 
   describe("the Config rule's evaluator", () => {

@@ -10,7 +10,7 @@ import { SecurityHubClient } from "@aws-sdk/client-securityhub";
 import { STSClient } from "@aws-sdk/client-sts";
 import { run } from "../cli/main";
 import type { CliIO } from "../cli/io";
-import { DEFAULTS } from "../deploy/settings";
+import { DEFAULTS } from "../pulumi/settings";
 import { DEFAULT_CONFIG_RULE_NAME } from "../shared";
 import { startFakeAws, type FakeAws } from "./fake-aws";
 import { addRotationServices, type FakeSecretsManager } from "./fake-aws/secrets-manager";

@@ -7,7 +7,7 @@ import { strict as assert } from "node:assert";
 import { defaultClientFactory } from "../aws/clients";
 import { evaluate, type EvaluateDeps, type LambdaContext, type RunSummary } from "../config-rule/evaluate";
 import type { LogLevel } from "../aws/log";
-import { inputParameters, validateSettings } from "../deploy/settings";
+import { inputParameters, validateSettings } from "../pulumi/settings";
 import { refreshDue, refreshPhase } from "../config-rule/evaluations";
 import { configAnnotation, evaluateUser, ParameterError, validateParams, type AccessKey, type RuleParams } from "../shared";
 import { startFakeAws, type FakeAws, type FakeUser } from "./fake-aws";

@@ -6,7 +6,7 @@ import { strict as assert } from "node:assert";
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import type { RawDeploySettings } from "../deploy/settings";
+import type { RawDeploySettings } from "../pulumi/settings";
 import { ACCOUNT, type Registered, setDeployMocks } from "./deploy-mocks";
 
 const DOCS = path.join(__dirname, "..", "docs");
@@ -16,8 +16,8 @@ const DOCS = path.join(__dirname, "..", "docs");
  * Terraform provider's create, read, update, delete and tagging calls). `[]`: no AWS call at all.
  */
 const NEEDS: Record<string, readonly string[]> = {
-  "keyage:deploy:ConfigRule": [],
-  "keyage:deploy:Rotator": [],
+  "keyage:index:ConfigRule": [],
+  "keyage:index:Rotator": [],
   "aws:scheduler/schedule:Schedule": ["scheduler:CreateSchedule", "scheduler:GetSchedule", "scheduler:UpdateSchedule", "scheduler:DeleteSchedule", "iam:PassRole"],
   "aws:sns/topic:Topic": [
     "sns:CreateTopic", "sns:GetTopicAttributes", "sns:SetTopicAttributes", "sns:DeleteTopic", "sns:TagResource", "sns:UntagResource", "sns:ListTagsForResource",
@@ -123,8 +123,8 @@ interface Created {
 
 const registrations: Registered[] = [];
 const invokes: string[] = [];
-let program: typeof import("../deploy/program");
-let settingsModule: typeof import("../deploy/settings");
+let program: typeof import("../pulumi/config-rule");
+let settingsModule: typeof import("../pulumi/settings");
 
 /** Runs the program in one mode and reports what it created and called. */
 async function create(raw: RawDeploySettings): Promise<Created> {
@@ -183,8 +183,8 @@ describe("deployer permissions (docs/deployer-policy*.json against the deploy pr
   before(async function loadProgram() {
     this.timeout(20000);
     await setDeployMocks({ onResource: (r) => void registrations.push(r), onInvoke: (token) => void invokes.push(token), unknownInvoke: "empty" });
-    program = await import("../deploy/program");
-    settingsModule = await import("../deploy/settings");
+    program = await import("../pulumi/config-rule");
+    settingsModule = await import("../pulumi/settings");
   });
 
   it("publishes both policies as IAM policy documents that only allow", () => {
@@ -274,8 +274,8 @@ describe("deployer permissions (docs/deployer-policy*.json against the deploy pr
   });
 
   it("lets a deployer create, update and delete the scheduled rotator, its schedule and its events topic, in either mode's policy", async () => {
-    const rotatorModule = await import("../deploy/rotator");
-    const rotation = await import("../deploy/rotator-settings");
+    const rotatorModule = await import("../pulumi/rotator");
+    const rotation = await import("../pulumi/rotator-settings");
     const prefix = `rot${registrations.length}x${Math.random().toString(36).slice(2, 8)}`;
     const rotator = new rotatorModule.KeyageRotator(prefix, {
       settings: settingsModule.validateSettings({}),
@@ -301,8 +301,8 @@ describe("deployer permissions (docs/deployer-policy*.json against the deploy pr
   });
 
   it("lets a deployer create, update and delete the rotator's organization mode (its member-role StackSet and the management account's role) with the organization policy", async () => {
-    const rotatorModule = await import("../deploy/rotator");
-    const rotation = await import("../deploy/rotator-settings");
+    const rotatorModule = await import("../pulumi/rotator");
+    const rotation = await import("../pulumi/rotator-settings");
     const prefix = `rotorg${registrations.length}x${Math.random().toString(36).slice(2, 8)}`;
     const firstInvoke = invokes.length;
     const rotator = new rotatorModule.KeyageRotator(prefix, {

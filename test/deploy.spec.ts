@@ -5,8 +5,8 @@ import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { validateParams } from "../shared";
-import type { KeyageConfigRule } from "../deploy/program";
-import type { DeploySettings, RawDeploySettings } from "../deploy/settings";
+import type { KeyageConfigRule } from "../pulumi/config-rule";
+import type { DeploySettings, RawDeploySettings } from "../pulumi/settings";
 import { ACCOUNT, ORG_ID, type Registered, ROOT, setDeployMocks } from "./deploy-mocks";
 
 
@@ -43,8 +43,8 @@ function resolve<T>(output: pulumi.Output<T>): Promise<T> {
   return new Promise((done) => output.apply(done));
 }
 
-let program: typeof import("../deploy/program");
-let settingsModule: typeof import("../deploy/settings");
+let program: typeof import("../pulumi/config-rule");
+let settingsModule: typeof import("../pulumi/settings");
 
 /** Builds the program under a fresh name and waits until every resource is registered. */
 async function deploy(raw: RawDeploySettings): Promise<{ rule: KeyageConfigRule; resources: Registered[]; settings: DeploySettings }> {
@@ -77,8 +77,8 @@ describe("deploy (Pulumi program under mocks)", () => {
   before(async function loadProgram() {
     this.timeout(20000);
     await setDeployMocks({ onResource: (r) => void registered.push(r) });
-    program = await import("../deploy/program");
-    settingsModule = await import("../deploy/settings");
+    program = await import("../pulumi/config-rule");
+    settingsModule = await import("../pulumi/settings");
   });
 
   describe("settings", () => {

@@ -5,7 +5,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import * as path from "node:path";
 import { run } from "../cli/main";
 import { CREATION_POLICY, EXPIRING_POLICY, MAX_AGE_POLICY } from "../policypack/policies";
-import { DEFAULTS, validateSettings } from "../deploy/settings";
+import { DEFAULTS, validateSettings } from "../pulumi/settings";
 import { OWNER_TAG, ROTATE_TAG } from "../rotator/run";
 
 const ROOT = path.join(__dirname, "..");

@@ -9,7 +9,7 @@ import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { runSimulation } from "@cloud-copilot/iam-simulate";
-import type { RawDeploySettings } from "../deploy/settings";
+import type { RawDeploySettings } from "../pulumi/settings";
 import { ACCOUNT, ORG_ID, type Registered, setDeployMocks } from "./deploy-mocks";
 
 const MEMBER = "222222222222";
@@ -53,9 +53,9 @@ async function decide(principal: string, account: string, policies: Policy[], ca
 }
 
 const registered: Registered[] = [];
-let program: typeof import("../deploy/program");
-let rotatorModule: typeof import("../deploy/rotator");
-let settingsModule: typeof import("../deploy/settings");
+let program: typeof import("../pulumi/config-rule");
+let rotatorModule: typeof import("../pulumi/rotator");
+let settingsModule: typeof import("../pulumi/settings");
 
 function resolve<T>(output: pulumi.Output<T>): Promise<T> {
   return new Promise((done) => output.apply(done));
@@ -161,9 +161,9 @@ describe("IAM simulation of the generated policies (@cloud-copilot/iam-simulate)
   before(async function loadProgram() {
     this.timeout(30000);
     await setDeployMocks({ onResource: (r) => void registered.push(r) });
-    program = await import("../deploy/program");
-    rotatorModule = await import("../deploy/rotator");
-    settingsModule = await import("../deploy/settings");
+    program = await import("../pulumi/config-rule");
+    rotatorModule = await import("../pulumi/rotator");
+    settingsModule = await import("../pulumi/settings");
   });
 
   /** Evaluates rows against a role, with and without its boundary, and reports every row IAM decides otherwise. */

@@ -10,8 +10,8 @@ import * as path from "node:path";
 import { promisify } from "node:util";
 import { DAY_MS } from "../shared";
 import { EXAMPLE_VERDICTS, OFFLINE_AWS_ENV } from "./fixtures";
-import { buildOnce, REPO_ROOT } from "./fixtures/build";
-import { closure, installOffline } from "./fixtures/offline-install";
+import { REPO_ROOT } from "./fixtures/build";
+import { closure, footprint, footprintMismatch, installOffline, keyageEntry, packOnce } from "./fixtures/offline-install";
 import { PackProcess, urnOf, type ResourceInput } from "./harness/analyzer";
 
 const exec = promisify(execFile);
@@ -26,6 +26,7 @@ interface Manifest {
   bin: Record<string, string>;
   engines: Record<string, string>;
   dependencies: Record<string, string>;
+  devDependencies: Record<string, string>;
   exports: Record<string, string | { types: string; default: string }>;
 }
 const manifest = JSON.parse(readFileSync(path.join(REPO_ROOT, "package.json"), "utf8")) as Manifest;
@@ -62,17 +63,15 @@ describe("the npm package, packed and installed offline", function () {
   let installed: string;
 
   before(async () => {
-    await buildOnce();
+    const tarball = await packOnce();
     project = mkdtempSync(path.join(tmpdir(), "keyage-package-"));
-    const { stdout } = await exec("npm", ["pack", "--ignore-scripts", "--silent", "--pack-destination", project], { cwd: REPO_ROOT, env: childEnv() });
-    const tarball = stdout.trim().split("\n").pop() as string;
-    // The project is a team's own policy pack (test/fixtures/own-pack) that depends on keyage.
+    // The project is a team's own policy pack (test/fixtures/own-pack) that depends on keyage and, as
+    // keyage's peer, @pulumi/policy (which brings @pulumi/pulumi).
     cpSync(path.join(__dirname, "fixtures", "own-pack"), project, { recursive: true });
-    const dependencies = { keyage: `file:${tarball}`, "@pulumi/policy": manifest.dependencies["@pulumi/policy"] as string };
+    const dependencies = { keyage: `file:${tarball}`, "@pulumi/policy": manifest.devDependencies["@pulumi/policy"] as string };
     const own = JSON.parse(readFileSync(path.join(project, "package.json"), "utf8")) as Record<string, unknown>;
     writeFileSync(path.join(project, "package.json"), JSON.stringify({ ...own, dependencies }, null, 2));
-    const keyage = { version: manifest.version, resolved: `file:${tarball}`, license: manifest.license, dependencies: manifest.dependencies, bin: manifest.bin, engines: manifest.engines };
-    await installOffline(project, { dependencies, packages: { "node_modules/keyage": keyage, ...closure(manifest.dependencies) } });
+    await installOffline(project, { dependencies, packages: { "node_modules/keyage": keyageEntry(tarball), ...closure({ ...manifest.dependencies, "@pulumi/policy": dependencies["@pulumi/policy"] }) } });
     installed = path.join(project, "node_modules", "keyage");
   });
 
@@ -112,6 +111,14 @@ describe("the npm package, packed and installed offline", function () {
     for (const name of ["@pulumi/aws", "typescript", "mocha", "esbuild"]) {
       assert.ok(!existsSync(path.join(project, "node_modules", name)), `${name} was installed`);
     }
+  });
+
+  it("holds one copy of @pulumi/pulumi (keyage names it as a peer; the pack's @pulumi/policy brings it), at the documented size (b)", async () => {
+    const { stdout } = await exec("npm", ["ls", "@pulumi/pulumi", "--all", "--parseable"], { cwd: project, env: childEnv() });
+    assert.deepEqual(stdout.trim().split("\n"), [path.join(project, "node_modules", "@pulumi", "pulumi")]);
+    const measured = await footprint(project);
+    console.log(`      install (b), a pack composing keyage/policies: ${measured.packages} packages, ${measured.megabytes} MB`);
+    assert.equal(footprintMismatch("b", measured), "");
   });
 
   it("starts as a policy pack when the Pulumi CLI runs it (`--policy-pack node_modules/keyage`)", async () => {

@@ -232,7 +232,7 @@ describe("policy pack over the Analyzer gRPC protocol", function () {
   it("fails the preview with a clear error when warnDays is not below maxAgeDays", async () => {
     await pack.configure({ "iam-access-key-max-age": { maxAgeDays: 10 }, "iam-access-key-expiring": { warnDays: 10 } });
     await assert.rejects(pack.analyzeStack(stack(key("k", { createDate: ago(DAY_MS) }))), (err: Error) => {
-      assert.match(err.message, /Error validating resource with policy 'iam-access-key-expiring' from policy pack 'keyage@v0\.1\.0'/);
+      assert.match(err.message, /Error validating resource with policy 'iam-access-key-expiring' from policy pack 'keyage@v\d+\.\d+\.\d+'/);
       assert.match(err.message, /warnDays must be a whole number of days from 0 to 9 \(less than maxAgeDays = 10\), got 10/);
       assertOneLine(err.message);
       return true;

@@ -43,9 +43,9 @@ describe("the published policy pack (dist/pack/)", function () {
   });
 
   it("depends only on @pulumi/policy and @pulumi/pulumi, pinned to the versions keyage is tested with", () => {
-    const own = JSON.parse(readFileSync(path.join(REPO_ROOT, "package.json"), "utf8")) as { version: string; dependencies: Record<string, string> };
+    const own = JSON.parse(readFileSync(path.join(REPO_ROOT, "package.json"), "utf8")) as { version: string; devDependencies: Record<string, string> };
     const published = JSON.parse(readFileSync(path.join(dir, "package.json"), "utf8")) as { version: string; main: string; dependencies: Record<string, string> };
-    assert.deepEqual(published.dependencies, { "@pulumi/policy": own.dependencies["@pulumi/policy"], "@pulumi/pulumi": own.dependencies["@pulumi/pulumi"] });
+    assert.deepEqual(published.dependencies, { "@pulumi/policy": own.devDependencies["@pulumi/policy"], "@pulumi/pulumi": own.devDependencies["@pulumi/pulumi"] });
     assert.match(published.dependencies["@pulumi/policy"] ?? "", /^\d+\.\d+\.\d+$/);
     assert.equal(published.version, own.version);
     assert.deepEqual(readdirSync(dir).filter((f) => !["node_modules", "package-lock.json"].includes(f)).sort(), ["LICENSE", "PulumiPolicy.yaml", "index.js", "package.json"]);

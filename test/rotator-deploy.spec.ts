@@ -1,11 +1,11 @@
-// The scheduled rotator's deploy resources (deploy/rotator.ts) under Pulumi's unit-test mocks: what
+// The scheduled rotator's deploy resources (pulumi/rotator.ts) under Pulumi's unit-test mocks: what
 // `pulumi up` would create for each `keyage:rotation` mode, and the exact grants of its roles held against
 // an allow list, with the conditions IAM enforces.
 import { strict as assert } from "node:assert";
 import * as pulumi from "@pulumi/pulumi";
 import { parseSettings } from "../rotator/settings";
-import type { KeyageRotator } from "../deploy/rotator";
-import type { RawRotationSettings } from "../deploy/rotator-settings";
+import type { KeyageRotator } from "../pulumi/rotator";
+import type { RawRotationSettings } from "../pulumi/rotator-settings";
 import { ACCOUNT, ORG_ID, type Registered, setDeployMocks } from "./deploy-mocks";
 
 
@@ -48,9 +48,9 @@ interface Statement {
   Condition?: Record<string, Record<string, string>>;
 }
 
-let rotatorModule: typeof import("../deploy/rotator");
-let rotationSettings: typeof import("../deploy/rotator-settings");
-let settingsModule: typeof import("../deploy/settings");
+let rotatorModule: typeof import("../pulumi/rotator");
+let rotationSettings: typeof import("../pulumi/rotator-settings");
+let settingsModule: typeof import("../pulumi/settings");
 
 function resolve<T>(output: pulumi.Output<T>): Promise<T> {
   return new Promise((done) => output.apply(done));
@@ -86,9 +86,9 @@ describe("deploy: the scheduled rotator (Pulumi program under mocks)", () => {
   before(async function loadProgram() {
     this.timeout(20000);
     await setDeployMocks({ onResource: (r) => void registered.push(r) });
-    rotatorModule = await import("../deploy/rotator");
-    rotationSettings = await import("../deploy/rotator-settings");
-    settingsModule = await import("../deploy/settings");
+    rotatorModule = await import("../pulumi/rotator");
+    rotationSettings = await import("../pulumi/rotator-settings");
+    settingsModule = await import("../pulumi/settings");
   });
 
   describe("settings", () => {

@@ -1,5 +1,5 @@
 /**
- * The scheduled rotator's resources, as one component next to the Config rule: the Lambda with its role
+ * `KeyageRotator`: the scheduled rotator's resources, as one component next to the Config rule: the Lambda with its role
  * and log group, an EventBridge Scheduler schedule that runs it (default daily) with the settings as its
  * input, and optionally an SNS topic that receives every keyage event through an EventBridge rule. In
  * organization mode the Lambda stays here and acts in every account through a member rotator role,
@@ -9,11 +9,13 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { resourceStem, type DeploySettings } from "./settings";
+import { packagedCode, validArgs } from "./bundles";
+import { show } from "../shared";
+import { DeployConfigError, type DeploySettings, type KeyageRotationArgs, type KeyageSettingsArgs, resourceStem, validateSettings } from "./settings";
 import { alarmPublishStatement, createRunAlarms, onFailureDestination, runsDaily } from "./alarms";
 import { deployMemberRole } from "./member-role";
 import { lambdaTrustPolicy, notificationTopicsArn } from "./policies";
-import { HANDLER, RUNTIME } from "./program";
+import { HANDLER, RUNTIME } from "./config-rule";
 import {
   centralRotatorPolicy,
   memberRotatorPolicy,
@@ -25,21 +27,53 @@ import {
   schedulerTrustPolicy,
   topicPolicy,
 } from "./rotator-policies";
-import { ROTATION_DEFAULTS, type RotationSettings } from "./rotator-settings";
+import { ROTATION_DEFAULTS, ROTATION_MODES, type RotationSettings } from "./rotator-settings";
+
+/** The component's type token. */
+export const ROTATOR_TYPE = "keyage:index:Rotator";
+/** The type token of keyage 0.1's deploy stack: an alias, so a stack deployed then is updated in place, not replaced. */
+export const ROTATOR_TYPE_0_1 = "keyage:deploy:Rotator";
 
 /** The rotator's events, as an EventBridge pattern. */
 export const EVENT_PATTERN = { source: ["keyage"] } as const;
 
-/** Inputs of {@link KeyageRotator}. */
-export interface KeyageRotatorArgs {
+/**
+ * Inputs of {@link KeyageRotator}: `mode` (the `keyage:rotation` key), the rotator's own
+ * `keyage:rotation*` / `keyage:notification*` settings, and the settings it shares with the Config rule
+ * (`maxAccessKeyAge`, `warnDays`, `ruleName`, `lambdaMemorySize`, `logRetentionDays`, organization
+ * mode), all under the deploy stack's names, validated at construction.
+ */
+export interface KeyageRotatorArgs extends KeyageSettingsArgs, KeyageRotationArgs {
+  /** The Lambda's code; default the bundle this package ships (`keyage/rotator.zip`). */
+  code?: pulumi.Input<pulumi.asset.Archive>;
+  /** Tags on every taggable resource; default `{ "managed-by": "keyage" }`. */
+  tags?: Record<string, string>;
+}
+
+/** Inputs of {@link KeyageRotator} with the settings already validated (what the deploy stack passes after reading its config). */
+export interface ValidatedRotatorArgs {
   /** The rule's settings (limit, warning, memory, log retention). */
   settings: DeploySettings;
   /** Validated rotator settings; `rotation` must not be `off`. */
   rotation: RotationSettings;
-  /** The built Lambda: `new pulumi.asset.FileArchive("dist/rotator.zip")`. */
-  code: pulumi.Input<pulumi.asset.Archive>;
+  /** The Lambda's code; default the bundle this package ships. */
+  code?: pulumi.Input<pulumi.asset.Archive>;
   /** Tags on every taggable resource; default `{ "managed-by": "keyage" }`. */
   tags?: Record<string, string>;
+}
+
+/** The modes a deployed rotator runs in (`off` deploys nothing). */
+const ON_MODES = ROTATION_MODES.filter((m) => m !== "off");
+
+/** Either form of the arguments, as validated settings. */
+function resolveArgs(name: string, args: KeyageRotatorArgs | ValidatedRotatorArgs): ValidatedRotatorArgs {
+  if ("settings" in args && args.settings !== undefined) return args as ValidatedRotatorArgs;
+  const { code, tags, mode, ...raw } = args as KeyageRotatorArgs;
+  return validArgs("KeyageRotator", name, () => {
+    if (!(ON_MODES as readonly unknown[]).includes(mode)) throw new DeployConfigError("mode", `mode must be one of ${ON_MODES.join(", ")}, got ${show(mode)}`);
+    const settings = validateSettings({ ...raw, rotation: mode });
+    return { settings, rotation: settings.rotation as RotationSettings, ...(code !== undefined ? { code } : {}), ...(tags !== undefined ? { tags } : {}) };
+  });
 }
 
 /** The payload the schedule hands the rotator: its settings (see the rotator's `parseSettings`). */
@@ -66,10 +100,15 @@ export function rotatorInput(settings: DeploySettings, rotation: RotationSetting
 }
 
 /**
- * keyage's scheduled rotator.
+ * keyage's scheduled rotator. Outputs: {@link functionName}, {@link functionArn}, {@link roleArn},
+ * {@link scheduleName}, {@link topicArn} (when a topic is made). Every child's name starts with `name`;
+ * physical names (schedule, topic, log group) come from `ruleName` (default `keyage-access-key-age`).
  *
  * @example
- * new KeyageRotator("keyage", { settings, rotation: validateRotationSettings({ rotation: "plan" }), code: new pulumi.asset.FileArchive("../dist/rotator.zip") });
+ * import { KeyageRotator } from "keyage/pulumi";
+ * const rotator = new KeyageRotator("rot", { mode: "plan", notificationEmail: "ops@example.com" });
+ * export const topicArn = rotator.topicArn;
+ * @throws pulumi.RunError naming the argument, when one is out of range (before anything is registered).
  */
 export class KeyageRotator extends pulumi.ComponentResource {
   readonly logGroup: aws.cloudwatch.LogGroup;
@@ -105,13 +144,22 @@ export class KeyageRotator extends pulumi.ComponentResource {
   readonly localMemberRole?: pulumi.Output<aws.iam.Role | undefined>;
   /** Its permissions (the same as the StackSet's role). */
   readonly localMemberRolePolicy?: pulumi.Output<aws.iam.RolePolicy | undefined>;
+  readonly functionName: pulumi.Output<string>;
+  readonly functionArn: pulumi.Output<string>;
+  /** The rotator Lambda's own role. */
+  readonly roleArn: pulumi.Output<string>;
+  readonly scheduleName: pulumi.Output<string>;
+  /** The SNS topic that receives every keyage event; absent without `notificationTopic` or `notificationEmail`. */
+  readonly topicArn?: pulumi.Output<string>;
 
-  constructor(name: string, args: KeyageRotatorArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("keyage:deploy:Rotator", name, {}, opts);
-    const { settings, rotation } = args;
+  constructor(name: string, args: KeyageRotatorArgs | ValidatedRotatorArgs, opts?: pulumi.ComponentResourceOptions) {
+    const valid = resolveArgs(name, args);
+    const { settings, rotation } = valid;
     if (rotation.rotation === "off") throw new Error("KeyageRotator: rotation is off; create nothing instead");
+    super(ROTATOR_TYPE, name, {}, { ...opts, aliases: [...(opts?.aliases ?? []), { type: ROTATOR_TYPE_0_1 }] });
     const mode = rotation.rotation;
-    const tags = args.tags ?? { "managed-by": "keyage" };
+    const code = valid.code ?? packagedCode("rotator.zip");
+    const tags = valid.tags ?? { "managed-by": "keyage" };
     const child = { parent: this };
     const partition = aws.getPartitionOutput({}, child).partition;
     const accountId = aws.getCallerIdentityOutput({}, child).accountId;
@@ -161,7 +209,7 @@ export class KeyageRotator extends pulumi.ComponentResource {
     }, child);
     this.function = new aws.lambda.Function(`${name}-rotator`, {
       description: `keyage: scheduled access key rotation (${mode}), limit ${settings.maxAccessKeyAge} days`,
-      code: args.code,
+      code,
       handler: HANDLER,
       runtime: RUNTIME,
       architectures: ["arm64"],
@@ -257,6 +305,18 @@ export class KeyageRotator extends pulumi.ComponentResource {
       missedRun: runsDaily(rotation.schedule),
       tags,
     }, child);
-    this.registerOutputs({ functionName: this.function.name, scheduleName: this.schedule.name, topicArn: this.topic?.arn, memberStackSetName: this.memberStackSet?.name });
+    this.functionName = this.function.name;
+    this.functionArn = this.function.arn;
+    this.roleArn = this.role.arn;
+    this.scheduleName = this.schedule.name;
+    if (this.topic) this.topicArn = this.topic.arn;
+    this.registerOutputs({
+      functionName: this.functionName,
+      functionArn: this.functionArn,
+      roleArn: this.roleArn,
+      scheduleName: this.scheduleName,
+      topicArn: this.topicArn,
+      memberStackSetName: this.memberStackSet?.name,
+    });
   }
 }

@@ -1,11 +1,13 @@
 /**
- * The deploy program's settings: defaults, validation and the rule parameters handed to the Lambda.
- * Pure (no Pulumi, no AWS): `index.ts` reads Pulumi config into {@link RawDeploySettings}, this file turns
- * it into {@link DeploySettings} or throws {@link DeployConfigError} naming the key, the value and what
- * is allowed, so `pulumi preview` stops before AWS sees a bad value.
+ * The components' settings, one schema for both ways in: a program's typed args
+ * ({@link KeyageSettingsArgs}) and the deploy stack's `keyage:*` config ({@link SETTING_KEYS}, read into
+ * {@link RawDeploySettings}). Defaults, validation and the rule parameters handed to the Lambda. Pure
+ * (no Pulumi, no AWS): this file turns either into {@link DeploySettings} or throws
+ * {@link DeployConfigError} naming the key, the value and what is allowed, so `pulumi preview` stops
+ * before AWS sees a bad value.
  */
 import { CONFIG_RULE_NAME, DEFAULT_CONFIG_RULE_NAME, isAbsent, KeyageError, ParameterError, parseList, show, validateParams, validateRefreshDays, wholeNumber } from "../shared";
-import { validateRotationSettings, type RawRotationSettings, type RotationSettings } from "./rotator-settings";
+import { validateRotationSettings, type RawRotationSettings, type RotationMode, type RotationSettings } from "./rotator-settings";
 
 /** Config rule trigger frequencies accepted by AWS Config (`MaximumExecutionFrequency`). */
 export const FREQUENCIES = ["One_Hour", "Three_Hours", "Six_Hours", "Twelve_Hours", "TwentyFour_Hours"] as const;
@@ -318,3 +320,76 @@ export function inputParameters(settings: DeploySettings): string {
   if (settings.organization) params.executionRoleName = settings.organization.memberRoleName;
   return JSON.stringify(params);
 }
+
+/**
+ * The Config rule's settings as a Pulumi program passes them to `KeyageConfigRule` (and, for the names
+ * and limits it shares, to `KeyageRotator`): the deploy stack's `keyage:*` config keys under the same
+ * names, typed. Every field is optional and validated at construction by {@link validateSettings}, with
+ * the defaults of {@link DEFAULTS}. Plain values, not `pulumi.Input`s: they are checked before any
+ * resource is registered.
+ */
+export interface KeyageSettingsArgs {
+  /** Keys older than this many days are NON_COMPLIANT; 1–3650, default 30. */
+  maxAccessKeyAge?: number;
+  /** Days before the limit that count as expiring; 0 to maxAccessKeyAge−1, default 7 (the Lambda's). */
+  warnDays?: number;
+  /** Users never reported NON_COMPLIANT: names, `name:YYYY-MM-DD` (until that date) or `{ user, until }`; default none. */
+  exemptions?: string | readonly (string | { user: string; until?: string })[];
+  /** Days after which a scheduled run writes an unchanged user's result again; 1–80, default 30 (the Lambda's). */
+  refreshDays?: number;
+  /** An active key neither used nor created within this many days is a violation (`unused`); 1–3650, default off. */
+  maxUnusedDays?: number;
+  /** Config rule name (organization rule name in organization mode); default `keyage-access-key-age`. Names the log groups, schedule and topic too. */
+  ruleName?: string;
+  /** Periodic evaluation frequency; default `TwentyFour_Hours`. */
+  frequency?: Frequency;
+  /** Lambda memory in MB (128–10240); default 512. */
+  lambdaMemorySize?: number;
+  /** The Config rule Lambda's timeout in seconds (1–900); default 900. */
+  lambdaTimeout?: number;
+  /** Days CloudWatch keeps the Lambdas' logs, one of {@link LOG_RETENTION_DAYS} (0 = forever); default 90. */
+  logRetentionDays?: number;
+  /** Organization mode: one organization rule (and rotator run) covering every account; default false. */
+  organization?: boolean;
+  /** Organization mode: root id (`r-…`) or OU ids (`ou-…`) the member roles deploy to; default the organization root. */
+  organizationTargets?: readonly string[];
+  /** Organization mode: 12-digit accounts left out; default none. */
+  excludedAccounts?: readonly string[];
+  /** Organization mode: the Config rule's read-only role in every account; default `keyage-config-rule-reader`. */
+  memberRoleName?: string;
+  /** Organization mode: accounts whose AWS Config may invoke the Lambda; default any account's (see docs/deploy.md). */
+  memberAccountIds?: readonly string[];
+  /** Organization mode: `SELF` from the management account (default), `DELEGATED_ADMIN` from a delegated administrator. */
+  callAs?: "SELF" | "DELEGATED_ADMIN";
+  /** Organization mode: `o-…`; default looked up at deploy time. */
+  organizationId?: string;
+  /** Organization mode: the rotator's role in every account; default `keyage-rotator`. */
+  rotatorRoleName?: string;
+}
+
+/** The scheduled rotator's own settings as a program passes them to `KeyageRotator` (the `keyage:rotation*` and `keyage:notification*` keys). */
+export interface KeyageRotationArgs {
+  /** The `keyage:rotation` key: `notify` (events only), `plan` (dry run, logged) or `apply` (rotates). Required: an off rotator is no rotator. */
+  mode: Exclude<RotationMode, "off">;
+  /** EventBridge Scheduler expression; default `rate(1 day)`. */
+  rotationSchedule?: string;
+  /** Days between deactivating an old key and deleting it; 1–365, default 7. */
+  rotationCleanupDays?: number;
+  /** Hours (1–87600) the old key must be unused before the rotator deactivates it; default 24. */
+  rotationGraceHours?: number;
+  /** Secrets whose names start with this may be used too (besides those tagged `keyage:rotate`); default none. */
+  rotationSecretPrefix?: string;
+  /** Subscribe this address to the events topic (creates the topic); default none. */
+  notificationEmail?: string;
+  /** Create an SNS topic that receives every keyage event; default false (true when notificationEmail is set). */
+  notificationTopic?: boolean;
+}
+
+/** `true` only while the typed args name every config key and no other (`keyage:rotation` is KeyageRotator's `mode`). */
+const EVERY_KEY_TYPED: [
+  | Exclude<keyof RawDeploySettings, keyof KeyageSettingsArgs | keyof KeyageRotationArgs | "rotation">
+  | Exclude<keyof KeyageSettingsArgs | Exclude<keyof KeyageRotationArgs, "mode">, keyof RawDeploySettings>,
+] extends [never]
+  ? true
+  : never = true;
+void EVERY_KEY_TYPED;

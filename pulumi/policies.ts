@@ -1,6 +1,6 @@
 /**
  * IAM policy documents and the member-account CloudFormation template, as plain data. Pure, so the
- * exact grants can be read (and tested) without Pulumi; `program.ts` fills in ARNs.
+ * exact grants can be read (and tested) without Pulumi; `config-rule.ts` and `rotator.ts` fill in ARNs.
  */
 
 /**

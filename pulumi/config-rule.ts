@@ -1,16 +1,22 @@
 /**
- * The resources behind keyage's AWS Config rule, as one component so tests (and other programs) can
- * build a fresh set: the Lambda and its least-privilege role and log group, the invoke permission for
+ * `KeyageConfigRule`: the resources behind keyage's AWS Config rule, as one component a Pulumi program
+ * imports from `keyage/pulumi` (the deploy stack in deploy/ is one such program): the Lambda and its least-privilege role and log group, the invoke permission for
  * AWS Config, and either an account rule or, in organization mode, an organization rule plus the
  * member-account reader role rolled out by a service-managed StackSet.
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { CONFIG_RESOURCE_TYPE, CONFIG_RULE_TRIGGERS } from "../shared";
-import { createRunAlarms, onFailureDestination } from "./alarms";
+import { packagedCode, validArgs } from "./bundles";
+import { createNotificationTopic, createRunAlarms, type NotificationTopic, onFailureDestination } from "./alarms";
 import { deployMemberRole } from "./member-role";
 import { executionRolePolicy, lambdaTrustPolicy, memberRolePolicy, memberRoleTemplate, memberTrustPolicy, notificationTopicsArn, readResultsPolicy, ruleBoundaryPolicy } from "./policies";
-import { DeploySettings, inputParameters, resourceStem } from "./settings";
+import { DeploySettings, inputParameters, type KeyageSettingsArgs, resourceStem, validateSettings } from "./settings";
+
+/** The component's type token (its URNs read `…::keyage:index:ConfigRule::<name>`). */
+export const CONFIG_RULE_TYPE = "keyage:index:ConfigRule";
+/** The type token of keyage 0.1's deploy stack: an alias, so a stack deployed then is updated in place, not replaced. */
+export const CONFIG_RULE_TYPE_0_1 = "keyage:deploy:ConfigRule";
 
 /** The Lambda handler inside the zip: `index.js` exporting `handler`. */
 export const HANDLER = "index.handler";
@@ -32,28 +38,60 @@ export const ASYNC_RETRY_ATTEMPTS = 0;
 /** AWS Config's service principal. */
 export const CONFIG_PRINCIPAL = "config.amazonaws.com";
 
-/** Inputs of {@link KeyageConfigRule}. */
-export interface KeyageConfigRuleArgs {
-  /** Validated settings (see `validateSettings`). */
-  settings: DeploySettings;
-  /** The built Lambda: `new pulumi.asset.FileArchive("dist/config-rule.zip")`. */
-  code: pulumi.Input<pulumi.asset.Archive>;
+/**
+ * Inputs of {@link KeyageConfigRule}: the deploy stack's `keyage:*` settings under the same names
+ * (see {@link KeyageSettingsArgs}), validated at construction.
+ */
+export interface KeyageConfigRuleArgs extends KeyageSettingsArgs {
+  /** The Lambda's code; default the bundle this package ships (`keyage/config-rule.zip`). */
+  code?: pulumi.Input<pulumi.asset.Archive>;
   /** Tags on every taggable resource; default `{ "managed-by": "keyage" }`. */
   tags?: Record<string, string>;
   /**
-   * The notification topic: the alarms and the Lambda's on-failure destination publish to it. Default
-   * none: the alarms exist without actions (CloudWatch console only) and a failed run has no destination.
+   * The notification topic: the alarms and the Lambda's on-failure destination publish to it (e.g. a
+   * {@link KeyageRotator}'s `topicArn`). Default: a topic of the rule's own when `notificationEmail` or
+   * `notificationTopic` is set, else none (the alarms exist without actions, in the CloudWatch console
+   * only, and a failed run has no destination).
    */
   notificationTopicArn?: pulumi.Input<string>;
+  /** Without `notificationTopicArn`: make a topic of the rule's own (`<ruleName>-alarms`) and subscribe this address. */
+  notificationEmail?: string;
+  /** Without `notificationTopicArn`: make a topic of the rule's own for the alarms; default false (true with `notificationEmail`). */
+  notificationTopic?: boolean;
+}
+
+/** Inputs of {@link KeyageConfigRule} with the settings already validated (what the deploy stack passes after reading its config). */
+export interface ValidatedConfigRuleArgs {
+  /** Validated settings (see `validateSettings`). */
+  settings: DeploySettings;
+  /** The Lambda's code; default the bundle this package ships. */
+  code?: pulumi.Input<pulumi.asset.Archive>;
+  /** Tags on every taggable resource; default `{ "managed-by": "keyage" }`. */
+  tags?: Record<string, string>;
+  /** As in {@link KeyageConfigRuleArgs}; without it, `settings.notification` makes a topic of the rule's own. */
+  notificationTopicArn?: pulumi.Input<string>;
+}
+
+/** Either form of the arguments, as validated settings. */
+function resolveArgs(name: string, args: KeyageConfigRuleArgs | ValidatedConfigRuleArgs): ValidatedConfigRuleArgs {
+  if ("settings" in args && args.settings !== undefined) return args as ValidatedConfigRuleArgs;
+  const { code, tags, notificationTopicArn, ...raw } = args as KeyageConfigRuleArgs;
+  // Rotation keys belong to KeyageRotator: a JavaScript caller's stray `rotation` does not sneak in here.
+  const settings = validArgs("KeyageConfigRule", name, () => validateSettings({ ...raw, rotation: undefined }));
+  return { settings, ...(code !== undefined ? { code } : {}), ...(tags !== undefined ? { tags } : {}), ...(notificationTopicArn !== undefined ? { notificationTopicArn } : {}) };
 }
 
 /**
  * keyage's Config rule and everything it needs. Outputs: {@link ruleName}, {@link ruleArn},
- * {@link functionName}, {@link functionArn}, {@link executionRoleArn}.
+ * {@link functionName}, {@link functionArn}, {@link executionRoleArn}, {@link logGroupName}. Every
+ * child's name starts with `name`; physical names come from `ruleName` (default
+ * `keyage-access-key-age`), so a second rule in the same account needs its own `ruleName`.
  *
  * @example
- * const rule = new KeyageConfigRule("keyage", { settings: validateSettings({ maxAccessKeyAge: 90 }), code: new pulumi.asset.FileArchive("../dist/config-rule.zip") });
+ * import { KeyageConfigRule } from "keyage/pulumi";
+ * const rule = new KeyageConfigRule("keys", { maxAccessKeyAge: 90 });
  * export const ruleArn = rule.ruleArn;
+ * @throws pulumi.RunError naming the argument, when one is out of range (before anything is registered).
  */
 export class KeyageConfigRule extends pulumi.ComponentResource {
   readonly logGroup: aws.cloudwatch.LogGroup;
@@ -95,12 +133,20 @@ export class KeyageConfigRule extends pulumi.ComponentResource {
   readonly functionName: pulumi.Output<string>;
   readonly functionArn: pulumi.Output<string>;
   readonly executionRoleArn: pulumi.Output<string>;
+  /** The evaluator's log group (one JSON summary line per run). */
+  readonly logGroupName: pulumi.Output<string>;
+  /** The topic of the rule's own, made when no `notificationTopicArn` was given and `notificationEmail` / `notificationTopic` were set. */
+  readonly notificationTopic?: NotificationTopic;
+  /** Where the alarms and failed runs go: the given `notificationTopicArn` or the rule's own topic; absent without either. */
+  readonly notificationTopicArn?: pulumi.Output<string>;
 
-  constructor(name: string, args: KeyageConfigRuleArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("keyage:deploy:ConfigRule", name, {}, opts);
-    const { settings } = args;
+  constructor(name: string, args: KeyageConfigRuleArgs | ValidatedConfigRuleArgs = {}, opts?: pulumi.ComponentResourceOptions) {
+    const valid = resolveArgs(name, args);
+    super(CONFIG_RULE_TYPE, name, {}, { ...opts, aliases: [...(opts?.aliases ?? []), { type: CONFIG_RULE_TYPE_0_1 }] });
+    const { settings } = valid;
+    const code = valid.code ?? packagedCode("config-rule.zip");
     const org = settings.organization;
-    const tags = args.tags ?? { "managed-by": "keyage" };
+    const tags = valid.tags ?? { "managed-by": "keyage" };
     const child = { parent: this };
     const partition = aws.getPartitionOutput({}, child).partition;
     const accountId = aws.getCallerIdentityOutput({}, child).accountId;
@@ -141,7 +187,7 @@ export class KeyageConfigRule extends pulumi.ComponentResource {
 
     this.function = new aws.lambda.Function(`${name}-evaluator`, {
       description: `keyage: IAM access keys older than ${settings.maxAccessKeyAge} days are NON_COMPLIANT`,
-      code: args.code,
+      code,
       handler: HANDLER,
       runtime: RUNTIME,
       architectures: ["arm64"],
@@ -151,14 +197,21 @@ export class KeyageConfigRule extends pulumi.ComponentResource {
       loggingConfig: { logFormat: "Text", logGroup: this.logGroup.name },
       tags,
     }, { ...child, dependsOn: [this.executionRolePolicy] });
-    const onFailure = onFailureDestination(name, this.executionRole, args.notificationTopicArn, child);
+    // No topic given: `notificationEmail` / `notificationTopic` make one of the rule's own (`<stem>-alarms`).
+    this.notificationTopic =
+      valid.notificationTopicArn === undefined && settings.notification
+        ? createNotificationTopic(name, { ruleName: resourceStem(settings.ruleName), ...(settings.notification.email !== undefined ? { email: settings.notification.email } : {}), tags }, child)
+        : undefined;
+    const topicArn = valid.notificationTopicArn ?? this.notificationTopic?.topic.arn;
+    if (topicArn !== undefined) this.notificationTopicArn = pulumi.output(topicArn);
+    const onFailure = onFailureDestination(name, this.executionRole, topicArn, child);
     this.onFailurePolicy = onFailure.grant;
     this.invokeConfig = new aws.lambda.FunctionEventInvokeConfig(`${name}-async`, {
       functionName: this.function.name,
       maximumRetryAttempts: ASYNC_RETRY_ATTEMPTS,
       ...(onFailure.destinationConfig ? { destinationConfig: onFailure.destinationConfig } : {}),
     }, { ...child, dependsOn: onFailure.grant ? [onFailure.grant] : [] });
-    this.alarms = createRunAlarms(name, { kind: "config-rule", namePrefix: resourceStem(settings.ruleName), functionName: this.function.name, topicArn: args.notificationTopicArn, tags }, child);
+    this.alarms = createRunAlarms(name, { kind: "config-rule", namePrefix: resourceStem(settings.ruleName), functionName: this.function.name, topicArn, tags }, child);
 
     this.permissions = [
       // Config in this account; SourceAccount keeps any other account's Config out.
@@ -251,12 +304,15 @@ export class KeyageConfigRule extends pulumi.ComponentResource {
     this.functionName = this.function.name;
     this.functionArn = this.function.arn;
     this.executionRoleArn = this.executionRole.arn;
+    this.logGroupName = this.logGroup.name;
     this.registerOutputs({
       ruleName: this.ruleName,
       ruleArn: this.ruleArn,
       functionName: this.functionName,
       functionArn: this.functionArn,
       executionRoleArn: this.executionRoleArn,
+      logGroupName: this.logGroupName,
+      notificationTopicArn: this.notificationTopicArn,
     });
   }
 }
@@ -266,6 +322,6 @@ export class KeyageConfigRule extends pulumi.ComponentResource {
  *
  * @example const rule = createKeyageRule({ settings: validateSettings({}), code: new pulumi.asset.FileArchive(zip) });
  */
-export function createKeyageRule(args: KeyageConfigRuleArgs, name = "keyage", opts?: pulumi.ComponentResourceOptions): KeyageConfigRule {
+export function createKeyageRule(args: KeyageConfigRuleArgs | ValidatedConfigRuleArgs, name = "keyage", opts?: pulumi.ComponentResourceOptions): KeyageConfigRule {
   return new KeyageConfigRule(name, args, opts);
 }
