@@ -6,16 +6,11 @@
 // account (a shell loop of `keyage audit --organization --accounts ID`), which makes the same calls.
 //
 // Run: npm run bench -- organization   (env: BENCH_ACCOUNTS=50 BENCH_USERS=100 BENCH_LATENCY_MS=20)
-import { IAMClient } from "@aws-sdk/client-iam";
-import { OrganizationsClient } from "@aws-sdk/client-organizations";
-import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
-import { SecurityHubClient } from "@aws-sdk/client-securityhub";
-import { STSClient } from "@aws-sdk/client-sts";
-import { SDK_MAX_ATTEMPTS } from "../aws/calls";
-import type { ClientFactory, Clients, CliIO } from "../cli/io";
+import type { CliIO } from "../cli/io";
 import type { JsonAudit } from "../cli/json";
 import { run } from "../cli/main";
 import { ACCOUNT_CONCURRENCY } from "../cli/organization";
+import { orgClients as factory } from "../test/fake-aws/org-clients";
 import { startFakeOrganization, type FakeOrganization } from "../test/fake-aws/organization";
 
 const ACCOUNTS = Number(process.env.BENCH_ACCOUNTS ?? 50);
@@ -28,21 +23,6 @@ const CENTRAL = "100000000000";
 type Calls = Record<string, number>;
 const total = (calls: Calls): number => Object.values(calls).reduce((a, b) => a + b, 0);
 
-function factory(org: FakeOrganization): ClientFactory {
-  return async (options) => {
-    const config = { region: "us-east-1", endpoint: org.url, maxAttempts: SDK_MAX_ATTEMPTS, ...(options.credentials ? { credentials: options.credentials } : {}) };
-    const cache = new Map<string, unknown>();
-    const once = <T>(name: string, make: () => T): T => (cache.has(name) ? (cache.get(name) as T) : (cache.set(name, make()), cache.get(name) as T));
-    const clients: Clients = {
-      iam: () => once("iam", () => new IAMClient(config)),
-      sts: () => once("sts", () => new STSClient(config)),
-      organizations: () => once("org", () => new OrganizationsClient(config)),
-      secretsManager: () => once("sm", () => new SecretsManagerClient(config)),
-      securityHub: () => once("sh", () => new SecurityHubClient(config)),
-    };
-    return clients;
-  };
-}
 
 async function keyage(org: FakeOrganization, argv: string[]): Promise<{ status: number; doc: JsonAudit; stderr: string }> {
   let stdout = "";

@@ -3,20 +3,15 @@
 // the account whose session signed the request. A throttled account, an account without the role and an
 // account whose credential report is cut short, next to healthy ones.
 import { strict as assert } from "node:assert";
-import { IAMClient } from "@aws-sdk/client-iam";
-import { OrganizationsClient } from "@aws-sdk/client-organizations";
-import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
-import { SecurityHubClient } from "@aws-sdk/client-securityhub";
-import { STSClient } from "@aws-sdk/client-sts";
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import Ajv2020 from "ajv/dist/2020";
 import addFormats from "ajv-formats";
 import { parse } from "csv-parse/sync";
-import { SDK_MAX_ATTEMPTS } from "../aws/calls";
-import type { ClientFactory, Clients, CliIO } from "../cli/io";
+import type { CliIO } from "../cli/io";
 import type { JsonAudit } from "../cli/json";
 import { run } from "../cli/main";
+import { orgClients } from "./fake-aws/org-clients";
 import { startFakeOrganization, type FakeOrganization } from "./fake-aws/organization";
 
 const NOW = "2026-11-29T12:00:00Z";
@@ -28,22 +23,6 @@ const TRUNCATED = "555555555555";
 const SUSPENDED = "666666666666";
 const ROLE = "keyage-audit";
 
-/** Clients on the fake organization's endpoint, acting with the session's credentials when given. */
-function orgClients(org: FakeOrganization): ClientFactory {
-  return async (options) => {
-    const config = { region: "us-east-1", endpoint: org.url, maxAttempts: SDK_MAX_ATTEMPTS, ...(options.credentials ? { credentials: options.credentials } : {}) };
-    const cache = new Map<string, unknown>();
-    const once = <T>(name: string, make: () => T): T => (cache.has(name) ? (cache.get(name) as T) : (cache.set(name, make()), cache.get(name) as T));
-    const clients: Clients = {
-      iam: () => once("iam", () => new IAMClient(config)),
-      sts: () => once("sts", () => new STSClient(config)),
-      organizations: () => once("org", () => new OrganizationsClient(config)),
-      secretsManager: () => once("sm", () => new SecretsManagerClient(config)),
-      securityHub: () => once("sh", () => new SecurityHubClient(config)),
-    };
-    return clients;
-  };
-}
 
 interface Result {
   status: number;
