@@ -27,7 +27,7 @@
  * A slot with no key is created at once, with the generation of its latest window; T is then left alone
  * until the new key is old enough. Nothing else changes a generation.
  *
- * ## Promises, and why they hold (L = windowMs, P = periodMs = L − δ, H = P / 2)
+ * ## Promises, and why they hold (L = windowMs, P = periodMs = L − δ, H = halfPeriodMs = P/2 − 1 s)
  *
  * With `pulumi up` at least every H (gaps ≤ H):
  * 1. One update never replaces both slots: only T can be replaced; a created slot is not a replacement,
@@ -35,12 +35,12 @@
  * 2. The key deleted is always the older one, `previous`, and only once `current` is ≥ H old. So
  *    `previous` stays valid at least H = P/2 after `current` changed (also after a pause).
  * 3. Every key is younger than 3L ≤ maxAgeDays − warnDays at every moment (so neither the limit nor the
- *    warning window is ever reached). Proof: O was created in window w−1 before (w)·L + δ (turn
- *    replacements stop δ before a window's end, creation lags ≤ δ). T becomes due at
- *    x = max(w·L + δ, created(O) + H) < w·L + δ + H, and the first update at or after x comes within H
- *    of it: before w·L + δ + 2H = (w+1)·L, still inside T's window and before its last δ. T's old key
- *    was created in window w−2, at or after (w−2)·L + δ; it is deleted before (w+1)·L: younger than 3L − δ.
- *    A key created at the first update (window w) is replaced in window w+1 or w+2 by the same argument.
+ *    warning window is ever reached). Proof: O was created in window w−1 before w·L + δ − 1 s (turn
+ *    replacements stop δ before a window's end; creation lags less than δ − 1 s). T becomes due at
+ *    x = max(w·L + δ, createDate(O) + H + 1 s) < w·L + δ + H, and the first update at or after x comes
+ *    less than H after it: before w·L + δ + 2H < (w+1)·L, inside T's window and before its last δ. T's
+ *    old key was created in window w−2, at or after (w−2)·L + δ; it is deleted before (w+1)·L: younger
+ *    than 3L − δ. Keys of the first update (window w) are replaced in window w+1 or w+2, the same way.
  * 4. Same `now`, same keys → same plan (it is a function of nothing else).
  *
  * After a pause (gap > H), the next update in a window whose slot holds the older key replaces that slot
@@ -58,6 +58,12 @@ export const ROTATING_ACCESS_KEY_TYPE = "keyage:index:RotatingAccessKey";
  * window's last hour starts no replacement, so a key's creation date lands in the window it was planned in.
  */
 export const CREATION_ALLOWANCE_MS = 3_600_000;
+
+/**
+ * IAM's creation dates have whole seconds: a key's real creation is up to this much after its
+ * `createDate`. Ages and windows read from a `createDate` allow for it.
+ */
+export const CREATE_DATE_RESOLUTION_MS = 1000;
 
 /** The two slots. */
 export type SlotName = "a" | "b";
@@ -81,13 +87,16 @@ export interface RotationTiming {
   readonly windowMs: number;
   /** P = L − {@link CREATION_ALLOWANCE_MS}: `current` changes about once per P. */
   readonly periodMs: number;
-  /** H = P / 2: run `pulumi up` at least this often; `previous` stays valid at least this long. */
+  /**
+   * H = P / 2 − 1 s (the second is IAM's date resolution): run `pulumi up` at least this often;
+   * `previous` stays valid at least this long.
+   */
   readonly halfPeriodMs: number;
 }
 
 /**
  * The timing for a limit: window L = (maxAgeDays − warnDays) / 3 days, period P = L − 1 hour, half
- * period P/2. Validates both values as the rest of keyage does (maxAgeDays 1–3650, default 30;
+ * period H = P/2 − 1 second. Validates both values as the rest of keyage does (maxAgeDays 1–3650, default 30;
  * warnDays 0 to maxAgeDays−1, default 7 or maxAgeDays−1 when smaller).
  *
  * @example rotationTiming(30, 7).halfPeriodMs / 86_400_000 // ≈ 3.81 (days)
@@ -96,7 +105,7 @@ export function rotationTiming(maxAgeDays?: unknown, warnDays?: unknown): Rotati
   const params = validateParams({ maxAgeDays, warnDays });
   const windowMs = Math.floor(((params.maxAgeDays - params.warnDays) * DAY_MS) / 3);
   const periodMs = windowMs - CREATION_ALLOWANCE_MS;
-  return { maxAgeDays: params.maxAgeDays, warnDays: params.warnDays, windowMs, periodMs, halfPeriodMs: Math.floor(periodMs / 2) };
+  return { maxAgeDays: params.maxAgeDays, warnDays: params.warnDays, windowMs, periodMs, halfPeriodMs: Math.floor(periodMs / 2) - CREATE_DATE_RESOLUTION_MS };
 }
 
 /** What an update does to one slot. */
@@ -141,6 +150,11 @@ function windowOf(t: number, timing: RotationTiming): number {
   return Math.floor((t - CREATION_ALLOWANCE_MS) / timing.windowMs);
 }
 
+/** The window a key was planned in: its real creation is in [createDate, createDate + 1 s), at most δ − 1 s after the plan. */
+function keyWindow(createdAt: number, timing: RotationTiming): number {
+  return windowOf(createdAt + CREATE_DATE_RESOLUTION_MS, timing);
+}
+
 interface Held {
   readonly slot: SlotName;
   readonly key: LiveKey;
@@ -167,11 +181,11 @@ function assign(keys: readonly LiveKey[], timing: RotationTiming): Held[] {
   const dated = keys.map((key) => ({ key, createdAt: createdAt(key) })).sort((x, y) => x.createdAt - y.createdAt || x.key.accessKeyId.localeCompare(y.key.accessKeyId));
   const [older, newer] = dated;
   if (older === undefined) return [];
-  const olderSlot = parityOf(windowOf(older.createdAt, timing));
-  const held: Held[] = [{ slot: olderSlot, ...older, generation: latestWindowOf(olderSlot, windowOf(older.createdAt, timing)) }];
+  const olderSlot = parityOf(keyWindow(older.createdAt, timing));
+  const held: Held[] = [{ slot: olderSlot, ...older, generation: latestWindowOf(olderSlot, keyWindow(older.createdAt, timing)) }];
   if (newer !== undefined) {
     const newerSlot = OTHER[olderSlot];
-    held.push({ slot: newerSlot, ...newer, generation: latestWindowOf(newerSlot, windowOf(newer.createdAt, timing)) });
+    held.push({ slot: newerSlot, ...newer, generation: latestWindowOf(newerSlot, keyWindow(newer.createdAt, timing)) });
   }
   return held;
 }
@@ -218,7 +232,7 @@ export function planKeySlots(input: { readonly now: number; readonly keys: reado
     reason = `slot ${turn} was already replaced in this window`;
   } else if (!isOlder(mine, theirs)) {
     reason = `slot ${turn} holds the newer key; slot ${other} goes first, in its own window`;
-  } else if (now - theirs.createdAt < timing.halfPeriodMs) {
+  } else if (now - theirs.createdAt < timing.halfPeriodMs + CREATE_DATE_RESOLUTION_MS) {
     reason = `slot ${other}'s key is ${days(now - theirs.createdAt)} old; slot ${turn} waits until it is ${days(timing.halfPeriodMs)} old`;
   } else if (now - CREATION_ALLOWANCE_MS - window * timing.windowMs >= timing.windowMs - CREATION_ALLOWANCE_MS) {
     reason = `the window of slot ${turn} ends within the hour; it waits for its next window`;
