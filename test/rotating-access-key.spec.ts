@@ -378,6 +378,25 @@ describe("RotatingAccessKey (keyage/pulumi) over simulated updates", function ()
       }
     });
 
+    it("names RotatingAccessKey as the fix for a plain aws.iam.AccessKey past its age, and words the component's expiring keys", async () => {
+      const ago = (days: number) => iso(Date.now() - days * DAY_MS);
+      const ds = await pack.analyzeStack([
+        { type: "pulumi:pulumi:Stack", name: "app-dev", props: {} },
+        { type: KEY_TYPE, name: "plain", props: { user: USER, status: "Active", createDate: ago(40) } },
+        { type: KEY_TYPE, name: "ci-b", urn: urnOf(KEY_TYPE, "ci-b", [ROTATING_ACCESS_KEY_TYPE]), parent: component, props: { user: USER, status: "Active", createDate: ago(26) } },
+      ]);
+      seen.push(...ds);
+      assert.deepEqual(
+        ds.map((d) => [d.policyName, d.urn]),
+        [
+          ["iam-access-key-max-age", urnOf(KEY_TYPE, "plain")],
+          ["iam-access-key-expiring", urnOf(KEY_TYPE, "ci-b", [ROTATING_ACCESS_KEY_TYPE])],
+        ],
+      );
+      assert.match(ds[0]?.message ?? "", /`pulumi up --replace '[^']+'`; to keep it young, declare it as keyage\/pulumi's RotatingAccessKey instead of aws\.iam\.AccessKey\.$/);
+      assert.match(ds[1]?.message ?? "", /Run `pulumi up`: RotatingAccessKey renews it before then when updates are on schedule\.$/);
+    });
+
     after(() => {
       for (const d of seen) assert.ok(!/secret-of-/.test(d.message), "a diagnostic shows a key's secret");
     });
