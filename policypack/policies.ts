@@ -252,7 +252,7 @@ export function keyagePolicies(opts: KeyagePolicyOptions = {}): KeyagePolicies {
         const [soon] = verdict.expiring;
         if (soon === undefined || findExemption(key.user, params.exemptions, at).active) continue;
         const rotate = isRotatingKeyChild(key.urn)
-          ? "Run `pulumi up`: RotatingAccessKey renews it before then when updates are on schedule."
+          ? "Run `pulumi up`, at least every (maxAgeDays − warnDays)/6 days: its RotatingAccessKey renews it in its window."
           : `Rotate it before then: \`pulumi up --replace '${key.urn}'\`.`;
         reportViolation(`${soon.message} ${limitSentence(params.maxAgeDays, limit.source)} ${rotate}`, key.urn);
       }

@@ -394,7 +394,7 @@ describe("RotatingAccessKey (keyage/pulumi) over simulated updates", function ()
         ],
       );
       assert.match(ds[0]?.message ?? "", /`pulumi up --replace '[^']+'`; to keep it young, declare it as keyage\/pulumi's RotatingAccessKey instead of aws\.iam\.AccessKey\.$/);
-      assert.match(ds[1]?.message ?? "", /Run `pulumi up`: RotatingAccessKey renews it before then when updates are on schedule\.$/);
+      assert.match(ds[1]?.message ?? "", /Run `pulumi up`, at least every \(maxAgeDays − warnDays\)\/6 days: its RotatingAccessKey renews it in its window\.$/);
     });
 
     after(() => {
