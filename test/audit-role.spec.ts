@@ -206,15 +206,19 @@ describe("keyage:auditRoleTrust (the audit role for keyage audit --organization)
   });
 
   describe("docs", () => {
-    it("tells users to pass the deployed role's name as --role-name, and lists the same reads as the role grants", () => {
-      const name = settingsModule.validateSettings({ auditRoleTrust: AUDITOR }).auditRole!.roleName;
+    it("tells users to pass the deployed role's name as --role-name, and lists the same reads as the role grants", async () => {
+      // The name the default deploy gives the role, in member accounts and in the management account.
+      const { resources } = await deploy({ organization: "true", auditRoleTrust: AUDITOR });
+      const template = JSON.parse(one(resources, "aws:cloudformation/stackSet:StackSet", "-audit-role").inputs.templateBody as string) as { Resources: { AuditRole: { Properties: { RoleName: string } } } };
+      const name = template.Resources.AuditRole.Properties.RoleName;
+      assert.equal(one(resources, "aws:iam/role:Role", "-audit-local").inputs.name, name);
       const cli = readFileSync(path.join(__dirname, "..", "docs", "cli.md"), "utf8");
       const deployDoc = readFileSync(path.join(__dirname, "..", "docs", "deploy.md"), "utf8");
       assert.ok(cli.includes(`--role-name ${name}`), "docs/cli.md names the deployed role");
       assert.ok(deployDoc.includes(`--role-name ${name}`), "docs/deploy.md names the deployed role");
       // The hand template for users who do not deploy with keyage grants the same reads.
-      const template = cli.slice(cli.indexOf("AWSTemplateFormatVersion"), cli.indexOf("```", cli.indexOf("AWSTemplateFormatVersion")));
-      for (const action of READS) assert.ok(template.includes(action), `the template in docs/cli.md grants ${action}`);
+      const hand = cli.slice(cli.indexOf("AWSTemplateFormatVersion"), cli.indexOf("```", cli.indexOf("AWSTemplateFormatVersion")));
+      for (const action of READS) assert.ok(hand.includes(action), `the template in docs/cli.md grants ${action}`);
     });
   });
 });
