@@ -2,23 +2,15 @@
 // shell around them holds, they talk only to their local fakes with dummy credentials, and a pass that gets
 // no answer stops the bench with the CLI's own message instead of a TypeError.
 import { strict as assert } from "node:assert";
-import { spawn } from "node:child_process";
 import * as path from "node:path";
+import { type ProcessResult, runTypeScript } from "./fixtures/process";
 
 const ROOT = path.join(__dirname, "..");
 
-function bench(name: string, env: Record<string, string>): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", path.join(ROOT, "bench", "index.ts"), name], {
-      cwd: ROOT,
-      env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/nonexistent", TS_NODE_TRANSPILE_ONLY: "true", ...env },
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-    child.on("error", reject);
-    child.on("close", (status) => resolve({ status, stdout, stderr }));
+function bench(name: string, env: Record<string, string>): Promise<ProcessResult> {
+  return runTypeScript(path.join(ROOT, "bench", "index.ts"), [name], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/nonexistent", TS_NODE_TRANSPILE_ONLY: "true", ...env },
   });
 }
 
