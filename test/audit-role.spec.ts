@@ -6,7 +6,7 @@ import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import type { DeploySettings, RawDeploySettings } from "../pulumi/settings";
-import { ACCOUNT, ROOT, type Registered, setDeployMocks } from "./deploy-mocks";
+import { ACCOUNT, ROOT, type Registered, setDeployMocks, resolveOutput as resolve } from "./deploy-mocks";
 
 const AUDITOR = "arn:aws:iam::111111111111:role/security-audit";
 const SSO_AUDITOR = "arn:aws:iam::111111111111:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_SecurityAudit_0123456789abcdef";
@@ -28,10 +28,6 @@ const json = (r: Registered, key: string): Policy => JSON.parse(r.inputs[key] as
 const registered: Registered[] = [];
 let settingsModule: typeof import("../pulumi/settings");
 let program: typeof import("../pulumi/config-rule");
-
-function resolve<T>(output: pulumi.Output<T>): Promise<T> {
-  return new Promise((done) => output.apply(done));
-}
 
 /** The Config rule component for these settings, once every resource is registered. */
 async function deploy(raw: RawDeploySettings): Promise<{ settings: DeploySettings; resources: Registered[] }> {

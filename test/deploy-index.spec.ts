@@ -2,13 +2,9 @@
 // a notification email: the alarms and the failed-run destination still reach a topic, one of its own.
 import { strict as assert } from "node:assert";
 import * as pulumi from "@pulumi/pulumi";
-import { ACCOUNT, type Registered, setDeployMocks } from "./deploy-mocks";
+import { ACCOUNT, type Registered, setDeployMocks, resolveOutput as resolve } from "./deploy-mocks";
 
 const registered: Registered[] = [];
-
-function resolve<T>(output: pulumi.Output<T>): Promise<T> {
-  return new Promise((done) => output.apply(done));
-}
 
 describe("deploy/index.ts: the Config rule alone, with keyage:notificationEmail and keyage:auditRoleTrust", () => {
   let outputs: Record<string, pulumi.Output<unknown> | undefined>;

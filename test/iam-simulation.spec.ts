@@ -10,7 +10,7 @@ import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { runSimulation } from "@cloud-copilot/iam-simulate";
 import type { RawDeploySettings } from "../pulumi/settings";
-import { ACCOUNT, ORG_ID, type Registered, setDeployMocks } from "./deploy-mocks";
+import { ACCOUNT, ORG_ID, type Registered, setDeployMocks, resolveOutput as resolve } from "./deploy-mocks";
 
 const MEMBER = "222222222222";
 /** The security team's role that `keyage:auditRoleTrust` names, in an audit account of its own. */
@@ -61,10 +61,6 @@ const registered: Registered[] = [];
 let program: typeof import("../pulumi/config-rule");
 let rotatorModule: typeof import("../pulumi/rotator");
 let settingsModule: typeof import("../pulumi/settings");
-
-function resolve<T>(output: pulumi.Output<T>): Promise<T> {
-  return new Promise((done) => output.apply(done));
-}
 
 /** The program's resources for these settings (the Config rule, and the rotator when on), under a fresh component name. */
 async function build(raw: RawDeploySettings): Promise<{ prefix: string; resources: Registered[] }> {
