@@ -5,7 +5,7 @@
 import { spawnSync } from "node:child_process";
 import { readdirSync } from "node:fs";
 import * as path from "node:path";
-import { OFFLINE_AWS_ENV } from "../test/fixtures";
+import { makeAwsEnvOffline } from "../test/fixtures";
 
 const filter = process.argv[2] ?? "";
 const files = readdirSync(__dirname)
@@ -15,7 +15,9 @@ if (files.length === 0) {
   console.error(`no bench matches ${JSON.stringify(filter)}`);
   process.exit(2);
 }
-const env = { ...process.env, ...OFFLINE_AWS_ENV };
+// The shell's AWS_PROFILE, session token or endpoints never reach a bench: the SDK would prefer the profile
+// to the dummy key pair and fail every call before it reaches the fakes.
+const env = makeAwsEnvOffline({ ...process.env });
 let failed = 0;
 for (const file of files) {
   console.log(`\n=== ${file}`);

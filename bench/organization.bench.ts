@@ -12,6 +12,10 @@ import { run } from "../cli/main";
 import { ACCOUNT_CONCURRENCY } from "../cli/organization";
 import { orgClients as factory } from "../test/fake-aws/org-clients";
 import { startFakeOrganization, type FakeOrganization } from "../test/fake-aws/organization";
+import { makeAwsEnvOffline } from "../test/fixtures";
+
+// Also when started on its own (not through bench/index.ts): the CLI's clients read the credentials chain.
+makeAwsEnvOffline();
 
 const ACCOUNTS = Number(process.env.BENCH_ACCOUNTS ?? 50);
 const USERS = Number(process.env.BENCH_USERS ?? 100);
@@ -24,12 +28,15 @@ type Calls = Record<string, number>;
 const total = (calls: Calls): number => Object.values(calls).reduce((a, b) => a + b, 0);
 
 
-async function keyage(org: FakeOrganization, argv: string[]): Promise<{ status: number; doc: JsonAudit; stderr: string }> {
+/** One CLI run on the fake organization, `--format json`; throws with the CLI's exit status and stderr when it prints no document. */
+export async function keyage(org: FakeOrganization, argv: string[]): Promise<{ status: number; doc: JsonAudit; stderr: string }> {
   let stdout = "";
   let stderr = "";
   const io: CliIO = { stdout: { write: (s: string) => (stdout += s) }, stderr: { write: (s: string) => (stderr += s) }, env: {}, clients: factory(org) };
   const status = await run([...argv, "--format", "json"], io);
-  return { status, doc: JSON.parse(stdout || "{}") as JsonAudit, stderr };
+  // A pass that prints no document is a broken bench, not a figure: say why, loudly, with what the CLI said.
+  if (stdout.trim() === "") throw new Error(`keyage ${argv.join(" ")} printed no JSON document (exit ${status}); its stderr:\n${stderr || "(empty)"}`);
+  return { status, doc: JSON.parse(stdout) as JsonAudit, stderr };
 }
 
 /** Every account's IAM calls (its fake) since the last reset, plus the organization's own. */
@@ -72,7 +79,12 @@ async function main(): Promise<void> {
   reset(org);
   started = performance.now();
   let naiveUsers = 0;
-  for (const id of [CENTRAL, ...members]) naiveUsers += (await keyage(org, ["audit", "--organization", "--role-name", ROLE, "--accounts", id])).doc.users.length;
+  const naiveStatuses = new Set<number>();
+  for (const id of [CENTRAL, ...members]) {
+    const one = await keyage(org, ["audit", "--organization", "--role-name", ROLE, "--accounts", id]);
+    naiveStatuses.add(one.status);
+    naiveUsers += one.doc.users.length;
+  }
   const naiveMs = performance.now() - started;
   await org.close();
 
@@ -81,6 +93,7 @@ async function main(): Promise<void> {
   const perAccount = (total(Object.fromEntries(oursCalls.perAccount)) + assumed) / ACCOUNTS;
   const checks: string[] = [];
   if (ours.status !== 1 || single.status !== 1) checks.push(`UNEXPECTED EXIT ${ours.status}/${single.status}: ${ours.stderr}`);
+  if ([...naiveStatuses].some((s) => s !== 1)) checks.push(`UNEXPECTED EXIT IN THE NAIVE PASS ${[...naiveStatuses].join("/")}`);
   if (ours.doc.accounts?.some((a) => a.status !== "audited")) checks.push("ACCOUNT NOT AUDITED");
   if (ours.doc.users.length !== ACCOUNTS * (USERS + 1) || naiveUsers !== ours.doc.users.length) checks.push(`WRONG USER COUNT ${ours.doc.users.length}/${naiveUsers}`);
   if (assumed !== ACCOUNTS) checks.push(`ASSUMEROLE ${assumed} ≠ ${ACCOUNTS}`);
@@ -93,4 +106,9 @@ async function main(): Promise<void> {
   if (checks.length > 0) process.exitCode = 1;
 }
 
-void main();
+if (require.main === module) {
+  main().catch((err: unknown) => {
+    console.error(`organization bench: ${err instanceof Error ? err.message : String(err)}`);
+    process.exitCode = 1;
+  });
+}

@@ -53,3 +53,7 @@ export const rotatorStackSetName = rotator?.memberStackSet?.name;
 export const eventsTopicArn = rotator?.topicArn;
 /** The topic keyage's alarms and failed runs go to: the events topic, or `<ruleName>-alarms` without the rotator. */
 export const notificationTopicArn = rule.notificationTopicArn;
+/** With keyage:auditRoleTrust: the read-only audit role in every account, to pass as `keyage audit --organization --role-name`. */
+export const auditRoleName = rule.auditRoleName;
+/** Organization mode with keyage:auditRoleTrust: the StackSet that puts the audit role in every member account. */
+export const auditStackSetName = rule.auditRole?.stackSet?.name;

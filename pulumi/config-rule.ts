@@ -9,6 +9,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { CONFIG_RESOURCE_TYPE, CONFIG_RULE_TRIGGERS } from "../shared";
 import { packagedCode, validArgs } from "./bundles";
 import { createNotificationTopic, createRunAlarms, type NotificationTopic, onFailureDestination } from "./alarms";
+import { type AuditRoleResources, deployAuditRole } from "./audit-role";
 import { deployMemberRole } from "./member-role";
 import { executionRolePolicy, lambdaTrustPolicy, memberRolePolicy, memberRoleTemplate, memberTrustPolicy, notificationTopicsArn, readResultsPolicy, ruleBoundaryPolicy } from "./policies";
 import { DeploySettings, inputParameters, type KeyageSettingsArgs, resourceStem, validateSettings } from "./settings";
@@ -139,6 +140,13 @@ export class KeyageConfigRule extends pulumi.ComponentResource {
   readonly notificationTopic?: NotificationTopic;
   /** Where the alarms and failed runs go: the given `notificationTopicArn` or the rule's own topic; absent without either. */
   readonly notificationTopicArn?: pulumi.Output<string>;
+  /**
+   * With `auditRoleTrust` only: the read-only role `keyage audit --organization --role-name` assumes, in this
+   * account and, in organization mode, in every target account (see `audit-role.ts`).
+   */
+  readonly auditRole?: AuditRoleResources;
+  /** With `auditRoleTrust` only: the audit role's name (`<stem>-audit`), what to pass as `--role-name`. */
+  readonly auditRoleName?: pulumi.Output<string>;
 
   constructor(name: string, args: KeyageConfigRuleArgs | ValidatedConfigRuleArgs = {}, opts?: pulumi.ComponentResourceOptions) {
     const valid = resolveArgs(name, args);
@@ -274,8 +282,7 @@ export class KeyageConfigRule extends pulumi.ComponentResource {
         roleName: org.memberRoleName,
         templateBody: memberRoleTemplate(org.memberRoleName),
         parameters: { ExecutionRoleArn: this.executionRole.arn },
-        trustedArn: this.executionRole.arn,
-        trustPolicy: memberTrustPolicy,
+        assumeRolePolicy: this.executionRole.arn.apply((arn) => JSON.stringify(memberTrustPolicy(arn))),
         policy: memberRolePolicy,
       }, { org, organization, partition, accountId, region, tags, child, boundaryArn: this.boundary.arn });
       this.memberStackSet = member.stackSet;
@@ -301,6 +308,11 @@ export class KeyageConfigRule extends pulumi.ComponentResource {
       this.ruleArn = this.organizationRule.arn;
     }
 
+    if (settings.auditRole) {
+      this.auditRole = deployAuditRole(name, settings.auditRole, { org, organization, stem: resourceStem(settings.ruleName), partition, accountId, region, tags, child });
+      this.auditRoleName = pulumi.output(settings.auditRole.roleName);
+    }
+
     this.functionName = this.function.name;
     this.functionArn = this.function.arn;
     this.executionRoleArn = this.executionRole.arn;
@@ -313,6 +325,7 @@ export class KeyageConfigRule extends pulumi.ComponentResource {
       executionRoleArn: this.executionRoleArn,
       logGroupName: this.logGroupName,
       notificationTopicArn: this.notificationTopicArn,
+      auditRoleName: this.auditRoleName,
     });
   }
 }

@@ -1,6 +1,6 @@
 /**
- * One role in every account of the organization, the way both of keyage's organization modes need it
- * (the Config rule's read-only member role, the rotator's member role): a service-managed StackSet with
+ * One role in every account of the organization, the way keyage's organization modes need it (the Config
+ * rule's read-only member role, the rotator's member role, the audit role): a service-managed StackSet with
  * auto-deployment to the target OUs (minus excluded accounts), and, from the management account where
  * StackSets never deploy, the same role created directly.
  */
@@ -8,7 +8,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { OrganizationSettings } from "./settings";
 
-/** What differs between the two member roles. */
+/** What differs between the member roles. */
 export interface MemberRoleArgs {
   /** Resource names: `<stem>-role` (the StackSet and its instance) and `<stem>-local` (the direct role). */
   readonly stem: string;
@@ -22,11 +22,10 @@ export interface MemberRoleArgs {
   readonly roleName: string;
   /** The CloudFormation template that creates the role. */
   readonly templateBody: string;
-  /** The template's parameters (the ARN of the role allowed to assume it). */
+  /** The template's parameters (the ARN of the role allowed to assume it, if the template takes it so). */
   readonly parameters: pulumi.Input<Record<string, pulumi.Input<string>>>;
-  /** The ARN the role trusts, and the trust policy built from it. */
-  readonly trustedArn: pulumi.Output<string>;
-  readonly trustPolicy: (trustedArn: string) => object;
+  /** The directly created role's trust policy (JSON): who may assume it. */
+  readonly assumeRolePolicy: pulumi.Input<string>;
   /** The role's permissions in an account. */
   readonly policy: (partition: string, accountId: string, region: string) => object;
 }
@@ -99,7 +98,7 @@ export function deployMemberRole(args: MemberRoleArgs, ctx: MemberRoleContext): 
     const role = new aws.iam.Role(`${args.stem}-local`, {
       name: args.roleName,
       description: args.localDescription,
-      assumeRolePolicy: args.trustedArn.apply((arn) => JSON.stringify(args.trustPolicy(arn))),
+      assumeRolePolicy: args.assumeRolePolicy,
       permissionsBoundary: ctx.boundaryArn,
       tags,
     }, child);

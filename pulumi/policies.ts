@@ -22,7 +22,7 @@ export interface Statement {
   Action: string[];
   /** Absent in trust policies. */
   Resource?: string | string[];
-  Principal?: { Service?: string; AWS?: string };
+  Principal?: { Service?: string; AWS?: string | string[] };
   Condition?: Record<string, Record<string, string | string[]>>;
 }
 
@@ -207,6 +207,72 @@ export function memberRoleTemplate(memberRoleName: string): string {
       },
     },
     Outputs: { MemberRoleArn: { Value: { "Fn::GetAtt": ["MemberRole", "Arn"] } } },
+  };
+  return JSON.stringify(template, null, 2);
+}
+
+/**
+ * What `keyage audit` (and `keyage audit --organization` in each account) calls: the credential report and
+ * the user list (no resource-level permission), each user's keys and, with `--max-unused-days`, when a key
+ * was last used. Reads only (GenerateCredentialReport only asks IAM to build the report).
+ */
+export const AUDIT_ACTIONS = {
+  report: ["iam:GenerateCredentialReport", "iam:GetCredentialReport", "iam:ListUsers"],
+  keys: ["iam:ListAccessKeys", "iam:GetAccessKeyLastUsed"],
+} as const;
+
+/** The audit role's permissions in an account: {@link AUDIT_ACTIONS}, the key reads on that account's users only. */
+export function auditRolePolicy(userArnPattern: string): PolicyDocument {
+  return {
+    Version: "2012-10-17",
+    Statement: [
+      { Sid: "ReadCredentialReport", Effect: "Allow", Action: [...AUDIT_ACTIONS.report], Resource: "*" },
+      { Sid: "ReadAccessKeys", Effect: "Allow", Action: [...AUDIT_ACTIONS.keys], Resource: userArnPattern },
+    ],
+  };
+}
+
+/** Trust policy of the audit role: exactly these principals (role or user ARNs), nobody else. */
+export function auditTrustPolicy(principals: readonly string[]): PolicyDocument {
+  return {
+    Version: "2012-10-17",
+    Statement: [{ Sid: "AuditorsAssume", Effect: "Allow", Principal: { AWS: [...principals] }, Action: ["sts:AssumeRole"] }],
+  };
+}
+
+/**
+ * CloudFormation template of the audit role, rolled out by a StackSet to every target account: the role,
+ * trusted by `principals`, with {@link auditRolePolicy} in its own account, and a permissions boundary of
+ * the same grants (`<roleName>-boundary`), as every keyage role carries one. No parameters: the trust is
+ * part of the template, so changing `auditRoleTrust` updates every account's stack.
+ */
+export function auditRoleTemplate(roleName: string, principals: readonly string[]): string {
+  const grants = auditRolePolicy("USER_ARN");
+  const policy = {
+    ...grants,
+    Statement: grants.Statement.map((st) => (st.Resource === "USER_ARN" ? { ...st, Resource: { "Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:user/*" } } : st)),
+  };
+  const template = {
+    AWSTemplateFormatVersion: "2010-09-09",
+    Description: `keyage: read-only audit role for \`keyage audit --organization --role-name ${roleName}\``,
+    Resources: {
+      AuditRole: {
+        Type: "AWS::IAM::Role",
+        Properties: {
+          RoleName: roleName,
+          Description: "Assumed by keyage audit: reads the credential report and access keys, writes nothing",
+          MaxSessionDuration: 3600,
+          AssumeRolePolicyDocument: auditTrustPolicy(principals),
+          Policies: [{ PolicyName: "keyage-audit-read", PolicyDocument: policy }],
+          PermissionsBoundary: { Ref: "Boundary" },
+        },
+      },
+      Boundary: {
+        Type: "AWS::IAM::ManagedPolicy",
+        Properties: { ManagedPolicyName: `${roleName}-boundary`, Description: "keyage: permissions boundary of the keyage audit role", PolicyDocument: policy },
+      },
+    },
+    Outputs: { AuditRoleArn: { Value: { "Fn::GetAtt": ["AuditRole", "Arn"] } } },
   };
   return JSON.stringify(template, null, 2);
 }

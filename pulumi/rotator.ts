@@ -242,8 +242,7 @@ export class KeyageRotator extends pulumi.ComponentResource {
         roleName: org.rotatorRoleName,
         templateBody: memberRotatorTemplate(org.rotatorRoleName, mode, rotation.secretPrefix),
         parameters: { RotatorRoleArn: this.role.arn },
-        trustedArn: this.role.arn,
-        trustPolicy: memberRotatorTrustPolicy,
+        assumeRolePolicy: this.role.arn.apply((arn) => JSON.stringify(memberRotatorTrustPolicy(arn))),
         policy: (partition, accountId, region) => memberRotatorPolicy({ partition, accountId, region, mode, secretPrefix: rotation.secretPrefix }),
       }, { org, organization, partition, accountId, region, tags, child, boundaryArn: this.boundary.arn });
       this.memberStackSet = member.stackSet;

@@ -7,6 +7,7 @@
  * before AWS sees a bad value.
  */
 import { CONFIG_RULE_NAME, DEFAULT_CONFIG_RULE_NAME, isAbsent, KeyageError, ParameterError, parseList, show, validateParams, validateRefreshDays, wholeNumber } from "../shared";
+import { auditTrustPolicy } from "./policies";
 import { validateRotationSettings, type RawRotationSettings, type RotationMode, type RotationSettings } from "./rotator-settings";
 
 /** Config rule trigger frequencies accepted by AWS Config (`MaximumExecutionFrequency`). */
@@ -93,6 +94,7 @@ export interface RawDeploySettings extends RawRotationSettings {
   callAs?: unknown;
   organizationId?: unknown;
   rotatorRoleName?: unknown;
+  auditRoleTrust?: unknown;
 }
 
 /**
@@ -104,6 +106,7 @@ export const SETTING_KEYS = [
   "organization", "organizationTargets", "excludedAccounts", "memberRoleName", "memberAccountIds", "callAs", "organizationId", "rotatorRoleName",
   "rotation", "rotationSchedule", "rotationCleanupDays", "rotationGraceHours", "rotationSecretPrefix", "notificationEmail", "notificationTopic",
   "maxUnusedDays",
+  "auditRoleTrust",
 ] as const satisfies readonly (keyof RawDeploySettings)[];
 /** `true` only while {@link SETTING_KEYS} names every key of {@link RawDeploySettings}. */
 const EVERY_KEY_LISTED: [Exclude<keyof RawDeploySettings, (typeof SETTING_KEYS)[number]>] extends [never] ? true : never = true;
@@ -168,6 +171,79 @@ export interface DeploySettings {
    * is on: the alarms and the on-failure destinations publish to the notification topic.
    */
   readonly notification?: { readonly email?: string };
+  /** Present only when `auditRoleTrust` is set: the read-only role `keyage audit --organization --role-name` assumes (see {@link AuditRoleSettings}). */
+  readonly auditRole?: AuditRoleSettings;
+}
+
+/**
+ * The audit role for `keyage audit --organization`: deployed in the deploying account and, in organization
+ * mode, in every target account (minus `excludedAccounts`), trusted by exactly the principals given.
+ */
+export interface AuditRoleSettings {
+  /** `<stem>-audit` (see {@link auditRoleName}): what to pass as `--role-name`. */
+  readonly roleName: string;
+  /** IAM role or user ARNs allowed to assume it, sorted, each once; never `*`, an account root or a wildcard. */
+  readonly trust: readonly string[];
+}
+
+/** What {@link auditRoleName} appends to the stem. */
+const AUDIT_ROLE_SUFFIX = "-audit";
+/** IAM role names: at most 64 characters. */
+const ROLE_NAME_MAX = 64;
+/**
+ * IAM's default quota for a role trust policy (2,048 characters; AWS can raise it to 4,096 on request).
+ * The deploy refuses a trust list whose policy would not fit, rather than fail in every account's stack.
+ */
+export const TRUST_POLICY_LIMIT = 2048;
+
+/**
+ * The audit role's name: {@link resourceStem} of the rule name plus `-audit`, so it stays inside the
+ * deployer policies' `keyage-*` patterns and two keyage deployments of one organization do not collide.
+ *
+ * @example auditRoleName("keyage-access-key-age") // "keyage-access-key-age-audit"
+ */
+export function auditRoleName(ruleName: string): string {
+  return `${resourceStem(ruleName)}${AUDIT_ROLE_SUFFIX}`;
+}
+
+/** An IAM role or user ARN (paths allowed), as a trust policy's `Principal.AWS` names one principal. */
+const PRINCIPAL_ARN = /^arn:aws[a-z-]*:iam::(\d{12}):(role|user)\/([\w+=,.@/-]+)$/;
+
+/**
+ * `auditRoleTrust` read as principal ARNs. IAM matches a trust policy's principals exactly (only a bare
+ * `*` is a wildcard, meaning anyone), and an account (`arn:…:root` or a bare id) hands the decision to
+ * every identity policy in that account: so only role and user ARNs are accepted.
+ */
+function auditTrust(value: unknown): string[] | undefined {
+  const key = "auditRoleTrust";
+  if (isAbsent(value)) return undefined;
+  let items: unknown[];
+  try {
+    items = parseList(value, key, "IAM role or user ARNs", /[\s,]+/);
+  } catch (cause) {
+    if (cause instanceof ParameterError) throw new DeployConfigError(key, cause.message, { cause });
+    throw cause;
+  }
+  const arns = items.map((item) => {
+    const text = typeof item === "string" ? item.trim() : item;
+    if (text === "*" || (typeof text === "string" && /^arn:[^:]*:iam::\*/.test(text))) {
+      throw new DeployConfigError(key, `${key} must name the principals that may assume the audit role, not ${show(item)}: that would let any AWS account in`);
+    }
+    if (typeof text === "string" && (/^\d{12}$/.test(text) || /^arn:aws[a-z-]*:iam::\d{12}:root$/.test(text))) {
+      throw new DeployConfigError(
+        key,
+        `${key}: ${show(item)} is a whole account (every user and role there that its own policies allow could assume the audit role); name a role or user ARN instead, e.g. arn:aws:iam::${/\d{12}/.exec(text)![0]}:role/security-audit`,
+      );
+    }
+    if (typeof text === "string" && /[*?]/.test(text)) {
+      throw new DeployConfigError(key, `${key}: ${show(item)} has a wildcard; a trust policy matches principals exactly: list each role or user ARN`);
+    }
+    if (typeof text !== "string" || !PRINCIPAL_ARN.test(text)) {
+      throw new DeployConfigError(key, `${key}: every entry must be an IAM role or user ARN (arn:aws:iam::<account>:role/<name>), got ${show(item)}`);
+    }
+    return text;
+  });
+  return [...new Set(arns)].sort();
 }
 
 const ROLE_NAME = /^[\w+=,.@-]{1,64}$/;
@@ -276,6 +352,7 @@ export function validateSettings(raw: RawDeploySettings = {}): DeploySettings {
     throw new DeployConfigError("rotatorRoleName", `rotatorRoleName must differ from memberRoleName, both are ${show(organization.rotatorRoleName)}`);
   }
   const rotation = validateRotationSettings(raw);
+  const trust = auditTrust(raw.auditRoleTrust);
   const settings: DeploySettings = {
     maxAccessKeyAge: params.maxAgeDays,
     ...(isAbsent(raw.warnDays) ? {} : { warnDays: params.warnDays }),
@@ -291,6 +368,7 @@ export function validateSettings(raw: RawDeploySettings = {}): DeploySettings {
     ...(rotation.rotation === "off" ? {} : { rotation }),
     ...(rotation.topic ? { notification: rotation.email === undefined ? {} : { email: rotation.email } } : {}),
   };
+  const audit = trust && trust.length > 0 ? validAuditRole(settings, trust) : undefined;
   if (settings.rotation && resourceStem(settings.ruleName).length + ROTATOR_NAME_SUFFIX.length > EVENT_NAME_MAX) {
     const most = EVENT_NAME_MAX - ROTATOR_NAME_SUFFIX.length - (settings.ruleName.startsWith(NAME_PREFIX) ? 0 : NAME_PREFIX.length);
     throw new DeployConfigError(
@@ -303,7 +381,29 @@ export function validateSettings(raw: RawDeploySettings = {}): DeploySettings {
   if (text.length > limit) {
     throw new DeployConfigError("exemptions", `the rule parameters are ${text.length} characters, more than AWS Config's limit of ${limit}: shorten exemptions`);
   }
-  return settings;
+  return audit ? { ...settings, auditRole: audit } : settings;
+}
+
+/** The audit role's settings, once the rule name and the organization's role names are known. */
+function validAuditRole(settings: DeploySettings, trust: string[]): AuditRoleSettings {
+  const roleName = auditRoleName(settings.ruleName);
+  if (roleName.length > ROLE_NAME_MAX) {
+    const most = ROLE_NAME_MAX - AUDIT_ROLE_SUFFIX.length - (settings.ruleName.startsWith(NAME_PREFIX) ? 0 : NAME_PREFIX.length);
+    throw new DeployConfigError(
+      "ruleName",
+      `ruleName must be at most ${most} characters with auditRoleTrust set (the audit role is named ${roleName}, and IAM allows ${ROLE_NAME_MAX}), got ${show(settings.ruleName)}`,
+    );
+  }
+  const org = settings.organization;
+  for (const [key, name] of [["memberRoleName", org?.memberRoleName], ["rotatorRoleName", settings.rotation ? org?.rotatorRoleName : undefined]] as const) {
+    if (name === roleName) throw new DeployConfigError(key, `${key} must differ from the audit role's name ${show(roleName)} (derived from ruleName), both are ${show(name)}`);
+  }
+  // The trust policy keyage writes, measured as IAM measures it: without blanks.
+  const size = JSON.stringify(auditTrustPolicy(trust)).length;
+  if (size > TRUST_POLICY_LIMIT) {
+    throw new DeployConfigError("auditRoleTrust", `auditRoleTrust: the audit role's trust policy would be ${size} characters, more than IAM's ${TRUST_POLICY_LIMIT}: trust fewer principals (e.g. one role the auditors assume first)`);
+  }
+  return { roleName, trust };
 }
 
 /**
@@ -365,6 +465,12 @@ export interface KeyageSettingsArgs {
   organizationId?: string;
   /** Organization mode: the rotator's role in every account; default `keyage-rotator`. */
   rotatorRoleName?: string;
+  /**
+   * IAM role or user ARNs allowed to assume the read-only audit role `<stem>-audit` (see `auditRoleName`)
+   * that `keyage audit --organization --role-name` uses; deployed in this account and, in organization mode,
+   * in every target account except `excludedAccounts`. Default none: no audit role.
+   */
+  auditRoleTrust?: string | readonly string[];
 }
 
 /** The scheduled rotator's own settings as a program passes them to `KeyageRotator` (the `keyage:rotation*` and `keyage:notification*` keys). */

@@ -5,7 +5,7 @@
 import { strict as assert } from "node:assert";
 import * as pulumi from "@pulumi/pulumi";
 import { CONFIG_RULE_METRICS, METRIC_DIMENSION, METRIC_NAMESPACE, ROTATOR_METRICS } from "../shared/metrics";
-import { ACCOUNT, type Registered, setDeployMocks } from "./deploy-mocks";
+import { ACCOUNT, type Registered, setDeployMocks, resolveOutput as resolve } from "./deploy-mocks";
 
 const registered: Registered[] = [];
 const TOPIC = `arn:aws:sns:us-east-1:${ACCOUNT}:keyage-access-key-age-events`;
@@ -15,10 +15,6 @@ let rotatorModule: typeof import("../pulumi/rotator");
 let alarms: typeof import("../pulumi/alarms");
 let settingsModule: typeof import("../pulumi/settings");
 let rotationSettings: typeof import("../pulumi/rotator-settings");
-
-function resolve<T>(output: pulumi.Output<T>): Promise<T> {
-  return new Promise((done) => output.apply(done));
-}
 
 const unique = (stem: string) => `${stem}${registered.length}-${Math.random().toString(36).slice(2, 8)}`;
 const mine = (name: string) => registered.filter((r) => r.name.startsWith(`${name}-`));
@@ -50,7 +46,6 @@ function functionName(resources: Registered[]): string {
   assert.equal(fns.length, 1);
   return (fns[0]!.inputs.name as string | undefined) ?? fns[0]!.name;
 }
-
 
 /** Checks what every alarm must hold, whatever it watches. */
 function checkAlarm(inputs: Record<string, unknown>, fn: string, metrics: readonly string[]): void {

@@ -3,13 +3,13 @@
 // Runs cli/main.ts through ts-node (always the current source); the compiled dist/cli/main.js is timed
 // by bench/cli.bench.ts. Every child gets dummy credentials and talks only to the local fake AWS.
 import { strict as assert } from "node:assert";
-import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import type { JsonAudit } from "../cli/json";
 import { startFakeAws, type FakeAws } from "./fake-aws";
 import { OFFLINE_AWS_ENV } from "./fixtures";
+import { type ProcessResult, runProcess, runTypeScript } from "./fixtures/process";
 
 const ROOT = path.join(__dirname, "..");
 const MAIN = path.join(ROOT, "cli", "main.ts");
@@ -22,17 +22,8 @@ const BASE_ENV = {
   TS_NODE_TRANSPILE_ONLY: "true",
 };
 
-function keyage(args: string[], env: Record<string, string> = {}, stdin?: string): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", MAIN, ...args], { cwd: ROOT, env: { ...BASE_ENV, ...env } });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-    child.on("error", reject);
-    child.on("close", (status) => resolve({ status, stdout, stderr }));
-    child.stdin.end(stdin ?? "");
-  });
+function keyage(args: string[], env: Record<string, string> = {}, stdin?: string): Promise<ProcessResult> {
+  return runTypeScript(MAIN, args, { cwd: ROOT, env: { ...BASE_ENV, ...env }, ...(stdin !== undefined ? { input: stdin } : {}) });
 }
 
 describe("the keyage binary", () => {
@@ -42,16 +33,8 @@ describe("the keyage binary", () => {
     const body = Array.from({ length: 3000 }, (_, i) => rows[3]!.replace(/^[^,]+,arn:aws:iam::(\d+):user\/[^,]+/, `u${i},arn:aws:iam::$1:user/u${i}`));
     const file = path.join(mkdtempSync(path.join(tmpdir(), "keyage-pipe-")), "report.csv");
     writeFileSync(file, [...rows, ...body].join("\n") + "\n");
-    const result = await new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-      const cmd = `set -o pipefail; node -r ts-node/register/transpile-only ${JSON.stringify(MAIN)} audit --credential-report ${JSON.stringify(file)} --now ${NOW} | head -n 1`;
-      const child = spawn("bash", ["--norc", "--noprofile", "-c", cmd], { cwd: ROOT, env: BASE_ENV });
-      let stdout = "";
-      let stderr = "";
-      child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-      child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-      child.on("error", reject);
-      child.on("close", (status) => resolve({ status, stdout, stderr }));
-    });
+    const cmd = `set -o pipefail; node -r ts-node/register/transpile-only ${JSON.stringify(MAIN)} audit --credential-report ${JSON.stringify(file)} --now ${NOW} | head -n 1`;
+    const result = await runProcess("bash", ["--norc", "--noprofile", "-c", cmd], { cwd: ROOT, env: BASE_ENV });
     assert.equal(result.stdout.split("\n").filter(Boolean).length, 1);
     assert.equal(result.stderr, "");
     assert.equal(result.status, 1, "pipefail reports keyage's own status: violations were found");

@@ -1,12 +1,12 @@
 // The deployable artefact: config-rule/build.mjs bundles the Lambda; the zip must be small, hold
 // index.js at its root, and the bundle's handler must work on its own against the fake endpoint.
 import { strict as assert } from "node:assert";
-import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { startFakeAws, type FakeAws } from "./fake-aws";
 import { OFFLINE_AWS_ENV } from "./fixtures";
+import { type ProcessResult, runProcess } from "./fixtures/process";
 import { readEmf } from "./emf";
 
 const ROOT = path.join(__dirname, "..");
@@ -22,17 +22,7 @@ function childEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   };
 }
 
-function node(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { cwd: ROOT, env });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const node = (args: string[], env: NodeJS.ProcessEnv): Promise<ProcessResult> => runProcess(process.execPath, args, { cwd: ROOT, env });
 
 /** File names in a zip, read from its central directory. */
 function zipEntries(zip: Buffer): string[] {
@@ -57,7 +47,7 @@ describe("config rule bundle", function () {
   before(async () => {
     dist = mkdtempSync(path.join(tmpdir(), "keyage-bundle-"));
     const built = await node([path.join(ROOT, "config-rule", "build.mjs")], childEnv({ KEYAGE_DIST: dist }));
-    assert.equal(built.code, 0, built.stderr);
+    assert.equal(built.status, 0, built.stderr);
     fake = await startFakeAws();
   });
   after(async () => {
@@ -87,7 +77,7 @@ describe("config rule bundle", function () {
       `m.handler(${JSON.stringify(event)}, { getRemainingTimeInMillis: () => 60000, awsRequestId: "req-1", functionName: "keyage-evaluator" })` +
       `.then((s) => console.log("RESULT " + JSON.stringify(s)), (e) => { console.error(e); process.exit(1); });`;
     const out = await node(["-e", script], childEnv(fake.env()));
-    assert.equal(out.code, 0, out.stderr);
+    assert.equal(out.status, 0, out.stderr);
     const result = JSON.parse(out.stdout.split("\n").find((l) => l.startsWith("RESULT "))?.slice(7) ?? "{}") as Record<string, unknown>;
     assert.deepEqual(result.verdicts, { COMPLIANT: 1, NON_COMPLIANT: 1, NOT_APPLICABLE: 0 });
     assert.equal(fake.evaluations.get(fake.user("alice").userId)?.complianceType, "NON_COMPLIANT");

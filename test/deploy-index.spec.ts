@@ -2,15 +2,11 @@
 // a notification email: the alarms and the failed-run destination still reach a topic, one of its own.
 import { strict as assert } from "node:assert";
 import * as pulumi from "@pulumi/pulumi";
-import { ACCOUNT, type Registered, setDeployMocks } from "./deploy-mocks";
+import { ACCOUNT, type Registered, setDeployMocks, resolveOutput as resolve } from "./deploy-mocks";
 
 const registered: Registered[] = [];
 
-function resolve<T>(output: pulumi.Output<T>): Promise<T> {
-  return new Promise((done) => output.apply(done));
-}
-
-describe("deploy/index.ts: the Config rule alone, with keyage:notificationEmail", () => {
+describe("deploy/index.ts: the Config rule alone, with keyage:notificationEmail and keyage:auditRoleTrust", () => {
   let outputs: Record<string, pulumi.Output<unknown> | undefined>;
 
   before(async function loadProgram() {
@@ -18,7 +14,7 @@ describe("deploy/index.ts: the Config rule alone, with keyage:notificationEmail"
     // The entry point names its components `keyage`; the other specs use random names.
     await setDeployMocks({ onResource: (r) => void (r.name === "keyage" || r.name.startsWith("keyage-") ? registered.push(r) : undefined) });
     // Only deploy/index.ts reads Pulumi config; every other spec passes settings directly.
-    pulumi.runtime.setAllConfig({ "keyage:notificationEmail": "oncall@example.com" });
+    pulumi.runtime.setAllConfig({ "keyage:notificationEmail": "oncall@example.com", "keyage:auditRoleTrust": "arn:aws:iam::111111111111:role/security-audit" });
     outputs = (await import("../deploy/index")) as unknown as Record<string, pulumi.Output<unknown> | undefined>;
     await resolve(pulumi.all([outputs.ruleArn!, outputs.functionArn!, outputs.notificationTopicArn!]));
     // Let the remaining registrations (alarms, subscription) land.
@@ -37,5 +33,13 @@ describe("deploy/index.ts: the Config rule alone, with keyage:notificationEmail"
     const invokeConfig = registered.find((r) => r.type === "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig");
     assert.deepEqual(invokeConfig?.inputs.destinationConfig, { onFailure: { destination: arn } });
     assert.ok(!registered.some((r) => r.type === "aws:scheduler/schedule:Schedule"), "the rotator stays off");
+  });
+
+  it("reads keyage:auditRoleTrust: the stack output auditRoleName is the audit role it creates (what users pass as --role-name)", async () => {
+    const role = registered.find((r) => r.type === "aws:iam/role:Role" && r.name === "keyage-audit-local");
+    assert.equal(role?.inputs.name, "keyage-access-key-age-audit");
+    assert.equal(await resolve(outputs.auditRoleName as pulumi.Output<string>), role?.inputs.name);
+    assert.deepEqual((JSON.parse(role?.inputs.assumeRolePolicy as string) as { Statement: { Principal: unknown }[] }).Statement.map((s) => s.Principal), [{ AWS: ["arn:aws:iam::111111111111:role/security-audit"] }]);
+    assert.equal(outputs.auditStackSetName, undefined, "no StackSet in one account");
   });
 });

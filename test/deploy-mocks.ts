@@ -50,6 +50,11 @@ export interface DeployMockOptions {
   readonly unknownInvoke?: "throw" | "empty";
 }
 
+/** The value an output resolves to, under the mocks (the specs wait on it before reading what was registered). */
+export function resolveOutput<T>(output: pulumi.Output<T>): Promise<T> {
+  return new Promise((done) => output.apply(done));
+}
+
 /** Installs the mocks (process-wide: call it in a `before` hook, before importing the program). */
 export async function setDeployMocks(options: DeployMockOptions): Promise<void> {
   await pulumi.runtime.setMocks(

@@ -7,8 +7,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { validateParams } from "../shared";
 import type { KeyageConfigRule } from "../pulumi/config-rule";
 import type { DeploySettings, RawDeploySettings } from "../pulumi/settings";
-import { ACCOUNT, ORG_ID, type Registered, ROOT, setDeployMocks } from "./deploy-mocks";
-
+import { ACCOUNT, ORG_ID, type Registered, ROOT, setDeployMocks, resolveOutput as resolve } from "./deploy-mocks";
 
 const registered: Registered[] = [];
 
@@ -37,10 +36,6 @@ interface Statement {
 
 function actions(policy: { Statement: Statement[] }): string[] {
   return policy.Statement.flatMap((s) => (Array.isArray(s.Action) ? s.Action : [s.Action]));
-}
-
-function resolve<T>(output: pulumi.Output<T>): Promise<T> {
-  return new Promise((done) => output.apply(done));
 }
 
 let program: typeof import("../pulumi/config-rule");

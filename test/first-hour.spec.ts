@@ -3,7 +3,6 @@
 // and the JSON/CSV fields of an inactive key. Run in-process through `run(argv, io)`, except where the
 // process's own environment (HOME, AWS_CONFIG_FILE) is the point.
 import { strict as assert } from "node:assert";
-import { spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
@@ -17,6 +16,7 @@ import type { JsonAudit } from "../cli/json";
 import { run } from "../cli/main";
 import { startFakeAws, type FakeAws } from "./fake-aws";
 import { OFFLINE_AWS_ENV } from "./fixtures";
+import { type ProcessResult, runProcess, runTypeScript } from "./fixtures/process";
 
 const ROOT = path.join(__dirname, "..");
 const EXAMPLE = path.join(ROOT, "examples", "credential-report.csv");
@@ -144,22 +144,10 @@ describe("first hour: rotate's usage errors come before any AWS call", () => {
 });
 
 /** The CLI as a process (ts-node), with only PATH, the offline AWS settings and `env`. */
-function processKeyage(args: string[], env: Record<string, string>, unset: string[] = []): Promise<{ status: number | null; stdout: string; stderr: string }> {
+function processKeyage(args: string[], env: Record<string, string>, unset: string[] = []): Promise<ProcessResult> {
   const base: Record<string, string> = { PATH: process.env.PATH ?? "", ...OFFLINE_AWS_ENV, TS_NODE_TRANSPILE_ONLY: "true" };
   for (const name of unset) delete base[name];
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", path.join(ROOT, "cli", "main.ts"), ...args], {
-      cwd: ROOT,
-      env: { ...base, ...env },
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-    child.on("error", reject);
-    child.on("close", (status) => resolve({ status, stdout, stderr }));
-    child.stdin.end();
-  });
+  return runTypeScript(path.join(ROOT, "cli", "main.ts"), args, { cwd: ROOT, env: { ...base, ...env } });
 }
 
 describe("first hour: error lines say what failed, not which class", () => {
@@ -320,15 +308,9 @@ describe("first hour: a file that is not a credential report is called what it i
 
 describe("first hour: npm start on a clone that is not built", () => {
   const prestart = (JSON.parse(readFileSync(path.join(ROOT, "package.json"), "utf8")) as { scripts: Record<string, string> }).scripts.prestart as string;
-  function runIn(cwd: string): Promise<{ status: number | null; stderr: string }> {
-    return new Promise((resolve, reject) => {
-      const child = spawn("sh", ["-c", prestart], { cwd, env: { PATH: process.env.PATH ?? "" } });
-      let stderr = "";
-      child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-      child.on("error", reject);
-      child.on("close", (status) => resolve({ status, stderr }));
-    });
-  }
+  // The exit status and stderr only: what a person running `npm start` sees of the prestart check.
+  const runIn = (cwd: string): Promise<{ status: number | null; stderr: string }> =>
+    runProcess("sh", ["-c", prestart], { cwd, env: { PATH: process.env.PATH ?? "" } }).then(({ status, stderr }) => ({ status, stderr }));
 
   it("says npm ci when nothing is installed (npm run build would fail with tsc: not found)", async () => {
     const clone = mkdtempSync(path.join(tmpdir(), "keyage-clone-"));

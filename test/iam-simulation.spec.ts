@@ -10,9 +10,11 @@ import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { runSimulation } from "@cloud-copilot/iam-simulate";
 import type { RawDeploySettings } from "../pulumi/settings";
-import { ACCOUNT, ORG_ID, type Registered, setDeployMocks } from "./deploy-mocks";
+import { ACCOUNT, ORG_ID, type Registered, setDeployMocks, resolveOutput as resolve } from "./deploy-mocks";
 
 const MEMBER = "222222222222";
+/** The security team's role that `keyage:auditRoleTrust` names, in an audit account of its own. */
+const AUDITOR = "arn:aws:iam::111111111111:role/security-audit";
 const FOREIGN = "999999999999";
 const REGION = "us-east-1";
 /** The physical names `pulumi up` gives auto-named resources: the logical name and seven random hex digits. */
@@ -27,6 +29,8 @@ interface Role {
   account: string;
   policies: Policy[];
   boundary?: Policy;
+  /** Its trust policy (who may assume it). */
+  trust?: Policy;
 }
 
 /** One call: action, resource ARN (`*` where the action has no resource type) and request context. */
@@ -37,7 +41,7 @@ interface Call {
 }
 
 /** Runs one simulation; a validation error (unknown action, wrong resource type, unknown context key) fails the test. */
-async function decide(principal: string, account: string, policies: Policy[], call: Call, boundary?: Policy): Promise<Decision> {
+async function decide(principal: string, account: string, policies: Policy[], call: Call, boundary?: Policy, resourcePolicy?: Policy): Promise<Decision> {
   const result = await runSimulation(
     {
       request: { principal, action: call.action, resource: { resource: call.resource, accountId: account }, contextVariables: call.context ?? {} },
@@ -45,6 +49,7 @@ async function decide(principal: string, account: string, policies: Policy[], ca
       serviceControlPolicies: [],
       resourceControlPolicies: [],
       ...(boundary ? { permissionBoundaryPolicies: [{ name: "boundary", policy: boundary }] } : {}),
+      ...(resourcePolicy ? { resourcePolicy } : {}),
     },
     {},
   );
@@ -57,10 +62,6 @@ let program: typeof import("../pulumi/config-rule");
 let rotatorModule: typeof import("../pulumi/rotator");
 let settingsModule: typeof import("../pulumi/settings");
 
-function resolve<T>(output: pulumi.Output<T>): Promise<T> {
-  return new Promise((done) => output.apply(done));
-}
-
 /** The program's resources for these settings (the Config rule, and the rotator when on), under a fresh component name. */
 async function build(raw: RawDeploySettings): Promise<{ prefix: string; resources: Registered[] }> {
   const prefix = `sim${registered.length}x${Math.random().toString(36).slice(2, 8)}`;
@@ -69,6 +70,8 @@ async function build(raw: RawDeploySettings): Promise<{ prefix: string; resource
   const waits: pulumi.Output<unknown>[] = [rule.ruleArn, rule.functionArn, rule.executionRolePolicy.urn, pulumi.output(rule.localMemberRolePolicy).apply((p) => p?.urn)];
   if (rule.readResultsPolicy) waits.push(rule.readResultsPolicy.urn);
   if (rule.memberStackSet) waits.push(rule.memberStackSet.urn);
+  if (rule.auditRole?.stackSet) waits.push(rule.auditRole.stackSet.urn);
+  if (rule.auditRole?.local) waits.push(rule.auditRole.local.apply((l) => l?.policy.urn), pulumi.output(rule.auditRole.boundary).apply((b) => b?.urn));
   if (settings.rotation) {
     const rotator = new rotatorModule.KeyageRotator(prefix, { settings, rotation: settings.rotation, code: new pulumi.asset.FileArchive("dist/rotator.zip") });
     waits.push(rotator.rolePolicy.urn, rotator.schedulerRolePolicy.urn, rotator.schedule.urn, pulumi.output(rotator.localMemberRolePolicy).apply((p) => p?.urn));
@@ -98,6 +101,7 @@ function roleOf(built: { prefix: string; resources: Registered[] }, suffix: stri
     arn: `arn:aws:iam::${ACCOUNT}:role/${physical(built.prefix, role)}`,
     account: ACCOUNT,
     policies,
+    trust: JSON.parse(role.inputs.assumeRolePolicy as string) as Policy,
     ...(boundaryPolicy ? { boundary: JSON.parse(boundaryPolicy.inputs.policy as string) as Policy } : {}),
   };
 }
@@ -120,9 +124,9 @@ function memberRoleOf(built: { resources: Registered[] }, stackSetSuffix: string
   assert.ok(set, `no StackSet ${stackSetSuffix}`);
   const template = filled(JSON.parse(set.inputs.templateBody as string), MEMBER) as { Resources: Record<string, { Type: string; Properties: Record<string, unknown> }> };
   const [, role] = Object.entries(template.Resources).find(([, r]) => r.Type === "AWS::IAM::Role")!;
-  const props = role.Properties as { RoleName: string; Policies: { PolicyDocument: Policy }[]; PermissionsBoundary?: { Ref: string } };
+  const props = role.Properties as { RoleName: string; Policies: { PolicyDocument: Policy }[]; PermissionsBoundary?: { Ref: string }; AssumeRolePolicyDocument: Policy };
   const boundary = props.PermissionsBoundary ? (template.Resources[props.PermissionsBoundary.Ref]?.Properties as { PolicyDocument: Policy } | undefined)?.PolicyDocument : undefined;
-  return { arn: `arn:aws:iam::${MEMBER}:role/${props.RoleName}`, account: MEMBER, policies: props.Policies.map((p) => p.PolicyDocument), ...(boundary ? { boundary } : {}) };
+  return { arn: `arn:aws:iam::${MEMBER}:role/${props.RoleName}`, account: MEMBER, policies: props.Policies.map((p) => p.PolicyDocument), trust: props.AssumeRolePolicyDocument, ...(boundary ? { boundary } : {}) };
 }
 
 /** A row of the tables in docs/design.md: who, what, on which resource, under which condition, and IAM's answer. */
@@ -178,7 +182,7 @@ describe("IAM simulation of the generated policies (@cloud-copilot/iam-simulate)
 
   describe("every role carries keyage's permissions boundary, which caps it", () => {
     it("gives every role the program creates a boundary, itself created by the program, in every mode", async () => {
-      for (const raw of [{ rotation: "apply", notificationEmail: "ops@example.com" }, { organization: "true", rotation: "apply" }, { organization: "true", callAs: "DELEGATED_ADMIN", organizationTargets: "r-ab12", organizationId: ORG_ID, rotation: "plan" }] as RawDeploySettings[]) {
+      for (const raw of [{ rotation: "apply", notificationEmail: "ops@example.com", auditRoleTrust: AUDITOR }, { organization: "true", rotation: "apply", auditRoleTrust: AUDITOR }, { organization: "true", callAs: "DELEGATED_ADMIN", organizationTargets: "r-ab12", organizationId: ORG_ID, rotation: "plan", auditRoleTrust: AUDITOR }] as RawDeploySettings[]) {
         const built = await build(raw);
         const roles = built.resources.filter((r) => r.type === "aws:iam/role:Role");
         assert.ok(roles.length >= 3);
@@ -195,8 +199,8 @@ describe("IAM simulation of the generated policies (@cloud-copilot/iam-simulate)
     });
 
     it("denies a keyage role anything outside keyage's needs even if a policy granting everything were attached to it", async () => {
-      const built = await build({ organization: "true", rotation: "apply" });
-      for (const suffix of ["-lambda", "-rotator", "-rotator-schedule", "-member-local", "-rotator-local"]) {
+      const built = await build({ organization: "true", rotation: "apply", auditRoleTrust: AUDITOR });
+      for (const suffix of ["-lambda", "-rotator", "-rotator-schedule", "-member-local", "-rotator-local", "-audit-local"]) {
         const role = roleOf(built, suffix);
         assert.ok(role.boundary, `${suffix} has a boundary`);
         const admin: Policy = { Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: "*", Resource: "*" }] };
@@ -233,8 +237,9 @@ describe("IAM simulation of the generated policies (@cloud-copilot/iam-simulate)
     it("allows, with the boundary attached, every action on every resource each role's own policies grant", async () => {
       const builds = [
         await build({ rotation: "apply", notificationEmail: "ops@example.com" }),
-        await build({ organization: "true", rotation: "apply", rotationSecretPrefix: "keyage/" }),
+        await build({ organization: "true", rotation: "apply", rotationSecretPrefix: "keyage/", auditRoleTrust: AUDITOR }),
         await build({ organization: "true", callAs: "DELEGATED_ADMIN", organizationTargets: "r-ab12", organizationId: ORG_ID, rotation: "plan" }),
+        await build({ auditRoleTrust: AUDITOR }),
       ];
       const cut: string[] = [];
       let checked = 0;
@@ -386,6 +391,62 @@ describe("IAM simulation of the generated policies (@cloud-copilot/iam-simulate)
     });
   });
 
+  describe("the audit role (keyage:auditRoleTrust)", () => {
+    /** Every call `keyage audit` makes in an account (`--max-unused-days` adds GetAccessKeyLastUsed), and writes it must never make. */
+    function auditRows(account: string): Row[] {
+      return [
+        { who: "audit role", call: { action: "iam:GenerateCredentialReport", resource: "*" }, why: "asks for the credential report", expect: "allowed" },
+        { who: "audit role", call: { action: "iam:GetCredentialReport", resource: "*" }, why: "reads the credential report", expect: "allowed" },
+        { who: "audit role", call: { action: "iam:ListUsers", resource: "*" }, why: "lists users", expect: "allowed" },
+        { who: "audit role", call: { action: "iam:ListAccessKeys", resource: user("alice", account) }, why: "names a violator's keys", expect: "allowed" },
+        { who: "audit role", call: { action: "iam:GetAccessKeyLastUsed", resource: user("alice", account) }, why: "--max-unused-days", expect: "allowed" },
+        { who: "audit role", call: { action: "iam:ListAccessKeys", resource: user("alice", FOREIGN) }, why: "a user of another account", expect: "denied" },
+        { who: "audit role", call: { action: "iam:CreateAccessKey", resource: user("alice", account) }, why: "any IAM write", expect: "denied" },
+        { who: "audit role", call: { action: "iam:UpdateAccessKey", resource: user("alice", account) }, why: "any IAM write", expect: "denied" },
+        { who: "audit role", call: { action: "iam:DeleteAccessKey", resource: user("alice", account) }, why: "any IAM write", expect: "denied" },
+        { who: "audit role", call: { action: "iam:TagUser", resource: user("alice", account), context: { "aws:TagKeys": ["keyage:rotate"] } }, why: "opting a user in to rotation", expect: "denied" },
+        { who: "audit role", call: { action: "config:PutEvaluations", resource: "*" }, why: "writing verdicts", expect: "denied" },
+        { who: "audit role", call: { action: "secretsmanager:GetSecretValue", resource: secret("app/build-bot", account), context: BOUND(user("alice", account)) }, why: "any secret", expect: "denied" },
+        { who: "audit role", call: { action: "sts:AssumeRole", resource: `arn:aws:iam::${account}:role/keyage-rotator` }, why: "another role", expect: "denied" },
+      ];
+    }
+
+    /** Who may assume `role` under its trust policy, each holding an identity policy that allows everything (IAM then decides on the trust alone). */
+    async function checkTrust(role: Role): Promise<void> {
+      assert.ok(role.trust, `${role.arn} has a trust policy`);
+      const admin: Policy = { Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: "*", Resource: "*" }] };
+      const assume = { action: "sts:AssumeRole", resource: role.arn };
+      const wrong: string[] = [];
+      for (const [principal, expect] of [
+        [AUDITOR, "allowed"],
+        ["arn:aws:iam::111111111111:role/developer", "denied"],
+        ["arn:aws:iam::111111111111:user/security-audit", "denied"],
+        [`arn:aws:iam::${role.account}:role/Admin`, "denied"],
+        [`arn:aws:iam::${FOREIGN}:role/security-audit`, "denied"],
+      ] as const) {
+        const decided = await decide(principal, role.account, [admin], assume, undefined, role.trust);
+        if (decided !== expect) wrong.push(`${principal} assuming ${role.arn}: ${decided}, expected ${expect}`);
+      }
+      assert.deepEqual(wrong, []);
+    }
+
+    it("in every member account and the management account: each read of the live audit is allowed, every write denied", async () => {
+      const built = await build({ organization: "true", auditRoleTrust: AUDITOR });
+      await check(memberRoleOf(built, "-audit-role"), auditRows(MEMBER));
+      await check(roleOf(built, "-audit-local"), auditRows(ACCOUNT));
+    });
+
+    it("in one account: the same", async () => {
+      await check(roleOf(await build({ auditRoleTrust: AUDITOR }), "-audit-local"), auditRows(ACCOUNT));
+    });
+
+    it("only the named principal may assume it (trust policy): not another role of the auditors' account, nor the member account's own admin, nor another account", async () => {
+      const built = await build({ organization: "true", auditRoleTrust: AUDITOR });
+      await checkTrust(memberRoleOf(built, "-audit-role"));
+      await checkTrust(roleOf(built, "-audit-local"));
+    });
+  });
+
   describe("the deployer policies in docs/", () => {
     const deployer = `arn:aws:iam::${ACCOUNT}:user/deployer`;
     const read = (file: string) => JSON.parse(readFileSync(path.join(__dirname, "..", "docs", file), "utf8")) as Policy;
@@ -437,7 +498,7 @@ describe("IAM simulation of the generated policies (@cloud-copilot/iam-simulate)
 
     it("covers every name the program builds from keyage:ruleName, with or without the keyage- prefix", async () => {
       for (const ruleName of ["keyage-access-key-age", "acme_access_keys"]) {
-        const built = await build({ ruleName, organization: "true", rotation: "apply", notificationEmail: "ops@example.com" });
+        const built = await build({ ruleName, organization: "true", rotation: "apply", notificationEmail: "ops@example.com", auditRoleTrust: AUDITOR });
         const policy = read("deployer-policy-organization.json");
         const calls: Call[] = [];
         for (const r of built.resources) {

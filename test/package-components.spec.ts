@@ -2,13 +2,14 @@
 // package at all: @pulumi/* are optional peers), and a Pulumi program of the user's own that imports
 // keyage/pulumi next to its own @pulumi/pulumi and @pulumi/aws, run under Pulumi's mocks.
 import { strict as assert } from "node:assert";
-import { execFile, spawn } from "node:child_process";
+import { execFile } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { promisify } from "node:util";
 import { EXAMPLE_VERDICTS, OFFLINE_AWS_ENV } from "./fixtures";
 import { REPO_ROOT } from "./fixtures/build";
+import { type ProcessResult, runProcess } from "./fixtures/process";
 import { closure, footprint, footprintMismatch, installOffline, keyageEntry, keyageManifest, packOnce, repoLock } from "./fixtures/offline-install";
 
 const exec = promisify(execFile);
@@ -20,17 +21,7 @@ function childEnv(): NodeJS.ProcessEnv {
   return { PATH: process.env.PATH, HOME: process.env.HOME, ...OFFLINE_AWS_ENV, NODE_OPTIONS: `--require ${JSON.stringify(PROBE)}` };
 }
 
-function node(script: string, cwd: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [script], { cwd, env: childEnv(), timeout: 120_000 });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const node = (script: string, cwd: string): Promise<ProcessResult> => runProcess(process.execPath, [script], { cwd, env: childEnv(), timeout: 120_000 });
 
 describe("the npm package installed for the CLI alone", function () {
   this.timeout(240_000);
@@ -155,7 +146,7 @@ describe("the npm package in a Pulumi program of one's own (keyage/pulumi, under
     await installOffline(project, { dependencies, packages: { "node_modules/keyage": keyageEntry(tarball), ...closure({ ...manifest.dependencies, ...theirs }, lock) } });
     writeFileSync(path.join(project, "index.js"), PROGRAM);
     const result = await node("index.js", project);
-    assert.equal(result.code, 0, result.stderr);
+    assert.equal(result.status, 0, result.stderr);
     run = JSON.parse(result.stdout.trim().split("\n").pop() as string) as typeof run;
   });
 

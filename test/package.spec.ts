@@ -11,6 +11,7 @@ import { promisify } from "node:util";
 import { DAY_MS } from "../shared";
 import { EXAMPLE_VERDICTS, OFFLINE_AWS_ENV } from "./fixtures";
 import { REPO_ROOT } from "./fixtures/build";
+import { type ProcessResult, runProcess } from "./fixtures/process";
 import { closure, footprint, footprintMismatch, installOffline, keyageEntry, packOnce } from "./fixtures/offline-install";
 import { PackProcess, urnOf, type ResourceInput } from "./harness/analyzer";
 
@@ -36,17 +37,7 @@ function childEnv(): NodeJS.ProcessEnv {
   return { PATH: process.env.PATH, HOME: process.env.HOME, ...OFFLINE_AWS_ENV, NODE_OPTIONS: `--require ${JSON.stringify(PROBE)}` };
 }
 
-function node(args: string[], cwd: string, timeoutMs = 10_000): Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { cwd, env: childEnv(), timeout: timeoutMs });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-    child.on("error", reject);
-    child.on("close", (code, signal) => resolve({ code, signal, stdout, stderr }));
-  });
-}
+const node = (args: string[], cwd: string, timeoutMs = 10_000): Promise<ProcessResult> => runProcess(process.execPath, args, { cwd, env: childEnv(), timeout: timeoutMs });
 
 function ago(ms: number): string {
   return new Date(Math.floor((Date.now() - ms) / 1000) * 1000).toISOString().replace(".000Z", "Z");
@@ -149,7 +140,7 @@ describe("the npm package, packed and installed offline", function () {
     const expected: Record<string, string> = { keyage: "evaluateUser", "keyage/policies": "keyagePolicies", "keyage/config-rule": "handler" };
     for (const [entry, name] of Object.entries(expected)) {
       const script = `const m = require(${JSON.stringify(entry)}); if (typeof m[${JSON.stringify(name)}] !== "function") process.exitCode = 9;`;
-      const { code, signal, stdout, stderr } = await node(["-e", script], project);
+      const { status: code, signal, stdout, stderr } = await node(["-e", script], project);
       assert.deepEqual({ entry, code, signal, stdout, stderr }, { entry, code: 0, signal: null, stdout: "", stderr: "" });
     }
     for (const [subpath, target] of Object.entries(manifest.exports)) {

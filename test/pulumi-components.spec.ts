@@ -3,14 +3,10 @@
 // component, one-line errors naming the argument.
 import { strict as assert } from "node:assert";
 import * as pulumi from "@pulumi/pulumi";
-import { ACCOUNT, type Registered, setDeployMocks } from "./deploy-mocks";
+import { ACCOUNT, type Registered, setDeployMocks, resolveOutput as resolve } from "./deploy-mocks";
 
 const registered: Registered[] = [];
 let components: typeof import("../pulumi");
-
-function resolve<T>(output: pulumi.Output<T>): Promise<T> {
-  return new Promise((done) => output.apply(done));
-}
 
 function unique(stem: string): string {
   return `${stem}${registered.length}${Math.random().toString(36).slice(2, 7)}`;

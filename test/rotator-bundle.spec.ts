@@ -1,7 +1,6 @@
 // The rotator's deployable artefact: rotator/build.mjs bundles the Lambda; the zip holds index.js at its
 // root, and the bundle's handler runs on its own, with the schedule's payload, against the fake endpoints.
 import { strict as assert } from "node:assert";
-import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
@@ -10,22 +9,14 @@ import { startFakeAws, type FakeAws } from "./fake-aws";
 import { startFakeOrganization } from "./fake-aws/organization";
 import { addRotationServices } from "./fake-aws/secrets-manager";
 import { OFFLINE_AWS_ENV } from "./fixtures";
+import { type ProcessResult, runProcess } from "./fixtures/process";
 import { readEmf } from "./emf";
 
 const ROOT = path.join(__dirname, "..");
 const MAX_ZIP_BYTES = 300 * 1024;
 
-function node(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { cwd: ROOT, env: { PATH: process.env.PATH ?? "", ...OFFLINE_AWS_ENV, ...env } });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const node = (args: string[], env: Record<string, string>): Promise<ProcessResult> =>
+  runProcess(process.execPath, args, { cwd: ROOT, env: { PATH: process.env.PATH ?? "", ...OFFLINE_AWS_ENV, ...env } });
 
 describe("rotator bundle", function () {
   this.timeout(60_000);
@@ -35,7 +26,7 @@ describe("rotator bundle", function () {
   before(async () => {
     dist = mkdtempSync(path.join(tmpdir(), "keyage-rotator-"));
     const built = await node([path.join(ROOT, "rotator", "build.mjs")], { KEYAGE_DIST: dist });
-    assert.equal(built.code, 0, built.stderr);
+    assert.equal(built.status, 0, built.stderr);
     fake = await startFakeAws();
     addRotationServices(fake);
     bus = addEventBridge(fake);
@@ -58,7 +49,7 @@ describe("rotator bundle", function () {
       `m.handler({ mode: "notify" }, { getRemainingTimeInMillis: () => 60000, awsRequestId: "req-9", functionName: "keyage-rotator" })` +
       `.then((s) => console.log("RESULT " + JSON.stringify(s)), (e) => { console.error(e); process.exit(1); });`;
     const out = await node(["-e", script], fake.env());
-    assert.equal(out.code, 0, out.stderr);
+    assert.equal(out.status, 0, out.stderr);
     const result = JSON.parse(out.stdout.split("\n").find((l) => l.startsWith("RESULT "))?.slice(7) ?? "{}") as { mode?: string; events?: { published: number } };
     assert.equal(result.mode, "notify");
     assert.equal(result.events?.published, 1);
@@ -86,7 +77,7 @@ describe("rotator bundle", function () {
         ["IAM", "SECRETS_MANAGER", "EVENTBRIDGE", "STS", "ORGANIZATIONS"].map((service) => [`AWS_ENDPOINT_URL_${service}`, org.url]),
       );
       const out = await node(["-e", script], env);
-      assert.equal(out.code, 0, out.stderr);
+      assert.equal(out.status, 0, out.stderr);
       const result = JSON.parse(out.stdout.split("\n").find((l) => l.startsWith("RESULT "))?.slice(7) ?? "{}") as { accounts?: number; unreachable?: { account: string }[]; runs?: { account: string }[] };
       assert.equal(result.accounts, 3);
       assert.deepEqual(result.unreachable?.map((u) => u.account), ["222222222222"]);
@@ -106,7 +97,7 @@ describe("rotator bundle", function () {
       `const m = require(${JSON.stringify(path.join(dist, "rotator", "index.js"))});` +
       `m.handler({ mode: "yolo" }, { getRemainingTimeInMillis: () => 60000 }).then(() => process.exit(0), (e) => { console.error(e.message); process.exit(3); });`;
     const out = await node(["-e", script], fake.env());
-    assert.equal(out.code, 3);
+    assert.equal(out.status, 3);
     assert.match(out.stderr, /mode must be one of notify, plan, apply, got "yolo"/);
     assert.equal(fake.totalCalls(), 0);
   });

@@ -6,8 +6,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { parseSettings } from "../rotator/settings";
 import type { KeyageRotator } from "../pulumi/rotator";
 import type { RawRotationSettings } from "../pulumi/rotator-settings";
-import { ACCOUNT, ORG_ID, type Registered, setDeployMocks } from "./deploy-mocks";
-
+import { ACCOUNT, ORG_ID, type Registered, setDeployMocks, resolveOutput as resolve } from "./deploy-mocks";
 
 const registered: Registered[] = [];
 
@@ -51,10 +50,6 @@ interface Statement {
 let rotatorModule: typeof import("../pulumi/rotator");
 let rotationSettings: typeof import("../pulumi/rotator-settings");
 let settingsModule: typeof import("../pulumi/settings");
-
-function resolve<T>(output: pulumi.Output<T>): Promise<T> {
-  return new Promise((done) => output.apply(done));
-}
 
 async function deploy(raw: RawRotationSettings, rule: Record<string, unknown> = {}): Promise<{ rotator: KeyageRotator; resources: Registered[] }> {
   const name = `r${registered.length}-${Math.random().toString(36).slice(2, 8)}`;

@@ -2,14 +2,9 @@
 // SDK's default credential chain probes when it finds no credentials: give it dummy credentials, turn
 // the metadata lookup off, and refuse any socket that is not to this machine.
 import * as net from "node:net";
-import { OFFLINE_AWS_ENV } from "./fixtures";
+import { makeAwsEnvOffline } from "./fixtures";
 
-Object.assign(process.env, OFFLINE_AWS_ENV);
-delete process.env.AWS_SESSION_TOKEN;
-delete process.env.AWS_PROFILE;
-delete process.env.AWS_ENDPOINT_URL;
-delete process.env.AWS_ENDPOINT_URL_IAM;
-delete process.env.AWS_ENDPOINT_URL_CONFIG_SERVICE;
+makeAwsEnvOffline();
 
 const LOCAL = new Set(["127.0.0.1", "::1", "localhost", "::ffff:127.0.0.1"]);
 const connect = net.Socket.prototype.connect as (...args: unknown[]) => net.Socket;
