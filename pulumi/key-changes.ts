@@ -22,7 +22,7 @@ export const REEVALUATE_HANDLER = "index.reevaluate";
 /** How long the changes queue keeps a message no run has deleted: a day, then the scheduled run has seen the change anyway. */
 export const CHANGE_RETENTION_SECONDS = 86_400;
 /** Suffixes of the names built from the resource stem (EventBridge rule names: at most 64 characters). */
-export const KEY_CHANGE_SUFFIXES = { queue: "-key-changes", tick: "-reevaluate" } as const;
+export const KEY_CHANGE_SUFFIXES = { queue: "-changes", tick: "-recheck" } as const;
 
 /** The queue side, made before the evaluator (whose environment names the queue). */
 export interface KeyChangeQueue {

@@ -62,7 +62,7 @@ export const EVENT_NAME_MAX = 64;
 /** The longest suffix the rotator adds to {@link resourceStem} for such a name (`-rotator`, `-events`). */
 const ROTATOR_NAME_SUFFIX = "-rotator";
 /** The longest suffix `reevaluateOnChange` adds to {@link resourceStem} for such a name (the us-east-1 rule and queue). */
-const KEY_CHANGE_NAME_SUFFIX = "-key-changes";
+const KEY_CHANGE_NAME_SUFFIX = "-changes";
 
 /** A deploy setting is missing, out of range or malformed. */
 export class DeployConfigError extends KeyageError {

@@ -47,18 +47,18 @@ describe("reevaluateOnChange in the deploy (Pulumi mocks)", () => {
 
     const queue = resources.find((r) => r.type === "aws:sqs/queue:Queue");
     assert.ok(queue?.provider?.startsWith(`${providerUrn}::`), "the queue is in us-east-1 too (an SQS target must be in the rule's Region)");
-    assert.equal(queue!.inputs.name, "keyage-access-key-age-key-changes");
+    assert.equal(queue!.inputs.name, "keyage-access-key-age-changes");
     const target = resources.find((r) => r.type === "aws:cloudwatch/eventTarget:EventTarget" && r.inputs.rule === eventRule.inputs.name);
-    assert.equal(target?.inputs.arn, `arn:aws:sqs:us-east-1:${ACCOUNT}:keyage-access-key-age-key-changes`);
+    assert.equal(target?.inputs.arn, `arn:aws:sqs:us-east-1:${ACCOUNT}:keyage-access-key-age-changes`);
     assert.ok(target.provider?.startsWith(`${providerUrn}::`));
     const queuePolicy = JSON.parse(resources.find((r) => r.type === "aws:sqs/queuePolicy:QueuePolicy")!.inputs.policy as string) as { Statement: { Principal: unknown; Condition: unknown }[] };
     assert.deepEqual(queuePolicy.Statement[0]!.Principal, { Service: "events.amazonaws.com" });
-    assert.deepEqual(queuePolicy.Statement[0]!.Condition, { ArnEquals: { "aws:SourceArn": `arn:aws:events:us-east-1:${ACCOUNT}:rule/keyage-access-key-age-key-changes` } });
+    assert.deepEqual(queuePolicy.Statement[0]!.Condition, { ArnEquals: { "aws:SourceArn": `arn:aws:events:us-east-1:${ACCOUNT}:rule/keyage-access-key-age-changes` } });
 
     // The evaluator is told where the queue is; the tick runs every 5 minutes in the rule's Region, with this rule's name.
     const evaluator = resources.find((r) => r.type === "aws:lambda/function:Function" && r.inputs.handler === "index.handler");
     assert.deepEqual((evaluator?.inputs.environment as { variables: Record<string, string> }).variables, {
-      KEYAGE_CHANGE_QUEUE_URL: `https://sqs.us-east-1.amazonaws.com/${ACCOUNT}/keyage-access-key-age-key-changes`,
+      KEYAGE_CHANGE_QUEUE_URL: `https://sqs.us-east-1.amazonaws.com/${ACCOUNT}/keyage-access-key-age-changes`,
       KEYAGE_CHANGE_QUEUE_REGION: "us-east-1",
     });
     const tick = resources.find((r) => r.type === "aws:lambda/function:Function" && r.inputs.handler === "index.reevaluate");

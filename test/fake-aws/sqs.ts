@@ -32,7 +32,7 @@ export class FakeQueue {
 
   constructor(
     readonly fake: FakeAws,
-    readonly name = "keyage-access-key-age-key-changes",
+    readonly name = "keyage-access-key-age-changes",
   ) {
     this.url = `${fake.url}/${fake.accountId}/${name}`;
     fake.extensions.set("AmazonSQS.ReceiveMessage", (p) => this.receive(p));
