@@ -91,6 +91,26 @@ describe("re-evaluation on key changes (reevaluateOnChange)", () => {
     assert.ok(lines.includes("key changes read"));
   });
 
+  it("a later run on the same report does not undo a change an earlier run confirmed (and deleted from the queue)", async () => {
+    fake.addUser("alice", { keys: [{ ageDays: 45 }] });
+    await runRule(fake, undefined);
+    clock += DAY;
+    fake.generateReport();
+    clock += MIN;
+    for (const e of rotate(fake, "alice")) queue.deliver(e);
+    clock += 5 * MIN;
+    const { changes } = clientsOf(fake, queue);
+    await runRule(fake, changes);
+    assert.equal(fake.evaluations.get(fake.user("alice").userId)?.complianceType, "COMPLIANT");
+    assert.equal(queue.messages.length, 0);
+    // 5 minutes later, another run (another user's change, or the daily run) on the same, still fresh report.
+    clock += 5 * MIN;
+    fake.resetCounts();
+    await runRule(fake, changes);
+    assert.equal(fake.evaluations.get(fake.user("alice").userId)?.complianceType, "COMPLIANT");
+    assert.equal(fake.calls.ListAccessKeys, 1, "alice's newer result contradicts the report's row: read live");
+  });
+
   it("without the change, the same report keeps the old key's verdict (what the queue fixes)", async () => {
     fake.addUser("alice", { keys: [{ ageDays: 45 }] });
     fake.generateReport();
@@ -184,6 +204,28 @@ describe("re-evaluation on key changes (reevaluateOnChange)", () => {
     const { changes } = clientsOf(fake, queue);
     await assert.rejects(() => runRule(fake, changes));
     assert.equal(queue.messages.length, 3);
+  });
+
+  it("the tick handler (index.reevaluate) starts the rule named in its environment when changes wait, and says what it needs when not configured", async () => {
+    const { reevaluate } = await import("../config-rule/index");
+    const saved = { ...process.env };
+    try {
+      delete process.env.KEYAGE_CHANGE_QUEUE_URL;
+      await assert.rejects(() => reevaluate({}), /reevaluate needs KEYAGE_CHANGE_QUEUE_URL and KEYAGE_CONFIG_RULE_NAME/);
+      Object.assign(process.env, { KEYAGE_CHANGE_QUEUE_URL: queue.url, KEYAGE_CHANGE_QUEUE_REGION: "us-east-1", KEYAGE_CONFIG_RULE_NAME: fake.ruleName, LOG_LEVEL: "error" });
+      const starts = addRuleStarts(fake);
+      assert.deepEqual(await fake.withEnv(() => reevaluate({})), { waiting: 0, started: false });
+      queue.deliver(cloudTrailEvent("DeleteAccessKey", "alice", fake.accountId));
+      assert.deepEqual(await fake.withEnv(() => reevaluate({})), { waiting: 1, started: true });
+      starts.busyUntil = clock + MIN;
+      const busy = await fake.withEnv(() => reevaluate({}));
+      assert.equal(busy.started, false);
+      assert.match(busy.busy ?? "", /LimitExceededException/);
+      assert.equal(queue.messages.length, 1, "the tick never reads or deletes a message");
+    } finally {
+      for (const k of Object.keys(process.env)) if (!(k in saved)) delete process.env[k];
+      Object.assign(process.env, saved);
+    }
   });
 
   it("reads a user name only from a successful key change: no name, another account, a failed call or another event name give none", () => {
