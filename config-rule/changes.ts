@@ -12,7 +12,7 @@
 import { DeleteMessageBatchCommand, GetQueueAttributesCommand, ReceiveMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import { StartConfigRulesEvaluationCommand, type ConfigServiceClient } from "@aws-sdk/client-config-service";
 import { awsErrorName, describeError } from "../aws/errors";
-import type { CallCounter } from "../aws/calls";
+import { pool, type CallCounter } from "../aws/calls";
 import { KEY_CHANGE_EVENTS } from "../shared/key-changes";
 
 export { CLOUDTRAIL_DETAIL_TYPE, IAM_EVENTS_REGION, KEY_CHANGE_EVENTS, keyChangeEventPattern } from "../shared/key-changes";
@@ -123,19 +123,22 @@ export async function drainChanges(
   }
 }
 
-/** Deletes the messages a run read (DeleteMessageBatch, 10 a call). Returns how many SQS did not delete. */
+/** Deletes the messages a run read (DeleteMessageBatch, 10 a call, 4 calls at once). Returns how many SQS did not delete. */
 export async function acknowledgeChanges(queue: ChangeQueue, receipts: readonly string[], calls: CallCounter): Promise<number> {
   let failed = 0;
-  for (let i = 0; i < receipts.length; i += 10) {
+  const batches: string[][] = [];
+  for (let i = 0; i < receipts.length; i += 10) batches.push(receipts.slice(i, i + 10));
+  await pool(batches, 4, async (batch) => {
     calls.add("DeleteMessageBatch");
-    const entries = receipts.slice(i, i + 10).map((handle, n) => ({ Id: String(n), ReceiptHandle: handle }));
+    const entries = batch.map((handle, n) => ({ Id: String(n), ReceiptHandle: handle }));
     try {
       const out = await queue.sqs.send(new DeleteMessageBatchCommand({ QueueUrl: queue.queueUrl, Entries: entries }));
       failed += out.Failed?.length ?? 0;
     } catch {
+      // Not deleted: the messages come back after their visibility timeout and the next run reads them again.
       failed += entries.length;
     }
-  }
+  });
   return failed;
 }
 
