@@ -49,9 +49,12 @@ export function isThrottling(err: unknown): boolean {
   return /^(Throttling|ThrottlingException|ThrottledException|RequestThrottled|RequestThrottledException|TooManyRequestsException|RequestLimitExceeded|SlowDown|LimitExceeded|LimitExceededException)$/.test(awsErrorName(err));
 }
 
-/** "Name: message" for logs and error messages, with any full access key id shortened. */
+/**
+ * "Name: message" for logs and error messages, with any full access key id shortened. keyage's own
+ * errors are already sentences for the user: their message alone, without the class name.
+ */
 export function describeError(err: unknown): string {
-  const name = awsErrorName(err);
+  const name = err instanceof KeyageError ? "" : awsErrorName(err);
   const message = err instanceof Error ? err.message : String(err);
   return redactKeyIds(name && !message.startsWith(name) ? `${name}: ${message}` : message);
 }

@@ -7,7 +7,7 @@
  * can echo it.
  */
 import * as policySdk from "@pulumi/policy";
-import { isActive } from "../shared";
+import { isActive, ROTATING_ACCESS_KEY_TYPE } from "../shared";
 import { isUnknown, rawProperties } from "./lazy-properties";
 
 /**
@@ -15,6 +15,17 @@ import { isUnknown, rawProperties } from "./lazy-properties";
  * never loads @pulumi/aws, which would add seconds to every preview's start-up.
  */
 export const ACCESS_KEY_TYPE = "aws:iam/accessKey:AccessKey";
+
+/**
+ * True when the URN's type chain shows the key as a direct child of keyage/pulumi's `RotatingAccessKey`
+ * (`...::keyage:index:RotatingAccessKey$aws:iam/accessKey:AccessKey::name`). Only the wording of
+ * messages depends on it: the age policies check such keys like any other, so a program that borrows the
+ * type token gains nothing.
+ */
+export function isRotatingKeyChild(urn: string): boolean {
+  const types = (urn.split("::")[2] ?? "").split("$");
+  return types.length >= 2 && types[types.length - 2] === ROTATING_ACCESS_KEY_TYPE && types[types.length - 1] === ACCESS_KEY_TYPE;
+}
 
 /** A property value that is either known, or unknown because it is computed during this preview. */
 export type Known<T> = { readonly known: true; readonly value: T } | { readonly known: false };

@@ -28,7 +28,7 @@ import {
   type PolicyName,
   type RuleParams,
 } from "../shared";
-import { ACCESS_KEY_TYPE, countsAsActive, readAccessKey } from "./access-key";
+import { ACCESS_KEY_TYPE, countsAsActive, isRotatingKeyChild, readAccessKey } from "./access-key";
 import {
   creationSchema,
   expiringSchema,
@@ -89,12 +89,12 @@ function forType<F extends object>(fn: F): F {
   return Object.assign(fn, { __pulumiType: ACCESS_KEY_TYPE });
 }
 
-function howToRotate(urn: string, maxAgeDays: number): string {
-  return (
-    `Replace it now with \`pulumi up --replace '${urn}'\`, or rotate it on a schedule with the replacementTrigger ` +
-    `resource option tied to a value that changes more often than every ${maxAgeDays} days (e.g. @pulumiverse/time ` +
-    `Rotating's rotationRfc3339 with rotationDays below ${maxAgeDays}).`
-  );
+function howToRotate(urn: string): string {
+  if (isRotatingKeyChild(urn)) {
+    // --replace would make the component's schedule replace the slot again at the next update.
+    return "Its RotatingAccessKey missed updates (needed every (maxAgeDays − warnDays)/6 days): exempt the user for a week and run `pulumi up`.";
+  }
+  return `Replace it now with \`pulumi up --replace '${urn}'\`; to keep it young, declare it as keyage/pulumi's RotatingAccessKey instead of aws.iam.AccessKey.`;
 }
 
 /** One active AccessKey of the stack, with a known or unknown createDate. */
@@ -197,6 +197,7 @@ export function keyagePolicies(opts: KeyagePolicyOptions = {}): KeyagePolicies {
     tags: ["aws", "iam", "credentials"],
     remediationSteps:
       "Replace the key: `pulumi up --replace <urn>` creates a new key before deleting the old one; update whatever consumes the key's secret output. " +
+      "To keep keys young for good, declare them with keyage/pulumi's RotatingAccessKey (two slots renewed on `pulumi up`) instead of aws.iam.AccessKey. " +
       "To rotate on a schedule, give the AccessKey the replacementTrigger resource option tied to a value that changes more often than maxAgeDays " +
       "(e.g. @pulumiverse/time Rotating's rotationRfc3339, refreshed with `pulumi up --refresh`). Better still, replace user keys with roles.",
     configSchema: maxAgeSchema(defaults),
@@ -211,7 +212,7 @@ export function keyagePolicies(opts: KeyagePolicyOptions = {}): KeyagePolicies {
       for (const key of activeKeys(args)) {
         const verdict = evaluate(key, params, at);
         if (verdict.compliance === "NON_COMPLIANT") {
-          reportViolation(`${verdict.annotation} ${limitSentence(params.maxAgeDays, source)} ${howToRotate(key.urn, params.maxAgeDays)}`, key.urn);
+          reportViolation(`${verdict.annotation} ${limitSentence(params.maxAgeDays, source)} ${howToRotate(key.urn)}`, key.urn);
         }
       }
     }),
@@ -250,7 +251,10 @@ export function keyagePolicies(opts: KeyagePolicyOptions = {}): KeyagePolicies {
         const verdict = evaluate(key, params, at);
         const [soon] = verdict.expiring;
         if (soon === undefined || findExemption(key.user, params.exemptions, at).active) continue;
-        reportViolation(`${soon.message} ${limitSentence(params.maxAgeDays, limit.source)} Rotate it before then: \`pulumi up --replace '${key.urn}'\`.`, key.urn);
+        const rotate = isRotatingKeyChild(key.urn)
+          ? "Run `pulumi up`, at least every (maxAgeDays − warnDays)/6 days: its RotatingAccessKey renews it in its window."
+          : `Rotate it before then: \`pulumi up --replace '${key.urn}'\`.`;
+        reportViolation(`${soon.message} ${limitSentence(params.maxAgeDays, limit.source)} ${rotate}`, key.urn);
       }
     }),
   };
@@ -280,11 +284,12 @@ export function keyagePolicies(opts: KeyagePolicyOptions = {}): KeyagePolicies {
       } else if (allowed.size > 0) {
         unchecked = " Its user name is not known until the deployment, so allowedUsers could not be checked.";
       }
-      reportViolation(
-        `${capital(keyLabel({ name: args.name }))} gives an IAM user a long-lived credential. Prefer a role the workload assumes, OIDC federation for CI, ` +
-          `or Pulumi ESC (fn::rotate::aws-iam) for keys that rotate themselves; if this user must keep a key, add its name to allowedUsers.${unchecked}`,
-        args.urn,
-      );
+      const message = isRotatingKeyChild(args.urn)
+        ? `${capital(keyLabel({ name: args.name }))}: RotatingAccessKey keeps it young, but it is still a long-lived credential. Prefer a role or OIDC federation; ` +
+          `if this user must keep a key, add its name to allowedUsers.${unchecked}`
+        : `${capital(keyLabel({ name: args.name }))} gives an IAM user a long-lived credential. Prefer a role the workload assumes, OIDC federation for CI, ` +
+          `or Pulumi ESC (fn::rotate::aws-iam) for keys that rotate themselves; if this user must keep a key, add its name to allowedUsers.${unchecked}`;
+      reportViolation(message, args.urn);
     }),
   };
 

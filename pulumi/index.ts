@@ -4,10 +4,13 @@
  * this module creates nothing; each `new` does.
  *
  * @example
- * import { KeyageConfigRule, KeyageRotator } from "keyage/pulumi";
+ * import { KeyageConfigRule, KeyageRotator, RotatingAccessKey } from "keyage/pulumi";
  * const rule = new KeyageConfigRule("keys", { maxAccessKeyAge: 90 });
  * const rotator = new KeyageRotator("rot", { mode: "plan", maxAccessKeyAge: 90 });
  * export const ruleArn = rule.ruleArn;
+ *
+ * // A user key that rotates on `pulumi up` (see docs/rotation.md):
+ * const key = new RotatingAccessKey("ci", { user: "ci-deployer" });
  */
 export { KeyageConfigRule, CONFIG_RULE_TYPE, type KeyageConfigRuleArgs, type ValidatedConfigRuleArgs } from "./config-rule";
 export { KeyageRotator, ROTATOR_TYPE, type KeyageRotatorArgs, type ValidatedRotatorArgs } from "./rotator";
@@ -26,3 +29,4 @@ export {
   type RawDeploySettings,
 } from "./settings";
 export { ROTATION_DEFAULTS, ROTATION_MODES, validateRotationSettings, type RotationMode, type RotationSettings } from "./rotator-settings";
+export * from "./rotating-access-key";

@@ -9,6 +9,7 @@ export * from "./credential-report";
 export * from "./errors";
 export * from "./params";
 export * from "./policy-config";
+export * from "./rotating-key";
 export * from "./rotation";
 export * from "./rule";
 export * from "./time";

@@ -121,7 +121,10 @@ describe("config rule: event and rule parameters", () => {
     await rejects(evaluate(scheduled({ maxAccessKeyAge: "0" }), CONTEXT, t.deps), ParameterError, /maxAccessKeyAge must be a whole number of days from 1 to 3650, got "0"/);
     assert.equal(t.iamMock.calls().length + t.configMock.calls().length, 0);
     assert.equal(t.roles.length, 0, "no client was even built");
-    assert.match(String(t.lines.find((l) => l.level === "error")?.message), /no evaluations written/);
+    const logged = t.lines.find((l) => l.level === "error");
+    assert.match(String(logged?.message), /no evaluations written/);
+    // The log says what is wrong in the user's words, without keyage's class names.
+    assert.equal(logged?.error, 'maxAccessKeyAge must be a whole number of days from 1 to 3650, got "0"');
   });
 
   it("rejects warnDays not below maxAccessKeyAge and a misspelt parameter name", async () => {

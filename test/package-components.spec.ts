@@ -97,12 +97,14 @@ pulumi.runtime.setMocks({
       case "aws:index/getPartition:getPartition": return { id: "aws", partition: "aws", dnsSuffix: "amazonaws.com" };
       case "aws:index/getCallerIdentity:getCallerIdentity": return { id: ACCOUNT, accountId: ACCOUNT, arn: "arn:aws:iam::" + ACCOUNT + ":user/deployer", userId: "AIDAEXAMPLE" };
       case "aws:index/getRegion:getRegion": return { id: "us-east-1", region: "us-east-1", name: "us-east-1" };
+      // The user's keys as IAM lists them: one key made 20 days before NOW, so a slot is due.
+      case "aws:iam/getAccessKeys:getAccessKeys": return { id: args.inputs.user, user: args.inputs.user, accessKeys: [{ accessKeyId: "AKIAOLDKEY0000000001", createDate: "2026-11-09T12:00:00Z", status: "Active" }] };
       default: throw new Error("unexpected invoke " + args.token);
     }
   },
 }, "scratch", "dev", false);
 
-const { KeyageConfigRule, KeyageRotator } = require("keyage/pulumi");
+const { KeyageConfigRule, KeyageRotator, RotatingAccessKey } = require("keyage/pulumi");
 let refused;
 try {
   new KeyageConfigRule("bad", { maxAccessKeyAge: 0 });
@@ -111,7 +113,9 @@ try {
 }
 const rule = new KeyageConfigRule("keys", { maxAccessKeyAge: 90 });
 const rotator = new KeyageRotator("rot", { mode: "plan" });
+const ci = new RotatingAccessKey("ci", { user: "ci-deployer", maxAgeDays: 30, now: "${NOW}" });
 const outputs = {
+  ciCurrentSlot: ci.currentSlot, ciCurrentIsSecret: pulumi.isSecret(ci.current).then(String),
   ruleName: rule.ruleName, ruleArn: rule.ruleArn, functionArn: rule.functionArn, executionRoleArn: rule.executionRoleArn,
   rotatorFunctionArn: rotator.functionArn, rotatorRoleArn: rotator.roleArn, scheduleName: rotator.scheduleName,
 };
@@ -166,7 +170,15 @@ describe("the npm package in a Pulumi program of one's own (keyage/pulumi, under
     assert.deepEqual(of("keyage:index:Rotator").map((r) => r.name), ["rot"]);
     const children = run.registered.filter((r) => !r.type.startsWith("keyage:"));
     assert.ok(children.length >= 12, `only ${children.length} resources registered`);
-    for (const r of children) assert.match(r.name, /^(keys|rot)-/, `${r.type} ${r.name} is not named after its component`);
+    for (const r of children) assert.match(r.name, /^(keys|rot|ci)-/, `${r.type} ${r.name} is not named after its component`);
+  });
+
+  it("keeps a user's key young with RotatingAccessKey: two key slots of that user, current a Pulumi secret", () => {
+    assert.deepEqual(of("keyage:index:RotatingAccessKey").map((r) => r.name), ["ci"]);
+    const keys = of("aws:iam/accessKey:AccessKey");
+    assert.deepEqual(keys.map((k) => [k.name, k.inputs.user]).sort(), [["ci-a", "ci-deployer"], ["ci-b", "ci-deployer"]]);
+    assert.match(run.outputs.ciCurrentSlot ?? "", /^[ab]$/);
+    assert.equal(run.outputs.ciCurrentIsSecret, "true");
   });
 
   it("deploys the rule with the program's limit and the Lambda zips shipped in the package", () => {
@@ -203,11 +215,14 @@ describe("the npm package in a Pulumi program of one's own (keyage/pulumi, under
     writeFileSync(
       path.join(project, "typed.ts"),
       [
-        'import { KeyageConfigRule, KeyageRotator, type KeyageConfigRuleArgs } from "keyage/pulumi";',
+        'import { KeyageConfigRule, KeyageRotator, RotatingAccessKey, type AccessKeyPair, type KeyageConfigRuleArgs } from "keyage/pulumi";',
+        'import type { Output } from "@pulumi/pulumi";',
         "const args: KeyageConfigRuleArgs = { maxAccessKeyAge: 90, organization: true, excludedAccounts: [\"111111111111\"] };",
         'export const rule = new KeyageConfigRule("keys", args);',
         'export const rotator = new KeyageRotator("rot", { mode: "plan", notificationEmail: "ops@example.com" });',
         "export const arns = [rule.ruleArn, rule.functionArn, rotator.roleArn, rotator.topicArn];",
+        'const key = new RotatingAccessKey("ci", { user: "ci-deployer", maxAgeDays: 30, warnDays: 7 });',
+        "export const current: Output<AccessKeyPair> = key.current;",
         "",
       ].join("\n"),
     );

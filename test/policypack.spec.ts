@@ -105,8 +105,7 @@ describe("policy pack: iam-access-key-max-age", () => {
     assert.equal(v.urn, urn("deploy"));
     assert.match(v.message, /^Access key "deploy" is 45 days old, over the 30-day limit; rotate it\./);
     assert.ok(v.message.includes(`pulumi up --replace '${urn("deploy")}'`), v.message);
-    assert.match(v.message, /replacementTrigger/);
-    assert.match(v.message, /@pulumiverse\/time Rotating/);
+    assert.match(v.message, /declare it as keyage\/pulumi's RotatingAccessKey instead of aws\.iam\.AccessKey\.$/);
   });
 
   it("treats a key with no status as active", async () => {
