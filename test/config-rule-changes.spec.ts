@@ -228,6 +228,26 @@ describe("re-evaluation on key changes (reevaluateOnChange)", () => {
     }
   });
 
+  it("leaves the queue alone in a TESTMODE run and in a change notification's run", async () => {
+    fake.addUser("alice", { keys: [{ ageDays: 45 }] });
+    for (const e of rotate(fake, "alice")) queue.deliver(e);
+    const { changes } = clientsOf(fake, queue);
+    const run = (event: Record<string, unknown>): Promise<RunSummary> =>
+      fake.withEnv(() => evaluate(event, CONTEXT, { clients: defaultClientFactory(), log: () => undefined, sleep: async () => undefined, now: fake.now, changes }));
+    const test = await run({ ...scheduled(fake), resultToken: "TESTMODE" });
+    const change = await run({
+      ...scheduled(fake),
+      invokingEvent: JSON.stringify({
+        messageType: "ConfigurationItemChangeNotification",
+        notificationCreationTime: new Date(clock).toISOString(),
+        configurationItem: { resourceType: "AWS::IAM::User", resourceId: fake.user("alice").userId, resourceName: "alice", configurationItemStatus: "OK", configurationItemCaptureTime: new Date(clock).toISOString() },
+      }),
+    });
+    for (const summary of [test, change]) assert.equal(summary.changes, undefined);
+    assert.equal(fake.calls.ReceiveMessage, undefined);
+    assert.equal(queue.messages.length, 3);
+  });
+
   it("reads a user name only from a successful key change: no name, another account, a failed call or another event name give none", () => {
     const ok = cloudTrailEvent("UpdateAccessKey", "alice", "123456789012");
     assert.equal(changedUser(JSON.stringify(ok), "123456789012"), "alice");
