@@ -263,7 +263,10 @@ export class KeyageConfigRule extends pulumi.ComponentResource {
         source: {
           owner: "CUSTOM_LAMBDA",
           sourceIdentifier: this.function.arn,
-          sourceDetails: TRIGGERS.map((messageType) =>
+          // With reevaluateOnChange the changes queue does what the change triggers did (a deleted user, a
+          // user's keys), and a start (StartConfigRulesEvaluation) must mean one periodic run: on a rule
+          // with change triggers it would re-evaluate every user's last configuration item as well.
+          sourceDetails: (onChange ? TRIGGERS.filter((t) => t === "ScheduledNotification") : TRIGGERS).map((messageType) =>
             messageType === "ScheduledNotification" ? { eventSource: "aws.config", messageType, maximumExecutionFrequency: settings.frequency } : { eventSource: "aws.config", messageType },
           ),
         },

@@ -66,6 +66,9 @@ describe("reevaluateOnChange in the deploy (Pulumi mocks)", () => {
     assert.equal((tick!.inputs.environment as { variables: Record<string, string> }).variables.KEYAGE_CONFIG_RULE_NAME, "keyage-access-key-age");
     const schedule = resources.find((r) => r.type === "aws:cloudwatch/eventRule:EventRule" && r.inputs.scheduleExpression !== undefined);
     assert.equal(schedule?.inputs.scheduleExpression, "rate(5 minutes)");
+    // A start must mean one periodic run, not one re-evaluation per user's configuration item.
+    const configRule = resources.find((r) => r.type === "aws:cfg/rule:Rule");
+    assert.deepEqual((configRule?.inputs.source as { sourceDetails: { messageType: string }[] }).sourceDetails.map((d) => d.messageType), ["ScheduledNotification"]);
     const tickRole = resources.find((r) => r.type === "aws:iam/role:Role" && r.name === `${name}-reevaluate`);
     assert.ok(String(tickRole?.inputs.permissionsBoundary).endsWith(":policy/keyage-access-key-age-boundary"), "the tick's role carries keyage's boundary");
   });
@@ -91,6 +94,10 @@ describe("reevaluateOnChange in the deploy (Pulumi mocks)", () => {
       assert.equal(rule.keyChanges, undefined);
       assert.equal(rule.reevaluate, undefined);
       assert.equal((resources.find((r) => r.type === "aws:lambda/function:Function")?.inputs.environment as unknown) ?? undefined, undefined);
+      if (args.reevaluateOnChange === false) {
+        const configRule = resources.find((r) => r.type === "aws:cfg/rule:Rule");
+        assert.equal((configRule?.inputs.source as { sourceDetails: unknown[] }).sourceDetails.length, 3, "the change triggers stay without the option");
+      }
     }
   });
 
