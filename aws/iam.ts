@@ -104,6 +104,25 @@ export interface ReadAccountOptions {
    * starts at once and order cannot matter). Default: ListUsers order.
    */
   readonly prioritize?: (users: readonly ListedUser[]) => Promise<readonly ListedUser[]> | readonly ListedUser[];
+  /**
+   * Users known to have changed their keys since the report may have been made (e.g. named by IAM's
+   * CloudTrail events): each is read with ListAccessKeys whatever the report says, so a report made
+   * before the change cannot undo it. `complete: false` (more changes than could be named) makes the
+   * report count as stale. Awaited after the report and ListUsers. Default: none.
+   */
+  readonly changed?: PromiseLike<ChangedUsers>;
+}
+
+/** See {@link ReadAccountOptions.changed}. */
+export interface ChangedUsers {
+  readonly users: ReadonlySet<string>;
+  readonly complete: boolean;
+  /**
+   * True when the caller knows something newer than the report about this user (e.g. a result recorded
+   * after `reportGeneratedAt` that the report's row contradicts): the user is read with ListAccessKeys.
+   * Default: never.
+   */
+  readonly newer?: (record: IamUserRecord, reportGeneratedAt: Date) => boolean;
 }
 
 /** How the credential report was used. */
@@ -385,6 +404,7 @@ export async function readAccount(iam: IAMClient, options: ReadAccountOptions = 
     throw new IamReadError(`ListUsers failed: ${describeError(cause)}`, { cause });
   }
   const fetched = await reportPromise;
+  const changed: ChangedUsers = (await options.changed) ?? { users: new Set(), complete: true };
 
   let root: ReportUser | undefined;
   let report: ReportInfo | undefined;
@@ -395,7 +415,7 @@ export async function readAccount(iam: IAMClient, options: ReadAccountOptions = 
       if (row.root) root = row;
       else rowsByName.set(row.user, row);
     }
-    const fresh = fetched.generatedThisRun || now() - fetched.generatedAt.getTime() <= freshnessMs;
+    const fresh = changed.complete && (fetched.generatedThisRun || now() - fetched.generatedAt.getTime() <= freshnessMs);
     report = { generatedAt: fetched.generatedAt, generatedThisRun: fetched.generatedThisRun, fresh };
   } else {
     reportUnavailable = fetched.unavailable;
@@ -409,6 +429,7 @@ export async function readAccount(iam: IAMClient, options: ReadAccountOptions = 
   const toRead: ListedUser[] = [];
   let notInReport = 0;
   let confirmations = 0;
+  let changedConfirmations = 0;
   let unusedChecks = 0;
   // The report's keys of users read again, so their last uses carry over (no call for what it knows).
   const reported = new Map<string, IamAccessKey[]>();
@@ -424,6 +445,13 @@ export async function readAccount(iam: IAMClient, options: ReadAccountOptions = 
     // The report knows every key's use: no last_used_date (N/A) means never used.
     const keys: IamAccessKey[] = row.keys.map((k) => ({ slot: k.slot, status: k.status, createDate: k.createDate, lastUsedDate: k.lastUsedDate ?? null }));
     const record: IamUserRecord = { ...u, keys, source: "credential-report" };
+    // A change after the report (even one made in a "fresh" report's 15 minutes) is read live.
+    if (changed.users.has(u.user) || changed.newer?.(record, report.generatedAt)) {
+      changedConfirmations += 1;
+      reported.set(u.userId, keys);
+      toRead.push(u);
+      continue;
+    }
     // A stale report may hide a rotation or a re-activation made since: confirm before trusting it.
     if (!report.fresh && needsConfirmation(record, params, now())) {
       confirmations += 1;
@@ -449,6 +477,7 @@ export async function readAccount(iam: IAMClient, options: ReadAccountOptions = 
       fresh: report.fresh,
       notInReport,
       confirmations,
+      ...(options.changed === undefined ? {} : { changedConfirmations, changesComplete: changed.complete }),
       ...(params.maxUnusedDays === undefined ? {} : { unusedChecks }),
     });
   }

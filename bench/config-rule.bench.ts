@@ -14,6 +14,11 @@
 // Run: npm run bench -- config-rule   (env: BENCH_SIZES=100,1000,5000  BENCH_LATENCY_MS=20
 //   BENCH_NAIVE_CONCURRENCY=8 — 1 makes the naive approach sequential, exactly like AWS's samples;
 //   BENCH_MONTH_USERS=5000, 0 skips the month; BENCH_DAYS=90)
+//
+// Between the two: the run that key changes start (reevaluateOnChange) after a rotator run, on the
+// rotator's report (made before the rotations, 6 minutes old, so "fresh"): calls, and whether every
+// rotated user turns COMPLIANT, next to the same run without the changes queue (the report's word) and a
+// run on a report over 15 minutes old (every user it could misstate confirmed).
 import { ConfigServiceClient, PutEvaluationsCommand, type Evaluation } from "@aws-sdk/client-config-service";
 import { IAMClient, ListAccessKeysCommand, ListUsersCommand, type User } from "@aws-sdk/client-iam";
 import { spawnSync } from "node:child_process";
@@ -25,6 +30,8 @@ import { evaluate } from "../config-rule/evaluate";
 import { pool } from "../aws/calls";
 import { evaluateUser, validateParams } from "../shared";
 import { startFakeAws, type FakeAws } from "../test/fake-aws";
+import { addQueue, cloudTrailEvent } from "../test/fake-aws/sqs";
+import { SQSClient } from "@aws-sdk/client-sqs";
 
 const SIZES = (process.env.BENCH_SIZES ?? "100,1000,5000").split(",").map(Number);
 const LATENCY_MS = Number(process.env.BENCH_LATENCY_MS ?? 20);
@@ -378,11 +385,49 @@ async function benchMonth(): Promise<boolean> {
   return !checks.some((c) => /[A-Z]{4}/.test(c));
 }
 
+/** One change-driven run at the largest size: 200 violators rotated after the report the run will use. */
+async function benchChanges(): Promise<boolean> {
+  const n = Math.max(...SIZES);
+  const rotated = Math.min(200, Math.ceil(n * VIOLATOR_SHARE));
+  console.log(`\nchange-driven run (reevaluateOnChange), ${n} users, ${LATENCY_MS} ms per call: the rotator's report made 6 min before, then ${rotated} violators rotated (3 events each)`);
+  console.log("run                                  IAM calls  SQS calls  rotated users COMPLIANT  ms     calls by action");
+  let ok = true;
+  for (const variant of ["named by the queue", "no queue (report's word)", "report 1 h old (stale)"] as const) {
+    const fake = await startFakeAws({ latencyMs: LATENCY_MS });
+    populate(fake, n);
+    for (const u of fake.users.values()) fake.seedEvaluation(u.userId, "COMPLIANT");
+    fake.generateReport(new Date(Date.now() - (variant.startsWith("report 1 h") ? 60 : 6) * 60_000));
+    const queue = addQueue(fake);
+    const violators = [...fake.users.values()].filter((u) => u.keys.some((k) => Date.now() - k.createDate.getTime() > 30 * 86_400_000)).slice(0, rotated);
+    for (const u of violators) {
+      const old = u.keys.find((k) => Date.now() - k.createDate.getTime() > 30 * 86_400_000)!;
+      u.keys.splice(u.keys.indexOf(old), 1);
+      fake.addKey(u.name, { ageDays: 0 });
+      for (const e of ["CreateAccessKey", "UpdateAccessKey", "DeleteAccessKey"]) queue.deliver(cloudTrailEvent(e, u.name, fake.accountId));
+    }
+    const changes = variant === "named by the queue" ? { sqs: new SQSClient({ region: "us-east-1", endpoint: fake.url }), queueUrl: queue.url } : undefined;
+    const mine = await measure(fake, async () => {
+      const summary = await evaluate(event(fake), { getRemainingTimeInMillis: () => 900_000 }, { clients: defaultClientFactory(), log: () => undefined, ...(changes ? { changes } : {}) });
+      return { nonCompliant: summary.verdicts.NON_COMPLIANT };
+    });
+    changes?.sqs.destroy();
+    const compliant = violators.filter((u) => fake.evaluations.get(u.userId)?.complianceType === "COMPLIANT").length;
+    await fake.close();
+    const iam = total(pick(mine.calls, (a) => IAM_ACTIONS.has(a)));
+    const sqs = total(pick(mine.calls, (a) => /Message|Queue/.test(a)));
+    if (variant === "named by the queue" && (compliant !== violators.length || iam > Math.ceil(n / 1000) + 2 + rotated)) ok = false;
+    console.log(`${variant.padEnd(36)} ${String(iam).padStart(9)} ${String(sqs).padStart(10)} ${`${compliant}/${violators.length}`.padStart(24)} ${mine.ms.toFixed(0).padStart(6)}  ${fmtCalls(mine.calls)}`);
+  }
+  console.log(`named by the queue: IAM floor ⌈N/1000⌉ + 2 + ${rotated} (one ListAccessKeys per rotated user): ${ok ? "ok" : "OVER FLOOR OR WRONG VERDICTS"}`);
+  return ok;
+}
+
 async function main(): Promise<void> {
   const a = await benchCalls();
+  const d = await benchChanges();
   const c = await benchMonth();
   const b = benchBundle();
-  if (!a || !b || !c) process.exitCode = 1;
+  if (!a || !b || !c || !d) process.exitCode = 1;
 }
 
 void main();

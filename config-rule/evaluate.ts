@@ -13,10 +13,11 @@ import { EventError, PutEvaluationsError } from "./errors";
 import { GONE_STATUSES, parseEvent, parseRuleParameters, RESOURCE_TYPE, type ChangeInvocation, type MessageType, type RuleEvent, type RuleSettings } from "./event";
 import { previouslyEvaluated, putEvaluations, refreshDue, selectChanged, WRITER_DEFAULTS, type EarlierResults, type WriteResult, type WriterContext } from "./evaluations";
 import { withLastUse } from "../aws/usage";
-import { listAccessKeys, readAccount, type ListedUser, type ReadAccountOptions, type UnreadableUser } from "../aws/iam";
+import { listAccessKeys, readAccount, type ChangedUsers, type IamUserRecord, type ListedUser, type ReadAccountOptions, type UnreadableUser } from "../aws/iam";
 import { jsonLogger, type Logger } from "../aws/log";
 import { CallCounter, sleep as timerSleep } from "../aws/calls";
 import { CONFIG_RULE_METRICS, embeddedMetrics } from "../shared/metrics";
+import { acknowledgeChanges, drainChanges, type ChangeQueue, type DrainedChanges } from "./changes";
 
 /** The part of the Lambda context the rule uses. */
 export interface LambdaContext {
@@ -57,6 +58,13 @@ export interface EvaluateDeps {
   readonly putAttempts?: number;
   /** See {@link ReadAccountOptions.reportWait}. */
   readonly reportWait?: ReadAccountOptions["reportWait"];
+  /**
+   * The changes queue of `keyage:reevaluateOnChange` (see `changes.ts`): a scheduled run that is not a
+   * TESTMODE run and assumes no role reads it, confirms the users it names live, and deletes what it
+   * read once their results are written. Default: none (index.ts sets it from
+   * `KEYAGE_CHANGE_QUEUE_URL` and `KEYAGE_CHANGE_QUEUE_REGION`).
+   */
+  readonly changes?: ChangeQueue;
 }
 
 /** Evaluations per compliance type. */
@@ -89,12 +97,20 @@ export interface RunSummary {
   readonly partial: boolean;
   /** AWS calls made, by action. */
   readonly calls: Record<string, number>;
+  /**
+   * With a changes queue: messages read, users they named (each confirmed live), whether every change
+   * was named (else the report counted as stale), and whether the messages were deleted (they are kept
+   * for the next run when a named user was not evaluated or a write failed).
+   */
+  readonly changes?: { readonly messages: number; readonly users: number; readonly complete: boolean; readonly acknowledged: boolean };
   readonly durationMs: number;
   /** The evaluations sent, in order. */
   readonly evaluations: readonly Evaluation[];
 }
 
 const LOGGED_NAMES = 100;
+/** An earlier result recorded up to this long before a report's GeneratedTime still counts as newer (clocks and IAM's lag). */
+const REPORT_CLOCK_MARGIN_MS = 5 * 60_000;
 
 function evaluation(resourceId: string, compliance: Evaluation["ComplianceType"], annotation: string, at: Date): Evaluation {
   return { ComplianceResourceType: RESOURCE_TYPE, ComplianceResourceId: resourceId, ComplianceType: compliance, Annotation: truncate(annotation), OrderingTimestamp: at };
@@ -168,6 +184,8 @@ interface Outcome {
   readonly partial: boolean;
   /** The rule's earlier results, when the sweep read them all: what a write filter may compare against. */
   readonly earlier?: EarlierResults;
+  /** What the changes queue named, and whether every named user was evaluated. */
+  readonly changes?: { readonly drained: DrainedChanges; readonly allEvaluated: boolean };
 }
 
 /** The one evaluation of a change notification. */
@@ -263,6 +281,7 @@ export async function evaluate(rawEvent: unknown, context: LambdaContext, deps: 
   let skippedUnchanged = 0;
   let result: WriteResult = { written: 0, failed: 0 };
   let failure: unknown;
+  let acknowledged = false;
   let dispose: (() => void) | undefined;
   try {
     const clients = await deps.clients(roleArn(event, settings), calls);
@@ -284,6 +303,14 @@ export async function evaluate(rawEvent: unknown, context: LambdaContext, deps: 
     };
     outcome = invocation.kind === "scheduled" ? await periodic(run) : await changed(run);
     ({ sent, skippedUnchanged, result, failure } = await write(run, outcome));
+    if (outcome.changes && deps.changes) {
+      // Kept for the next run when a named user was left unread or a write failed: a change is never dropped unconfirmed.
+      if (outcome.changes.allEvaluated && result.failed === 0 && failure === undefined) {
+        const notDeleted = await acknowledgeChanges(deps.changes, outcome.changes.drained.receipts, calls);
+        acknowledged = notDeleted === 0;
+        if (notDeleted > 0) log("warn", "some change messages were not deleted; the next run reads them again", { notDeleted });
+      }
+    }
   } catch (err) {
     failure = err;
   } finally {
@@ -303,6 +330,9 @@ export async function evaluate(rawEvent: unknown, context: LambdaContext, deps: 
     staleResults: outcome?.staleResults ?? 0,
     partial: (outcome?.partial ?? false) || result.failed > 0,
     calls: calls.toJSON(),
+    ...(outcome?.changes
+      ? { changes: { messages: outcome.changes.drained.messages, users: outcome.changes.drained.users.size, complete: outcome.changes.drained.complete, acknowledged } }
+      : {}),
     durationMs: now() - started,
     evaluations: sent,
   };
@@ -319,6 +349,7 @@ export async function evaluate(rawEvent: unknown, context: LambdaContext, deps: 
     staleResults: summary.staleResults,
     partial: summary.partial,
     calls: summary.calls,
+    changes: summary.changes,
     apiCalls: calls.total(),
     durationMs: summary.durationMs,
     error: failure ? describeError(failure) : undefined,
@@ -373,6 +404,35 @@ async function periodic(run: RunContext): Promise<Outcome> {
     clearTimeout(timer);
     return readingOrder(users, earlier && !("error" in earlier) ? earlier : undefined, run);
   };
+  // Key changes named by IAM's events (reevaluateOnChange): read while IAM is, confirmed live by the reader.
+  const queue = deps.changes && !event.testMode && !run.settings.executionRoleName ? deps.changes : undefined;
+  const draining: Promise<DrainedChanges> | undefined = queue
+    ? drainChanges(queue, { calls, timeLeft: run.timeLeft, visibilitySeconds: run.remainingMs() / 1000 + 60, accountId: event.accountId }).catch((err: unknown) => {
+        log("warn", "could not read the changes queue; the credential report counts as stale this run", { error: describeError(err) });
+        return { users: new Set<string>(), complete: false, messages: 0, ignored: 0, receipts: [] };
+      })
+    : undefined;
+  const changed = draining?.then((d) => {
+    log("info", "key changes read", { messages: d.messages, users: d.users.size, ignored: d.ignored, complete: d.complete, names: [...d.users].slice(0, LOGGED_NAMES) });
+    return d;
+  });
+  // A change an earlier run confirmed (and deleted from the queue) is newer than a report made before it:
+  // a user whose result was recorded after the report, and whom the report's row contradicts, is read
+  // live too, so a later run on the same report cannot undo the change.
+  const changedUsers: Promise<ChangedUsers> | undefined = changed
+    ? Promise.all([changed, sweep]).then(([d, earlier]): ChangedUsers => {
+        if ("error" in earlier || !earlier.complete) return { users: d.users, complete: false };
+        const params = run.settings.params;
+        const newer = (record: IamUserRecord, generatedAt: Date): boolean => {
+          const before = earlier.results.get(record.userId);
+          if (before?.recordedAt === undefined || before.recordedAt.getTime() < generatedAt.getTime() - REPORT_CLOCK_MARGIN_MS) return false;
+          const now = run.now();
+          const e = judged(record.userId, record, params, now, at);
+          return e.ComplianceType !== before.complianceType || e.Annotation !== before.annotation;
+        };
+        return { users: d.users, complete: d.complete, newer };
+      })
+    : undefined;
   let snapshot;
   try {
     snapshot = await readAccount(run.iam, {
@@ -387,9 +447,11 @@ async function periodic(run: RunContext): Promise<Outcome> {
       log,
       onUnreadable: "skip",
       prioritize,
+      ...(changedUsers ? { changed: changedUsers } : {}),
     });
   } catch (err) {
     await sweep; // never rejects; settle it before failing the run
+    await changedUsers; // never rejects either; its messages stay in the queue for the next run
     throw err;
   }
   calls.merge(snapshot.calls);
@@ -453,7 +515,10 @@ async function periodic(run: RunContext): Promise<Outcome> {
     });
   }
   if (snapshot.reportUnavailable) log("info", "keys read with ListAccessKeys", { reason: snapshot.reportUnavailable });
+  const drained = changed ? await changed : undefined;
+  const notEvaluated = new Set([...snapshot.skipped, ...snapshot.unreadable.map((u) => u.user)]);
   return {
+    ...(drained ? { changes: { drained, allEvaluated: snapshot.listComplete && ![...drained.users].some((u) => notEvaluated.has(u)) } } : {}),
     evaluations,
     users,
     skipped: snapshot.skipped,

@@ -13,6 +13,8 @@ import { type AuditRoleResources, deployAuditRole } from "./audit-role";
 import { deployMemberRole } from "./member-role";
 import { executionRolePolicy, lambdaTrustPolicy, memberRolePolicy, memberRoleTemplate, memberTrustPolicy, notificationTopicsArn, readResultsPolicy, ruleBoundaryPolicy } from "./policies";
 import { DeploySettings, inputParameters, type KeyageSettingsArgs, resourceStem, validateSettings } from "./settings";
+import { changeQueueEnvironment, createKeyChangeQueue, createReevaluateTick, grantReadChanges, KEY_CHANGE_SUFFIXES, type KeyChangeQueue, type ReevaluateTick } from "./key-changes";
+import { IAM_EVENTS_REGION } from "../shared/key-changes";
 
 /** The component's type token (its URNs read `…::keyage:index:ConfigRule::<name>`). */
 export const CONFIG_RULE_TYPE = "keyage:index:ConfigRule";
@@ -59,6 +61,12 @@ export interface KeyageConfigRuleArgs extends KeyageSettingsArgs {
   notificationEmail?: string;
   /** Without `notificationTopicArn`: make a topic of the rule's own for the alarms; default false (true with `notificationEmail`). */
   notificationTopic?: boolean;
+  /**
+   * With `reevaluateOnChange`: the provider the us-east-1 resources (EventBridge rule, changes queue) are
+   * made with. Default: a provider of its own for us-east-1, with credentials from the environment; pass
+   * one when the deploy needs a profile or a role (its `region` must be us-east-1).
+   */
+  usEast1Provider?: aws.Provider;
 }
 
 /** Inputs of {@link KeyageConfigRule} with the settings already validated (what the deploy stack passes after reading its config). */
@@ -71,15 +79,23 @@ export interface ValidatedConfigRuleArgs {
   tags?: Record<string, string>;
   /** As in {@link KeyageConfigRuleArgs}; without it, `settings.notification` makes a topic of the rule's own. */
   notificationTopicArn?: pulumi.Input<string>;
+  /** As in {@link KeyageConfigRuleArgs}. */
+  usEast1Provider?: aws.Provider;
 }
 
 /** Either form of the arguments, as validated settings. */
 function resolveArgs(name: string, args: KeyageConfigRuleArgs | ValidatedConfigRuleArgs): ValidatedConfigRuleArgs {
   if ("settings" in args && args.settings !== undefined) return args as ValidatedConfigRuleArgs;
-  const { code, tags, notificationTopicArn, ...raw } = args as KeyageConfigRuleArgs;
+  const { code, tags, notificationTopicArn, usEast1Provider, ...raw } = args as KeyageConfigRuleArgs;
   // Rotation keys belong to KeyageRotator: a JavaScript caller's stray `rotation` does not sneak in here.
   const settings = validArgs("KeyageConfigRule", name, () => validateSettings({ ...raw, rotation: undefined }));
-  return { settings, ...(code !== undefined ? { code } : {}), ...(tags !== undefined ? { tags } : {}), ...(notificationTopicArn !== undefined ? { notificationTopicArn } : {}) };
+  return {
+    settings,
+    ...(code !== undefined ? { code } : {}),
+    ...(tags !== undefined ? { tags } : {}),
+    ...(notificationTopicArn !== undefined ? { notificationTopicArn } : {}),
+    ...(usEast1Provider !== undefined ? { usEast1Provider } : {}),
+  };
 }
 
 /**
@@ -136,6 +152,12 @@ export class KeyageConfigRule extends pulumi.ComponentResource {
   readonly executionRoleArn: pulumi.Output<string>;
   /** The evaluator's log group (one JSON summary line per run). */
   readonly logGroupName: pulumi.Output<string>;
+  /** `reevaluateOnChange` (account mode): the us-east-1 EventBridge rule and the changes queue it feeds. */
+  readonly keyChanges?: KeyChangeQueue;
+  /** `reevaluateOnChange` (account mode): the evaluator's right to read the changes queue. */
+  readonly readKeyChangesPolicy?: aws.iam.RolePolicy;
+  /** `reevaluateOnChange` (account mode): the 5-minute tick that starts the rule when changes are waiting. */
+  readonly reevaluate?: ReevaluateTick;
   /** The topic of the rule's own, made when no `notificationTopicArn` was given and `notificationEmail` / `notificationTopic` were set. */
   readonly notificationTopic?: NotificationTopic;
   /** Where the alarms and failed runs go: the given `notificationTopicArn` or the rule's own topic; absent without either. */
@@ -168,13 +190,18 @@ export class KeyageConfigRule extends pulumi.ComponentResource {
       tags,
     }, child);
 
+    const stem = resourceStem(settings.ruleName);
+    // Organization mode re-evaluates on schedule only (validateSettings turns the option off there).
+    const onChange = settings.reevaluateOnChange && !org;
+    const tickLogGroupName = `/aws/lambda/keyage/${settings.ruleName}${KEY_CHANGE_SUFFIXES.tick}`;
     const policyInput = pulumi.all([partition, accountId, region, this.logGroup.arn, organizationId]).apply(([p, a, r, logGroupArn, orgId]) => ({
       partition: p,
       accountId: a,
       region: r,
       logGroupArn,
-      notificationTopics: notificationTopicsArn(p, r, a, resourceStem(settings.ruleName)),
+      notificationTopics: notificationTopicsArn(p, r, a, stem),
       ...(org && orgId !== undefined ? { organization: { memberRoleName: org.memberRoleName, organizationId: orgId } } : {}),
+      ...(onChange ? { keyChanges: { queues: `arn:${p}:sqs:${IAM_EVENTS_REGION}:${a}:${stem}-*`, logGroupArn: `arn:${p}:logs:${r}:${a}:log-group:${tickLogGroupName}` } } : {}),
     }));
     this.boundary = new aws.iam.Policy(`${name}-boundary`, {
       name: `${resourceStem(settings.ruleName)}-boundary`,
@@ -193,6 +220,11 @@ export class KeyageConfigRule extends pulumi.ComponentResource {
       policy: policyInput.apply((input) => JSON.stringify(executionRolePolicy(input))),
     }, child);
 
+    if (onChange) {
+      this.keyChanges = createKeyChangeQueue(name, { stem, tags, ...(valid.usEast1Provider ? { provider: valid.usEast1Provider } : {}) }, child);
+      this.readKeyChangesPolicy = grantReadChanges(name, this.executionRole, this.keyChanges, child);
+    }
+
     this.function = new aws.lambda.Function(`${name}-evaluator`, {
       description: `keyage: IAM access keys older than ${settings.maxAccessKeyAge} days are NON_COMPLIANT`,
       code,
@@ -202,9 +234,10 @@ export class KeyageConfigRule extends pulumi.ComponentResource {
       memorySize: settings.lambdaMemorySize,
       timeout: settings.lambdaTimeout,
       role: this.executionRole.arn,
+      ...(this.keyChanges ? { environment: { variables: changeQueueEnvironment(this.keyChanges) } } : {}),
       loggingConfig: { logFormat: "Text", logGroup: this.logGroup.name },
       tags,
-    }, { ...child, dependsOn: [this.executionRolePolicy] });
+    }, { ...child, dependsOn: [this.executionRolePolicy, ...(this.readKeyChangesPolicy ? [this.readKeyChangesPolicy] : [])] });
     // No topic given: `notificationEmail` / `notificationTopic` make one of the rule's own (`<stem>-alarms`).
     this.notificationTopic =
       valid.notificationTopicArn === undefined && settings.notification
@@ -238,7 +271,10 @@ export class KeyageConfigRule extends pulumi.ComponentResource {
         source: {
           owner: "CUSTOM_LAMBDA",
           sourceIdentifier: this.function.arn,
-          sourceDetails: TRIGGERS.map((messageType) =>
+          // With reevaluateOnChange the changes queue does what the change triggers did (a deleted user, a
+          // user's keys), and a start (StartConfigRulesEvaluation) must mean one periodic run: on a rule
+          // with change triggers it would re-evaluate every user's last configuration item as well.
+          sourceDetails: (onChange ? TRIGGERS.filter((t) => t === "ScheduledNotification") : TRIGGERS).map((messageType) =>
             messageType === "ScheduledNotification" ? { eventSource: "aws.config", messageType, maximumExecutionFrequency: settings.frequency } : { eventSource: "aws.config", messageType },
           ),
         },
@@ -253,6 +289,20 @@ export class KeyageConfigRule extends pulumi.ComponentResource {
         role: this.executionRole.id,
         policy: this.rule.arn.apply((arn) => JSON.stringify(readResultsPolicy(arn))),
       }, child);
+      if (this.keyChanges) {
+        this.reevaluate = createReevaluateTick(name, {
+          stem,
+          ruleName: this.rule.name,
+          ruleArn: this.rule.arn,
+          queue: this.keyChanges,
+          code,
+          runtime: RUNTIME,
+          boundaryArn: this.boundary.arn,
+          logGroupName: tickLogGroupName,
+          logRetentionDays: settings.logRetentionDays,
+          tags,
+        }, child);
+      }
     } else {
       // Config in member accounts invokes the function across accounts. A Lambda permission can only be
       // conditioned on SourceAccount, SourceArn or PrincipalOrgID, and PrincipalOrgID never matches a

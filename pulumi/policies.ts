@@ -125,11 +125,51 @@ export function notificationTopicsArn(partition: string, region: string, account
   return `arn:${partition}:sns:${region}:${accountId}:${stem}-*`;
 }
 
+/** The changes queue's SQS actions the evaluator needs (DeleteMessageBatch is authorized as sqs:DeleteMessage). */
+export const READ_CHANGES_ACTIONS = ["sqs:ReceiveMessage", "sqs:DeleteMessage"] as const;
+/** What the re-evaluation tick does: look at the queue's length, start this rule. */
+export const REEVALUATE_ACTIONS = { queue: ["sqs:GetQueueAttributes"], start: ["config:StartConfigRulesEvaluation"] } as const;
+
+/** `keyage:reevaluateOnChange`: the evaluator reads and deletes the messages of the changes queue, and no other queue's. */
+export function readChangesPolicy(queueArn: string): PolicyDocument {
+  return { Version: "2012-10-17", Statement: [{ Sid: "ReadKeyChanges", Effect: "Allow", Action: [...READ_CHANGES_ACTIONS], Resource: queueArn }] };
+}
+
+/**
+ * The re-evaluation tick's role: the changes queue's length (never its messages), starting this rule's
+ * evaluation (and no other rule's), and its own logs.
+ */
+export function reevaluatePolicy(input: { queueArn: string; ruleArn: string; logGroupArn: string }): PolicyDocument {
+  return {
+    Version: "2012-10-17",
+    Statement: [
+      { Sid: "CountKeyChanges", Effect: "Allow", Action: [...REEVALUATE_ACTIONS.queue], Resource: input.queueArn },
+      { Sid: "StartOwnRule", Effect: "Allow", Action: [...REEVALUATE_ACTIONS.start], Resource: input.ruleArn },
+      { Sid: "WriteOwnLogs", Effect: "Allow", Action: [...LOG_ACTIONS], Resource: `${input.logGroupArn}:*` },
+    ],
+  };
+}
+
+/**
+ * The changes queue's resource policy: EventBridge may send to it only from keyage's us-east-1 rule
+ * (`aws:SourceArn`), so no other rule, account or service can feed it through EventBridge.
+ */
+export function changeQueuePolicy(queueArn: string, eventRuleArn: string): PolicyDocument {
+  return {
+    Version: "2012-10-17",
+    Statement: [
+      { Sid: "KeyChangeEventsOnly", Effect: "Allow", Principal: { Service: "events.amazonaws.com" }, Action: ["sqs:SendMessage"], Resource: queueArn, Condition: { ArnEquals: { "aws:SourceArn": eventRuleArn } } },
+    ],
+  };
+}
+
 /** Inputs of {@link ruleBoundaryPolicy}. */
 export interface RuleBoundaryInput extends ExecutionPolicyInput {
   region: string;
   /** ARN (pattern) of the notification topics the evaluator's on-failure destination may publish to. */
   notificationTopics: string;
+  /** With `keyage:reevaluateOnChange`: the changes queues (ARN pattern) and the tick's log group ARN. */
+  keyChanges?: { queues: string; logGroupArn: string };
 }
 
 /**
@@ -143,6 +183,9 @@ export function ruleBoundaryPolicy(input: RuleBoundaryInput): PolicyDocument {
     Evaluator: executionRolePolicy(input),
     ...(input.organization ? { Reader: memberRolePolicy(input.partition, input.accountId, input.region) } : { EvaluatorResults: readResultsPolicy(results) }),
     EvaluatorOnFailure: onFailurePublishPolicy(input.notificationTopics),
+    ...(input.keyChanges
+      ? { EvaluatorChanges: readChangesPolicy(input.keyChanges.queues), Reevaluate: reevaluatePolicy({ queueArn: input.keyChanges.queues, ruleArn: results, logGroupArn: input.keyChanges.logGroupArn }) }
+      : {}),
   });
 }
 

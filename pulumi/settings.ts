@@ -62,6 +62,8 @@ export function resourceStem(ruleName: string): string {
 export const EVENT_NAME_MAX = 64;
 /** The longest suffix the rotator adds to {@link resourceStem} for such a name (`-rotator`, `-events`). */
 const ROTATOR_NAME_SUFFIX = "-rotator";
+/** The longest suffix `reevaluateOnChange` adds to {@link resourceStem} for such a name (the us-east-1 rule and queue). */
+const KEY_CHANGE_NAME_SUFFIX = "-changes";
 
 /** A deploy setting is missing, out of range or malformed. */
 export class DeployConfigError extends KeyageError {
@@ -95,6 +97,7 @@ export interface RawDeploySettings extends RawRotationSettings {
   organizationId?: unknown;
   rotatorRoleName?: unknown;
   auditRoleTrust?: unknown;
+  reevaluateOnChange?: unknown;
 }
 
 /**
@@ -105,7 +108,7 @@ export const SETTING_KEYS = [
   "maxAccessKeyAge", "warnDays", "exemptions", "refreshDays", "ruleName", "frequency", "lambdaMemorySize", "lambdaTimeout", "logRetentionDays",
   "organization", "organizationTargets", "excludedAccounts", "memberRoleName", "memberAccountIds", "callAs", "organizationId", "rotatorRoleName",
   "rotation", "rotationSchedule", "rotationCleanupDays", "rotationGraceHours", "rotationSecretPrefix", "notificationEmail", "notificationTopic",
-  "maxUnusedDays",
+  "maxUnusedDays", "reevaluateOnChange",
   "auditRoleTrust",
 ] as const satisfies readonly (keyof RawDeploySettings)[];
 /** `true` only while {@link SETTING_KEYS} names every key of {@link RawDeploySettings}. */
@@ -162,6 +165,12 @@ export interface DeploySettings {
   readonly lambdaTimeout: number;
   /** Days CloudWatch keeps the Lambda's logs (0 = forever); default 90. */
   readonly logRetentionDays: number;
+  /**
+   * IAM key changes (CloudTrail events through EventBridge in us-east-1) start a re-evaluation of the
+   * changed users within about 15 minutes; needs a trail recording management events. Default true in
+   * one account; always false in organization mode (it re-evaluates on schedule only).
+   */
+  readonly reevaluateOnChange: boolean;
   /** Present only in organization mode. */
   readonly organization?: OrganizationSettings;
   /** The scheduled rotator; present only when `rotation` is not `off` (the default). */
@@ -270,8 +279,8 @@ function oneOf<T extends string | number>(key: string, value: unknown, fallback:
   return found;
 }
 
-function boolean(key: string, value: unknown): boolean {
-  if (isAbsent(value)) return false;
+function boolean(key: string, value: unknown, fallback = false): boolean {
+  if (isAbsent(value)) return fallback;
   if (typeof value === "boolean") return value;
   if (typeof value === "string" && /^(true|false)$/i.test(value.trim())) return value.trim().toLowerCase() === "true";
   throw new DeployConfigError(key, `${key} must be true or false, got ${show(value)}`);
@@ -353,6 +362,10 @@ export function validateSettings(raw: RawDeploySettings = {}): DeploySettings {
   }
   const rotation = validateRotationSettings(raw);
   const trust = auditTrust(raw.auditRoleTrust);
+  const reevaluateOnChange = boolean("reevaluateOnChange", raw.reevaluateOnChange, !organization);
+  if (reevaluateOnChange && organization) {
+    throw new DeployConfigError("reevaluateOnChange", "reevaluateOnChange must be false (or unset) in organization mode: member accounts' key changes are not watched, the organization rule re-evaluates on its schedule only");
+  }
   const settings: DeploySettings = {
     maxAccessKeyAge: params.maxAgeDays,
     ...(isAbsent(raw.warnDays) ? {} : { warnDays: params.warnDays }),
@@ -364,6 +377,7 @@ export function validateSettings(raw: RawDeploySettings = {}): DeploySettings {
     lambdaMemorySize: integer("lambdaMemorySize", raw.lambdaMemorySize, DEFAULTS.lambdaMemorySize, MEMORY_RANGE.min, MEMORY_RANGE.max),
     lambdaTimeout: integer("lambdaTimeout", raw.lambdaTimeout, DEFAULTS.lambdaTimeout, TIMEOUT_RANGE.min, TIMEOUT_RANGE.max),
     logRetentionDays: oneOf("logRetentionDays", raw.logRetentionDays, DEFAULTS.logRetentionDays as number, LOG_RETENTION_DAYS),
+    reevaluateOnChange,
     ...(organization ? { organization } : {}),
     ...(rotation.rotation === "off" ? {} : { rotation }),
     ...(rotation.topic ? { notification: rotation.email === undefined ? {} : { email: rotation.email } } : {}),
@@ -374,6 +388,13 @@ export function validateSettings(raw: RawDeploySettings = {}): DeploySettings {
     throw new DeployConfigError(
       "ruleName",
       `ruleName must be at most ${most} characters with rotation on (the rotator's schedule is named ${resourceStem(settings.ruleName)}${ROTATOR_NAME_SUFFIX}, and EventBridge allows ${EVENT_NAME_MAX}), got ${show(settings.ruleName)}`,
+    );
+  }
+  if (settings.reevaluateOnChange && resourceStem(settings.ruleName).length + KEY_CHANGE_NAME_SUFFIX.length > EVENT_NAME_MAX) {
+    const most = EVENT_NAME_MAX - KEY_CHANGE_NAME_SUFFIX.length - (settings.ruleName.startsWith(NAME_PREFIX) ? 0 : NAME_PREFIX.length);
+    throw new DeployConfigError(
+      "ruleName",
+      `ruleName must be at most ${most} characters with reevaluateOnChange on (its EventBridge rule is named ${resourceStem(settings.ruleName)}${KEY_CHANGE_NAME_SUFFIX}, and EventBridge allows ${EVENT_NAME_MAX}), got ${show(settings.ruleName)}`,
     );
   }
   const text = inputParameters(settings);
@@ -471,6 +492,12 @@ export interface KeyageSettingsArgs {
    * in every target account except `excludedAccounts`. Default none: no audit role.
    */
   auditRoleTrust?: string | readonly string[];
+  /**
+   * IAM key changes start a re-evaluation within about 15 minutes (an EventBridge rule in us-east-1, an
+   * SQS queue, a 5-minute tick); needs a CloudTrail trail recording management events. Default true in
+   * one account; must be false or unset in organization mode (schedule only).
+   */
+  reevaluateOnChange?: boolean;
 }
 
 /** The scheduled rotator's own settings as a program passes them to `KeyageRotator` (the `keyage:rotation*` and `keyage:notification*` keys). */

@@ -12,6 +12,8 @@ export interface Registered {
   type: string;
   name: string;
   inputs: Record<string, unknown>;
+  /** The explicit provider's reference (`urn::id`), when the resource has one. */
+  provider?: string;
 }
 
 /** The ARN a mocked resource gets: real shapes for the types keyage names in its policies, a mock one otherwise. */
@@ -35,6 +37,8 @@ function arnOf(type: string, name: string): string {
       return `arn:aws:sns:us-east-1:${ACCOUNT}:${name}`;
     case "aws:cloudwatch/eventRule:EventRule":
       return `arn:aws:events:us-east-1:${ACCOUNT}:rule/${name}`;
+    case "aws:sqs/queue:Queue":
+      return `arn:aws:sqs:us-east-1:${ACCOUNT}:${name}`;
     default:
       return `arn:aws:mock:us-east-1:${ACCOUNT}:${type}/${name}`;
   }
@@ -60,9 +64,10 @@ export async function setDeployMocks(options: DeployMockOptions): Promise<void> 
   await pulumi.runtime.setMocks(
     {
       newResource(args) {
-        options.onResource({ type: args.type, name: args.name, inputs: args.inputs as Record<string, unknown> });
+        options.onResource({ type: args.type, name: args.name, inputs: args.inputs as Record<string, unknown>, ...(args.provider ? { provider: args.provider } : {}) });
         const name = (args.inputs as { name?: string }).name ?? args.name;
-        return { id: `${args.name}-id`, state: { ...args.inputs, name, arn: arnOf(args.type, name) } };
+        const url = args.type === "aws:sqs/queue:Queue" ? { url: `https://sqs.us-east-1.amazonaws.com/${ACCOUNT}/${name}` } : {};
+        return { id: `${args.name}-id`, state: { ...args.inputs, name, arn: arnOf(args.type, name), ...url } };
       },
       call(args) {
         options.onInvoke?.(args.token);

@@ -44,7 +44,8 @@ let settingsModule: typeof import("../pulumi/settings");
 /** Builds the program under a fresh name and waits until every resource is registered. */
 async function deploy(raw: RawDeploySettings): Promise<{ rule: KeyageConfigRule; resources: Registered[]; settings: DeploySettings }> {
   const name = `t${registered.length}-${Math.random().toString(36).slice(2, 8)}`;
-  const settings = settingsModule.validateSettings(raw);
+  // reevaluateOnChange's resources are test/reevaluate-deploy.spec.ts's; here the rule's own are counted.
+  const settings = settingsModule.validateSettings({ reevaluateOnChange: "false", ...raw });
   const rule = program.createKeyageRule({ settings, code: new pulumi.asset.FileArchive("dist/config-rule.zip") }, name);
   const children = [
     rule.logGroup, rule.executionRole, rule.executionRolePolicy, rule.function, rule.invokeConfig, rule.readResultsPolicy, ...rule.permissions, rule.rule, rule.organizationRule,
@@ -86,6 +87,7 @@ describe("deploy (Pulumi program under mocks)", () => {
         lambdaMemorySize: 512,
         lambdaTimeout: 900,
         logRetentionDays: 90,
+        reevaluateOnChange: true,
       });
     });
 
@@ -100,7 +102,9 @@ describe("deploy (Pulumi program under mocks)", () => {
     });
 
     it("refuses a rule name too long for the rotator's schedule name, saying how long it may be", () => {
-      assert.equal(settingsModule.validateSettings({ ruleName: "a".repeat(64) }).ruleName.length, 64);
+      assert.equal(settingsModule.validateSettings({ ruleName: "a".repeat(64), reevaluateOnChange: "false" }).ruleName.length, 64);
+      assert.throws(() => settingsModule.validateSettings({ ruleName: "a".repeat(50) }), (e: Error & { key?: string }) =>
+        e.key === "ruleName" && /ruleName must be at most 49 characters with reevaluateOnChange on \(its EventBridge rule is named keyage-a+-changes/.test(e.message));
       assert.throws(() => settingsModule.validateSettings({ ruleName: "a".repeat(50), rotation: "plan" }), (e: Error & { key?: string }) =>
         e.key === "ruleName" && /ruleName must be at most 49 characters with rotation on \(the rotator's schedule is named keyage-a+-rotator, and EventBridge allows 64\)/.test(e.message));
       assert.equal(settingsModule.validateSettings({ ruleName: `keyage-${"a".repeat(49)}`, rotation: "plan" }).ruleName.length, 56);

@@ -69,6 +69,8 @@ async function build(raw: RawDeploySettings): Promise<{ prefix: string; resource
   const rule = program.createKeyageRule({ settings, code: new pulumi.asset.FileArchive("dist/config-rule.zip") }, prefix);
   const waits: pulumi.Output<unknown>[] = [rule.ruleArn, rule.functionArn, rule.executionRolePolicy.urn, pulumi.output(rule.localMemberRolePolicy).apply((p) => p?.urn)];
   if (rule.readResultsPolicy) waits.push(rule.readResultsPolicy.urn);
+  if (rule.readKeyChangesPolicy) waits.push(rule.readKeyChangesPolicy.urn);
+  if (rule.reevaluate) waits.push(rule.reevaluate.rolePolicy.urn, rule.reevaluate.function.urn);
   if (rule.memberStackSet) waits.push(rule.memberStackSet.urn);
   if (rule.auditRole?.stackSet) waits.push(rule.auditRole.stackSet.urn);
   if (rule.auditRole?.local) waits.push(rule.auditRole.local.apply((l) => l?.policy.urn), pulumi.output(rule.auditRole.boundary).apply((b) => b?.urn));
@@ -278,6 +280,32 @@ describe("IAM simulation of the generated policies (@cloud-copilot/iam-simulate)
       ]);
     });
 
+    it("reevaluateOnChange: the evaluator reads and deletes only the changes queue's messages; the tick only counts them and starts this rule", async () => {
+      const built = await build({});
+      const queue = `arn:aws:sqs:us-east-1:${ACCOUNT}:keyage-access-key-age-changes`;
+      const other = `arn:aws:sqs:us-east-1:${ACCOUNT}:payments-orders`;
+      const ruleArn = `arn:aws:config:${REGION}:${ACCOUNT}:config-rule/config-rule-keyage`;
+      const anotherRule = `arn:aws:config:${REGION}:${ACCOUNT}:config-rule/config-rule-pci123`;
+      const tickLogs = `arn:aws:logs:${REGION}:${ACCOUNT}:log-group:/aws/lambda/keyage/keyage-access-key-age-recheck:log-stream:2026/12/03/[$LATEST]abc`;
+      await check(roleOf(built, "-lambda"), [
+        { who: "config rule", call: { action: "sqs:ReceiveMessage", resource: queue }, why: "reads the changes queue", expect: "allowed" },
+        { who: "config rule", call: { action: "sqs:DeleteMessage", resource: queue }, why: "deletes what it confirmed", expect: "allowed" },
+        { who: "config rule", call: { action: "sqs:ReceiveMessage", resource: other }, why: "another queue's messages", expect: "denied" },
+        { who: "config rule", call: { action: "sqs:SendMessage", resource: queue }, why: "writing changes itself", expect: "denied" },
+        { who: "config rule", call: { action: "config:StartConfigRulesEvaluation", resource: ruleArn }, why: "the evaluator never starts a run", expect: "denied" },
+      ]);
+      await check(roleOf(built, "-reevaluate"), [
+        { who: "re-evaluation tick", call: { action: "sqs:GetQueueAttributes", resource: queue }, why: "how many changes wait", expect: "allowed" },
+        { who: "re-evaluation tick", call: { action: "config:StartConfigRulesEvaluation", resource: ruleArn }, why: "starts this rule", expect: "allowed" },
+        { who: "re-evaluation tick", call: { action: "logs:PutLogEvents", resource: tickLogs }, why: "its own log group", expect: "allowed" },
+        { who: "re-evaluation tick", call: { action: "config:StartConfigRulesEvaluation", resource: anotherRule }, why: "another rule's evaluation", expect: "denied" },
+        { who: "re-evaluation tick", call: { action: "sqs:ReceiveMessage", resource: queue }, why: "the messages themselves", expect: "denied" },
+        { who: "re-evaluation tick", call: { action: "sqs:PurgeQueue", resource: queue }, why: "dropping changes", expect: "denied" },
+        { who: "re-evaluation tick", call: { action: "config:PutEvaluations", resource: "*" }, why: "writing verdicts", expect: "denied" },
+        { who: "re-evaluation tick", call: { action: "iam:ListAccessKeys", resource: user("alice") }, why: "any IAM read", expect: "denied" },
+      ]);
+    });
+
     it("organization: the evaluator may only assume the reader role inside the organization; the reader role reads its own account", async () => {
       const built = await build({ organization: "true" });
       await check(roleOf(built, "-lambda"), [
@@ -484,7 +512,12 @@ describe("IAM simulation of the generated policies (@cloud-copilot/iam-simulate)
               { who: "deployer (organization)", call: { action: "cloudformation:CreateStackInstances", resource: stackSet("org-admin-roles") }, why: "another StackSet of the organization", expect: "denied" },
               { who: "deployer (organization)", call: { action: "cloudformation:DeleteStackSet", resource: stackSet("org-admin-roles") }, why: "another StackSet of the organization", expect: "denied" },
             ] as Row[])
-          : [{ who: "deployer", call: { action: "cloudformation:UpdateStackSet", resource: stackSet("keyage-access-key-age-member-role") }, why: "no StackSet in one account", expect: "denied" } as Row]),
+          : ([
+              { who: "deployer", call: { action: "cloudformation:UpdateStackSet", resource: stackSet("keyage-access-key-age-member-role") }, why: "no StackSet in one account", expect: "denied" },
+              { who: "deployer", call: { action: "iam:PassRole", resource: role(`keyage-reevaluate-${SUFFIX}`), context: { "iam:PassedToService": "lambda.amazonaws.com" } }, why: "the re-evaluation tick's role to Lambda", expect: "allowed" },
+              { who: "deployer", call: { action: "sqs:CreateQueue", resource: `arn:aws:sqs:us-east-1:${ACCOUNT}:keyage-access-key-age-changes` }, why: "the changes queue, in us-east-1", expect: "allowed" },
+              { who: "deployer", call: { action: "sqs:SetQueueAttributes", resource: `arn:aws:sqs:us-east-1:${ACCOUNT}:payments-orders` }, why: "another team's queue", expect: "denied" },
+            ] as Row[])),
       ];
     }
 

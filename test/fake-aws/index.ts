@@ -227,6 +227,7 @@ export class FakeAws {
       AWS_ENDPOINT_URL_STS: this.url,
       AWS_ENDPOINT_URL_SECRETS_MANAGER: this.url,
       AWS_ENDPOINT_URL_EVENTBRIDGE: this.url,
+      AWS_ENDPOINT_URL_SQS: this.url,
     };
   }
 
