@@ -143,6 +143,37 @@ export function createRunAlarms(stem: string, args: RunAlarmsArgs, opts: pulumi.
   );
 }
 
+/** Minutes of failing ticks before the re-evaluation tick's alarm goes off (a change then waits longer than promised). */
+export const TICK_FAILING_MINUTES = 15;
+
+/**
+ * `keyage:reevaluateOnChange`'s tick (`<namePrefix>-recheck`, every 5 minutes) failing in each 5-minute
+ * period for {@link TICK_FAILING_MINUTES} minutes: key changes no longer start a re-evaluation. One
+ * transient error (the next tick retries) does not alarm. Named `<namePrefix>-recheck-errors`.
+ */
+export function createTickAlarm(stem: string, args: { readonly namePrefix: string; readonly functionName: pulumi.Input<string>; readonly topicArn?: pulumi.Input<string>; readonly tags: Record<string, string> }, opts: pulumi.CustomResourceOptions): aws.cloudwatch.MetricAlarm {
+  const actions = args.topicArn === undefined ? [] : [args.topicArn];
+  const periods = TICK_FAILING_MINUTES / 5;
+  return new aws.cloudwatch.MetricAlarm(`${stem}-alarm-recheck-errors`, {
+    name: `${args.namePrefix}-recheck-errors`,
+    alarmDescription: `keyage re-evaluation tick: failing for ${TICK_FAILING_MINUTES} minutes, so IAM key changes no longer start the Config rule (the daily run still does). See keyage's operations guide, "Alarms".`,
+    namespace: LAMBDA_NAMESPACE,
+    metricName: "Errors",
+    dimensions: { FunctionName: args.functionName },
+    statistic: "Sum",
+    period: 300,
+    evaluationPeriods: periods,
+    datapointsToAlarm: periods,
+    comparisonOperator: "GreaterThanOrEqualToThreshold",
+    threshold: 1,
+    treatMissingData: "notBreaching",
+    actionsEnabled: true,
+    alarmActions: actions,
+    okActions: actions,
+    tags: args.tags,
+  }, opts);
+}
+
 /** The topic policy statement that lets CloudWatch publish the alarms named `<ruleName>-*` of this account (and only those). */
 export function alarmPublishStatement(input: { topicArn: string; partition: string; region: string; accountId: string; ruleName: string }): object {
   return {

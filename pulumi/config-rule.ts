@@ -8,7 +8,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { CONFIG_RESOURCE_TYPE, CONFIG_RULE_TRIGGERS } from "../shared";
 import { packagedCode, validArgs } from "./bundles";
-import { createNotificationTopic, createRunAlarms, type NotificationTopic, onFailureDestination } from "./alarms";
+import { createNotificationTopic, createRunAlarms, createTickAlarm, type NotificationTopic, onFailureDestination } from "./alarms";
 import { type AuditRoleResources, deployAuditRole } from "./audit-role";
 import { deployMemberRole } from "./member-role";
 import { executionRolePolicy, lambdaTrustPolicy, memberRolePolicy, memberRoleTemplate, memberTrustPolicy, notificationTopicsArn, readResultsPolicy, ruleBoundaryPolicy } from "./policies";
@@ -158,6 +158,8 @@ export class KeyageConfigRule extends pulumi.ComponentResource {
   readonly readKeyChangesPolicy?: aws.iam.RolePolicy;
   /** `reevaluateOnChange` (account mode): the 5-minute tick that starts the rule when changes are waiting. */
   readonly reevaluate?: ReevaluateTick;
+  /** `reevaluateOnChange` (account mode): `<stem>-recheck-errors`, the tick failing for 15 minutes. */
+  readonly reevaluateAlarm?: aws.cloudwatch.MetricAlarm;
   /** The topic of the rule's own, made when no `notificationTopicArn` was given and `notificationEmail` / `notificationTopic` were set. */
   readonly notificationTopic?: NotificationTopic;
   /** Where the alarms and failed runs go: the given `notificationTopicArn` or the rule's own topic; absent without either. */
@@ -302,6 +304,7 @@ export class KeyageConfigRule extends pulumi.ComponentResource {
           logRetentionDays: settings.logRetentionDays,
           tags,
         }, child);
+        this.reevaluateAlarm = createTickAlarm(name, { namePrefix: stem, functionName: this.reevaluate.function.name, ...(topicArn === undefined ? {} : { topicArn }), tags }, child);
       }
     } else {
       // Config in member accounts invokes the function across accounts. A Lambda permission can only be

@@ -28,7 +28,7 @@ describe("deploy/index.ts: the Config rule alone, with keyage:notificationEmail 
     assert.equal(await resolve(outputs.notificationTopicArn as pulumi.Output<string>), arn);
     assert.equal(registered.find((r) => r.type === "aws:sns/topicSubscription:TopicSubscription")?.inputs.endpoint, "oncall@example.com");
     const alarms = registered.filter((r) => r.type === "aws:cloudwatch/metricAlarm:MetricAlarm");
-    assert.deepEqual(alarms.map((a) => a.inputs.name).sort(), ["keyage-access-key-age-errors", "keyage-access-key-age-missed-run", "keyage-access-key-age-partial"]);
+    assert.deepEqual(alarms.map((a) => a.inputs.name).sort(), ["keyage-access-key-age-errors", "keyage-access-key-age-missed-run", "keyage-access-key-age-partial", "keyage-access-key-age-recheck-errors"]);
     for (const a of alarms) assert.deepEqual(a.inputs.alarmActions, [arn]);
     const invokeConfig = registered.find((r) => r.type === "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig");
     assert.deepEqual(invokeConfig?.inputs.destinationConfig, { onFailure: { destination: arn } });

@@ -73,6 +73,21 @@ describe("reevaluateOnChange in the deploy (Pulumi mocks)", () => {
     assert.ok(String(tickRole?.inputs.permissionsBoundary).endsWith(":policy/keyage-access-key-age-boundary"), "the tick's role carries keyage's boundary");
   });
 
+  it("alarms to the notification topic when the tick keeps failing (15 minutes of errors: the promise is broken)", async () => {
+    const name = unique("tickalarm");
+    const rule = new components.KeyageConfigRule(name, { code: new pulumi.asset.FileArchive("dist/config-rule.zip"), notificationEmail: "ops@example.com" });
+    await resolve(pulumi.all([rule.ruleArn, rule.reevaluate!.function.name, rule.notificationTopicArn!]));
+    await new Promise((done) => setTimeout(done, 50));
+    const alarm = mine(name).find((r) => r.type === "aws:cloudwatch/metricAlarm:MetricAlarm" && r.inputs.name === "keyage-access-key-age-recheck-errors");
+    assert.ok(alarm, "an alarm on the tick");
+    assert.equal(alarm.inputs.namespace, "AWS/Lambda");
+    assert.equal(alarm.inputs.metricName, "Errors");
+    assert.deepEqual(alarm.inputs.dimensions, { FunctionName: await resolve(rule.reevaluate!.function.name) });
+    assert.equal(Number(alarm.inputs.period) * Number(alarm.inputs.evaluationPeriods), 900, "15 minutes of failing ticks");
+    assert.equal(alarm.inputs.datapointsToAlarm, alarm.inputs.evaluationPeriods, "every period failed, not one transient error");
+    assert.deepEqual(alarm.inputs.alarmActions, [await resolve(rule.notificationTopicArn!)]);
+  });
+
   it("takes a us-east-1 provider of the program's own", async () => {
     const name = unique("ownprovider");
     const provider = new (await import("@pulumi/aws")).Provider(`${name}-mine`, { region: "us-east-1", profile: "deploy" });
