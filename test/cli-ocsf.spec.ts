@@ -6,8 +6,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import type { AwsSecurityFinding } from "@aws-sdk/client-securityhub";
-import { run } from "../cli/main";
-import type { CliIO } from "../cli/io";
+import { runCli, type CliResult } from "./fixtures/cli";
 import { OCSF_VERSION } from "../cli/ocsf";
 
 const NOW = "2026-11-29T12:00:00Z";
@@ -22,12 +21,8 @@ const SCHEMA = JSON.parse(readFileSync(path.join(__dirname, "fixtures", "ocsf-co
   types: { timestamp_t: string[]; string_array: string[]; object: string[] };
 };
 
-async function keyage(argv: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
-  let stdout = "";
-  let stderr = "";
-  const io: CliIO = { stdout: { write: (s: string) => (stdout += s) }, stderr: { write: (s: string) => (stderr += s) }, env: { AWS_REGION: "us-east-1" }, now: () => Date.parse(NOW) };
-  const status = await run(argv, io);
-  return { status, stdout, stderr };
+function keyage(argv: string[]): Promise<CliResult> {
+  return runCli(argv, { env: { AWS_REGION: "us-east-1" }, now: () => Date.parse(NOW) });
 }
 
 type Finding = Record<string, unknown>;

@@ -8,9 +8,8 @@ import * as path from "node:path";
 import Ajv2020 from "ajv/dist/2020";
 import addFormats from "ajv-formats";
 import { parse } from "csv-parse/sync";
-import type { CliIO } from "../cli/io";
 import type { JsonAudit } from "../cli/json";
-import { run } from "../cli/main";
+import { runCli } from "./fixtures/cli";
 import { orgClients } from "./fake-aws/org-clients";
 import { startFakeOrganization, type FakeOrganization } from "./fake-aws/organization";
 
@@ -30,18 +29,8 @@ interface Result {
   stderr: string;
 }
 
-async function keyage(org: FakeOrganization, argv: string[], tty = false): Promise<Result> {
-  let stdout = "";
-  let stderr = "";
-  const io: CliIO = {
-    stdout: { write: (s: string) => (stdout += s) },
-    stderr: { write: (s: string) => (stderr += s), isTTY: tty },
-    env: {},
-    now: () => Date.parse(NOW),
-    clients: orgClients(org),
-  };
-  const status = await run(argv, io);
-  return { status, stdout, stderr };
+function keyage(org: FakeOrganization, argv: string[], tty = false): Promise<Result> {
+  return runCli(argv, { stderrTTY: tty, now: () => Date.parse(NOW), clients: orgClients(org) });
 }
 
 describe("keyage audit --organization", function () {

@@ -4,12 +4,7 @@ import { strict as assert } from "node:assert";
 import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import { IAMClient } from "@aws-sdk/client-iam";
-import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
-import { SecurityHubClient } from "@aws-sdk/client-securityhub";
-import { STSClient } from "@aws-sdk/client-sts";
-import { run } from "../cli/main";
-import type { CliIO } from "../cli/io";
+import { runCli, sdkClients, type CliResult } from "./fixtures/cli";
 import { DEFAULTS } from "../pulumi/settings";
 import { DEFAULT_CONFIG_RULE_NAME } from "../shared";
 import { startFakeAws, type FakeAws } from "./fake-aws";
@@ -36,25 +31,8 @@ describe("keyage rotate against the fake IAM and Secrets Manager", () => {
   });
   afterEach(async () => fake.close());
 
-  async function rotate(argv: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
-    let stdout = "";
-    let stderr = "";
-    const config = { region: "us-east-1", endpoint: fake.url, maxAttempts: 1 };
-    const io: CliIO = {
-      stdout: { write: (s: string) => (stdout += s) },
-      stderr: { write: (s: string) => (stderr += s) },
-      env: {},
-      now: () => now,
-      cwd: dir,
-      clients: async () => ({
-        iam: () => new IAMClient(config),
-        secretsManager: () => new SecretsManagerClient(config),
-        securityHub: () => new SecurityHubClient(config),
-        sts: () => new STSClient(config),
-      }),
-    };
-    const status = await run(["rotate", ...argv], io);
-    return { status, stdout, stderr };
+  function rotate(argv: string[]): Promise<CliResult> {
+    return runCli(["rotate", ...argv], { now: () => now, cwd: dir, clients: sdkClients({ region: "us-east-1", endpoint: fake.url, maxAttempts: 1 }) });
   }
 
   const keys = (): string[] => fake.user("alice").keys.map((k) => `${k.accessKeyId} ${k.status}`);

@@ -15,11 +15,8 @@ import {
   UpdateAccessKeyCommand,
 } from "@aws-sdk/client-iam";
 import { DescribeSecretCommand, GetSecretValueCommand, PutSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
-import { SecurityHubClient } from "@aws-sdk/client-securityhub";
-import { STSClient } from "@aws-sdk/client-sts";
 import { mockClient } from "aws-sdk-client-mock";
-import { run } from "../cli/main";
-import type { CliIO } from "../cli/io";
+import { runCli, sdkClients, type CliResult } from "./fixtures/cli";
 
 const NOW = Date.parse("2026-11-29T12:00:00Z");
 const HOUR = 3_600_000;
@@ -58,23 +55,8 @@ function holds(keys: Key[]): void {
   }
 }
 
-async function rotate(argv: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
-  let stdout = "";
-  let stderr = "";
-  const io: CliIO = {
-    stdout: { write: (s: string) => (stdout += s) },
-    stderr: { write: (s: string) => (stderr += s) },
-    env: {},
-    now: () => NOW,
-    clients: async () => ({
-      iam: () => new IAMClient({ region: "us-east-1" }),
-      secretsManager: () => new SecretsManagerClient({ region: "us-east-1" }),
-      securityHub: () => new SecurityHubClient({ region: "us-east-1" }),
-      sts: () => new STSClient({ region: "us-east-1" }),
-    }),
-  };
-  const status = await run(["rotate", ...argv], io);
-  return { status, stdout, stderr };
+function rotate(argv: string[]): Promise<CliResult> {
+  return runCli(["rotate", ...argv], { now: () => NOW, clients: sdkClients() });
 }
 
 function writes(): string[] {

@@ -4,13 +4,10 @@ import { strict as assert } from "node:assert";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import { IAMClient } from "@aws-sdk/client-iam";
-import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
-import { SecurityHubClient, type AwsSecurityFinding } from "@aws-sdk/client-securityhub";
-import { STSClient } from "@aws-sdk/client-sts";
+import type { AwsSecurityFinding } from "@aws-sdk/client-securityhub";
 import { relatedRequirements, ROTATION_REQUIREMENTS, UNUSED_REQUIREMENTS } from "../cli/asff";
-import { run } from "../cli/main";
-import type { CliIO, ClientFactory } from "../cli/io";
+import { runCli, sdkClients, type CliResult } from "./fixtures/cli";
+import type { ClientFactory } from "../cli/io";
 import type { JsonAudit } from "../cli/json";
 import { startFakeAws } from "./fake-aws";
 
@@ -23,29 +20,12 @@ const HEADER = EXAMPLE_LINES[0] as string;
 const ROOT_ROW = EXAMPLE_LINES.find((l) => l.startsWith("<root_account>,")) as string;
 const dir = mkdtempSync(path.join(tmpdir(), "keyage-unused-"));
 
-async function keyage(argv: string[], clients?: ClientFactory): Promise<{ status: number; stdout: string; stderr: string }> {
-  let stdout = "";
-  let stderr = "";
-  const io: CliIO = {
-    stdout: { write: (s: string) => (stdout += s), isTTY: false },
-    stderr: { write: (s: string) => (stderr += s) },
-    env: {},
-    readStdin: async () => "",
-    now: () => NOW_MS,
-    ...(clients ? { clients } : {}),
-  };
-  return { status: await run(argv, io), stdout, stderr };
+function keyage(argv: string[], clients?: ClientFactory): Promise<CliResult> {
+  return runCli(argv, { stdoutTTY: false, readStdin: async () => "", now: () => NOW_MS, ...(clients ? { clients } : {}) });
 }
 
-function sdkClients(endpoint: string): ClientFactory {
-  const config = { region: "us-east-1", endpoint };
-  return async () => ({
-    iam: () => new IAMClient(config),
-    secretsManager: () => new SecretsManagerClient(config),
-    securityHub: () => new SecurityHubClient(config),
-    sts: () => new STSClient(config),
-  });
-}
+/** The CLI's clients on the fake's endpoint. */
+const fakeClients = (endpoint: string): ClientFactory => sdkClients({ region: "us-east-1", endpoint });
 
 const at = (daysAgo: number): string => new Date(NOW_MS - daysAgo * DAY_MS).toISOString().replace(".000Z", "+00:00");
 
@@ -141,7 +121,7 @@ describe("keyage audit --max-unused-days: the live account", () => {
       // Used after the report was made: the report still says N/A.
       (late.keys[0] as { lastUsedDate?: Date }).lastUsedDate = new Date(NOW_MS - 60_000);
       fake.resetCounts();
-      const result = await keyage(["audit", "--now", NOW, "--max-age-days", "90", "--max-unused-days", "45", "--format", "json"], sdkClients(fake.url));
+      const result = await keyage(["audit", "--now", NOW, "--max-age-days", "90", "--max-unused-days", "45", "--format", "json"], fakeClients(fake.url));
       const doc = JSON.parse(result.stdout) as JsonAudit;
       const reason = Object.fromEntries(doc.users.filter((u) => u.root !== true).map((u) => [u.user, u.keys[0]?.reason]));
       assert.deepEqual(reason, { busy: "ok", young: "ok", expired: "expired", idle: "unused", late: "ok" });
@@ -158,7 +138,7 @@ describe("keyage audit --max-unused-days: the live account", () => {
     try {
       fake.addUser("idle", { keys: [{ ageDays: 60 }] });
       fake.generateReport();
-      const result = await keyage(["audit", "--now", NOW, "--max-age-days", "90"], sdkClients(fake.url));
+      const result = await keyage(["audit", "--now", NOW, "--max-age-days", "90"], fakeClients(fake.url));
       assert.equal(result.status, 0);
       assert.equal(fake.calls.GetAccessKeyLastUsed, undefined);
     } finally {

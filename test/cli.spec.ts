@@ -6,7 +6,6 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { IAMClient } from "@aws-sdk/client-iam";
-import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { BatchImportFindingsCommand, SecurityHubClient, type AwsSecurityFinding } from "@aws-sdk/client-securityhub";
 import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
 import Ajv2020 from "ajv/dist/2020";
@@ -14,8 +13,8 @@ import addFormats from "ajv-formats";
 import { mockClient } from "aws-sdk-client-mock";
 import { parse } from "csv-parse/sync";
 import { ROOT_KEY_REQUIREMENTS, ROTATION_REQUIREMENTS } from "../cli/asff";
-import { run } from "../cli/main";
-import type { CliIO, ClientFactory } from "../cli/io";
+import { runCli, sdkClients } from "./fixtures/cli";
+import type { ClientFactory } from "../cli/io";
 import type { JsonAudit } from "../cli/json";
 import { startFakeAws, type FakeAws } from "./fake-aws";
 import { EXAMPLE_VERDICTS } from "./fixtures";
@@ -40,18 +39,13 @@ interface Options {
 }
 
 async function keyage(argv: string[], options: Options = {}): Promise<Result> {
-  let stdout = "";
-  let stderr = "";
-  const io: CliIO = {
-    stdout: { write: (s: string) => (stdout += s), isTTY: options.tty === true },
-    stderr: { write: (s: string) => (stderr += s) },
+  return runCli(argv, {
+    stdoutTTY: options.tty === true,
     env: options.env ?? {},
     readStdin: async () => options.stdin ?? "",
     now: () => Date.parse(NOW),
     ...(options.clients ? { clients: options.clients } : {}),
-  };
-  const status = await run(argv, io);
-  return { status, stdout, stderr };
+  });
 }
 
 /** Writes a report variant to a temporary file and returns its path. */
@@ -436,16 +430,8 @@ describe("keyage audit of a credential report", () => {
   });
 });
 
-/** Clients built from real SDK classes (aws-sdk-client-mock intercepts them) or pointed at the fake. */
-function sdkClients(endpoint?: string): ClientFactory {
-  const config = { region: "us-east-1", ...(endpoint ? { endpoint } : {}) };
-  return async () => ({
-    iam: () => new IAMClient(config),
-    secretsManager: () => new SecretsManagerClient(config),
-    securityHub: () => new SecurityHubClient(config),
-    sts: () => new STSClient(config),
-  });
-}
+/** The CLI's clients pointed at the fake. */
+const clientsAt = (endpoint: string): ClientFactory => sdkClients({ region: "us-east-1", endpoint });
 
 describe("keyage: an unexpected failure", () => {
   it("is still one line on stderr, however many lines the error's message has", async () => {
@@ -535,7 +521,7 @@ describe("keyage audit of the live account", () => {
     fake.addUser("alice", { keys: [{ ageDays: 10 }] });
     fake.addUser("bob", { keys: [{ ageDays: 45 }, { ageDays: 2 }] });
     fake.generateReport();
-    const { result, doc } = await json(["audit", "--now", NOW], { clients: sdkClients(fake.url) });
+    const { result, doc } = await json(["audit", "--now", NOW], { clients: clientsAt(fake.url) });
     assert.equal(result.status, 1, result.stderr);
     assert.deepEqual(byUser(doc), { "<root_account>": "COMPLIANT", alice: "COMPLIANT", bob: "NON_COMPLIANT" });
     assert.equal(doc.users[0]?.root, true);
@@ -545,13 +531,7 @@ describe("keyage audit of the live account", () => {
   it("files asff findings of a live audit in the region the clients resolved (e.g. a profile's), not in 'undefined'", async () => {
     fake.addUser("alice", { keys: [{ ageDays: 10 }] });
     fake.generateReport();
-    const config = { region: "eu-central-1", endpoint: fake.url };
-    const profileRegion: ClientFactory = async () => ({
-      iam: () => new IAMClient(config),
-      secretsManager: () => new SecretsManagerClient(config),
-      securityHub: () => new SecurityHubClient(config),
-      sts: () => new STSClient(config),
-    });
+    const profileRegion = sdkClients({ region: "eu-central-1", endpoint: fake.url });
     const result = await keyage(["audit", "--now", NOW, "--format", "asff"], { clients: profileRegion });
     assert.equal(result.status, 0, result.stderr);
     const findings = JSON.parse(result.stdout) as AwsSecurityFinding[];
@@ -561,7 +541,7 @@ describe("keyage audit of the live account", () => {
   it("shows progress on stderr, never on stdout, when it reads many users", async () => {
     for (let i = 0; i < 1000; i += 1) fake.addUser(`user${i}`, { keys: [{ ageDays: 3 }] });
     fake.generateReport();
-    const { result, doc } = await json(["audit", "--now", NOW], { clients: sdkClients(fake.url) });
+    const { result, doc } = await json(["audit", "--now", NOW], { clients: clientsAt(fake.url) });
     assert.equal(result.status, 0, result.stderr);
     assert.equal(doc.summary.users, 1001);
     assert.match(result.stderr, /keyage: read 1000 of 1000 IAM users\n/);
@@ -569,7 +549,7 @@ describe("keyage audit of the live account", () => {
 
   it("turns missing credentials into one line and exit 3", async () => {
     const noCredentials: ClientFactory = async () => ({
-      ...(await sdkClients(fake.url)({})),
+      ...(await clientsAt(fake.url)({})),
       iam: () =>
         new IAMClient({
           region: "us-east-1",
@@ -635,7 +615,7 @@ describe("keyage audit: the root user's access keys (CIS 1.4, Security Hub IAM.4
       fake.generateReport();
       const report = fake.report as { generatedAt: Date; csv: string };
       fake.report = { ...report, csv: report.csv.replace(/^(<root_account>,[^,]*,[^,]*,[^,]*,[^,]*,[^,]*,[^,]*,[^,]*,)false,N\/A,/m, "$1true,2026-11-28T12:00:00+00:00,") };
-      const { result, doc } = await json(["audit", "--now", NOW], { clients: sdkClients(fake.url) });
+      const { result, doc } = await json(["audit", "--now", NOW], { clients: clientsAt(fake.url) });
       assert.equal(result.status, 1, result.stderr);
       assert.deepEqual(byUser(doc), { "<root_account>": "NON_COMPLIANT", alice: "COMPLIANT" });
       assert.equal(doc.users[0]?.keys[0]?.reason, "root-key");
@@ -763,7 +743,7 @@ describe("keyage audit of the live account: keys named by id", () => {
 
   it("gives each key of a non-compliant user its full id in JSON, with the report's last use, in one ListAccessKeys per such user", async () => {
     const { alice, bob, carol } = account();
-    const { result, doc } = await json(["audit", "--now", NOW], { clients: sdkClients(fake.url) });
+    const { result, doc } = await json(["audit", "--now", NOW], { clients: clientsAt(fake.url) });
     assert.equal(result.status, 1, result.stderr);
     const keysOf = (name: string) => doc.users.find((u) => u.user === name)?.keys ?? [];
     assert.deepEqual(keysOf("bob").map((k) => k.accessKeyId), bob.keys.map((k) => k.accessKeyId));
@@ -778,7 +758,7 @@ describe("keyage audit of the live account: keys named by id", () => {
 
   it("shows the last four characters of each id in the table, never the whole id", async () => {
     const { bob } = account();
-    const result = await keyage(["audit", "--now", NOW], { clients: sdkClients(fake.url) });
+    const result = await keyage(["audit", "--now", NOW], { clients: clientsAt(fake.url) });
     assert.equal(result.status, 1, result.stderr);
     const [old, fresh] = bob.keys.map((k) => k.accessKeyId);
     assert.match(result.stdout, new RegExp(`\\nbob\\s+…${(old as string).slice(-4)}\\s+Active\\s+\\S+\\s+45 days\\s+EXPIRED`));
@@ -838,7 +818,7 @@ describe("keyage audit --format json: the versioned schema", () => {
       fake.addUser("bob", { keys: [{ ageDays: 45 }, { ageDays: 2, status: "Inactive" }] });
       fake.generateReport();
       fake.addUser("late", { keys: [{ ageDays: 0 }] }); // not in the report: read with ListAccessKeys
-      const { doc } = await json(["audit", "--now", NOW], { clients: sdkClients(fake.url) });
+      const { doc } = await json(["audit", "--now", NOW], { clients: clientsAt(fake.url) });
       assert.ok(doc.users.some((u) => u.keys.some((k) => k.accessKeyId !== undefined)));
       check(doc);
     } finally {

@@ -6,14 +6,10 @@ import { strict as assert } from "node:assert";
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import { IAMClient } from "@aws-sdk/client-iam";
 import { parse } from "csv-parse/sync";
-import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
-import { SecurityHubClient } from "@aws-sdk/client-securityhub";
-import { STSClient } from "@aws-sdk/client-sts";
-import type { CliIO, ClientFactory } from "../cli/io";
+import type { ClientFactory } from "../cli/io";
 import type { JsonAudit } from "../cli/json";
-import { run } from "../cli/main";
+import { runCli, sdkClients } from "./fixtures/cli";
 import { startFakeAws, type FakeAws } from "./fake-aws";
 import { OFFLINE_AWS_ENV } from "./fixtures";
 import { type ProcessResult, runProcess, runTypeScript } from "./fixtures/process";
@@ -33,18 +29,12 @@ interface Result {
 }
 
 async function keyage(argv: string[], options: { clients?: ClientFactory; stdin?: string; env?: Record<string, string> } = {}): Promise<Result> {
-  let stdout = "";
-  let stderr = "";
-  const io: CliIO = {
-    stdout: { write: (s: string) => (stdout += s) },
-    stderr: { write: (s: string) => (stderr += s) },
+  return runCli(argv, {
     env: options.env ?? {},
     readStdin: async () => options.stdin ?? "",
     now: () => Date.parse(NOW),
     ...(options.clients ? { clients: options.clients } : {}),
-  };
-  const status = await run(argv, io);
-  return { status, stdout, stderr };
+  });
 }
 
 function file(name: string, text: string): string {
@@ -160,15 +150,7 @@ describe("first hour: error lines say what failed, not which class", () => {
   afterEach(async () => fake.close());
 
   /** SDK clients against the fake IAM on loopback, one attempt per call (no retry delays). */
-  const clients = (): ClientFactory => {
-    const config = { region: "us-east-1", endpoint: fake.url, maxAttempts: 1 };
-    return async () => ({
-      iam: () => new IAMClient(config),
-      secretsManager: () => new SecretsManagerClient(config),
-      securityHub: () => new SecurityHubClient(config),
-      sts: () => new STSClient(config),
-    });
-  };
+  const clients = (): ClientFactory => sdkClients({ region: "us-east-1", endpoint: fake.url, maxAttempts: 1 });
 
   it("says access was denied when ListUsers is denied in a live audit", async () => {
     fake.fail("ListUsers", { code: "AccessDenied", message: "User: arn:aws:iam::123456789012:user/dev is not authorized to perform: iam:ListUsers", times: Infinity });

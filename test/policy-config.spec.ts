@@ -4,8 +4,7 @@ import { strict as assert } from "node:assert";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import { run } from "../cli/main";
-import type { CliIO } from "../cli/io";
+import { runCli, type CliResult } from "./fixtures/cli";
 import type { JsonAudit } from "../cli/json";
 import { ParameterError, readPolicyConfig, settingNames, validateParams } from "../shared";
 
@@ -21,12 +20,8 @@ function configFile(name: string, doc: unknown): string {
   return file;
 }
 
-async function audit(argv: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
-  let stdout = "";
-  let stderr = "";
-  const io: CliIO = { stdout: { write: (s: string) => (stdout += s) }, stderr: { write: (s: string) => (stderr += s) }, env: {}, now: () => Date.parse(NOW) };
-  const status = await run(["audit", "--credential-report", REPORT, "--now", NOW, ...argv], io);
-  return { status, stdout, stderr };
+function audit(argv: string[]): Promise<CliResult> {
+  return runCli(["audit", "--credential-report", REPORT, "--now", NOW, ...argv], { now: () => Date.parse(NOW) });
 }
 
 function read(doc: unknown) {
