@@ -7,7 +7,6 @@
 import {
   CreateAccessKeyCommand,
   DeleteAccessKeyCommand,
-  GetAccessKeyLastUsedCommand,
   GetUserCommand,
   ListUserTagsCommand,
   TagUserCommand,
@@ -17,8 +16,9 @@ import {
 } from "@aws-sdk/client-iam";
 import type { RotationKey } from "../shared";
 import { CallCounter } from "./calls";
-import { describeError, IamReadError, isNoSuchEntity, redactKeyIds } from "./errors";
+import { describeError, IamReadError, isNoSuchEntity } from "./errors";
 import { IAM_MAX_ITEMS, listAccessKeys } from "./iam";
+import { getLastUse } from "./usage";
 
 /** A user's keys and tags, as the rotation planner reads them. */
 export interface KeysAndTags {
@@ -41,20 +41,14 @@ export async function readUserKeys(iam: IAMClient, userName: string, calls: Call
   const keys = await Promise.all(
     listed.map(async (k): Promise<RotationKey> => {
       const id = k.accessKeyId as string;
-      calls.add("GetAccessKeyLastUsed");
-      let used;
-      try {
-        used = (await iam.send(new GetAccessKeyLastUsedCommand({ AccessKeyId: id })))?.AccessKeyLastUsed;
-      } catch (cause) {
-        throw new IamReadError(`GetAccessKeyLastUsed for ${redactKeyIds(id)} failed: ${describeError(cause)}`, { cause });
-      }
+      const used = await getLastUse(iam, id, calls);
       const created = Date.parse(k.createDate);
       return {
         id,
         status: k.status,
         created: Number.isFinite(created) ? created : 0,
-        lastUsed: used?.LastUsedDate ? new Date(used.LastUsedDate).getTime() : undefined,
-        lastService: used?.ServiceName && used.ServiceName !== "N/A" ? used.ServiceName : undefined,
+        lastUsed: used.date === null ? undefined : Date.parse(used.date),
+        lastService: used.service,
       };
     }),
   );
