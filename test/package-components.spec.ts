@@ -8,9 +8,8 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { promisify } from "node:util";
 import { EXAMPLE_VERDICTS, OFFLINE_AWS_ENV } from "./fixtures";
-import { REPO_ROOT } from "./fixtures/build";
 import { type ProcessResult, runProcess } from "./fixtures/process";
-import { closure, footprint, footprintMismatch, installOffline, keyageEntry, keyageManifest, packOnce, repoLock } from "./fixtures/offline-install";
+import { closure, footprint, footprintMismatch, installOffline, keyageEntry, keyageManifest, packOnce, repoLock, typeCheck } from "./fixtures/offline-install";
 
 const exec = promisify(execFile);
 const PROBE = path.join(__dirname, "harness", "analyzer-probe.js");
@@ -203,9 +202,7 @@ describe("the npm package in a Pulumi program of one's own (keyage/pulumi, under
   });
 
   it("type-checks a TypeScript program against keyage/pulumi's declarations", async () => {
-    writeFileSync(
-      path.join(project, "typed.ts"),
-      [
+    const result = await typeCheck(project, [
         'import { KeyageConfigRule, KeyageRotator, RotatingAccessKey, type AccessKeyPair, type KeyageConfigRuleArgs } from "keyage/pulumi";',
         'import type { Output } from "@pulumi/pulumi";',
         "const args: KeyageConfigRuleArgs = { maxAccessKeyAge: 90, organization: true, excludedAccounts: [\"111111111111\"] };",
@@ -214,15 +211,7 @@ describe("the npm package in a Pulumi program of one's own (keyage/pulumi, under
         "export const arns = [rule.ruleArn, rule.functionArn, rotator.roleArn, rotator.topicArn];",
         'const key = new RotatingAccessKey("ci", { user: "ci-deployer", maxAgeDays: 30, warnDays: 7 });',
         "export const current: Output<AccessKeyPair> = key.current;",
-        "",
-      ].join("\n"),
-    );
-    const tsc = path.join(REPO_ROOT, "node_modules", "typescript", "bin", "tsc");
-    const args = ["--noEmit", "--strict", "--skipLibCheck", "--module", "commonjs", "--typeRoots", path.join(REPO_ROOT, "node_modules", "@types"), "--types", "node", "typed.ts"];
-    const result = await exec(process.execPath, [tsc, ...args], { cwd: project, maxBuffer: 16 * 1024 * 1024 }).then(
-      () => "",
-      (err: { stdout: string }) => err.stdout,
-    );
+    ]);
     assert.equal(result, "");
   });
 

@@ -12,7 +12,7 @@ import { DAY_MS } from "../shared";
 import { EXAMPLE_VERDICTS, OFFLINE_AWS_ENV } from "./fixtures";
 import { REPO_ROOT } from "./fixtures/build";
 import { type ProcessResult, runProcess } from "./fixtures/process";
-import { closure, footprint, footprintMismatch, installOffline, keyageEntry, packOnce } from "./fixtures/offline-install";
+import { closure, footprint, footprintMismatch, installOffline, keyageEntry, packOnce, typeCheck } from "./fixtures/offline-install";
 import { PackProcess, urnOf, type ResourceInput } from "./harness/analyzer";
 
 const exec = promisify(execFile);
@@ -151,9 +151,7 @@ describe("the npm package, packed and installed offline", function () {
   });
 
   it("ships type declarations a TypeScript pack compiles against, under old and new module resolution", async () => {
-    writeFileSync(
-      path.join(project, "typed.ts"),
-      [
+    const typed = [
         'import { PolicyPack } from "@pulumi/policy";',
         'import { keyagePolicies, type KeyagePolicyOptions } from "keyage/policies";',
         'import { evaluateUser, validateParams, readPolicyConfig } from "keyage";',
@@ -163,17 +161,10 @@ describe("the npm package, packed and installed offline", function () {
         "export const verdict = evaluateUser({ user: \"a\", keys: [] }, validateParams({ maxAgeDays: 90 }), Date.now());",
         "export const settings = readPolicyConfig({});",
         "export const lambda: (event: never, context: never) => Promise<unknown> = handler;",
-        "",
-      ].join("\n"),
-    );
-    const tsc = path.join(REPO_ROOT, "node_modules", "typescript", "bin", "tsc");
-    const common = ["--noEmit", "--strict", "--skipLibCheck", "--typeRoots", path.join(REPO_ROOT, "node_modules", "@types"), "--types", "node", "typed.ts"];
+    ];
     // Pulumi's TypeScript templates compile as CommonJS (classic "node" resolution); newer projects use node16.
     for (const resolution of [["--module", "commonjs"], ["--module", "node16", "--moduleResolution", "node16"]]) {
-      const result = await exec(process.execPath, [tsc, ...resolution, ...common], { cwd: project }).then(
-        () => "",
-        (err: { stdout: string }) => err.stdout,
-      );
+      const result = await typeCheck(project, typed, resolution);
       assert.equal(result, "", `${resolution.join(" ")}:\n${result}`);
     }
   });
