@@ -60,6 +60,8 @@ export interface AlarmSpec {
   readonly treatMissingData: "breaching" | "notBreaching";
   /** Also notify when the alarm clears. */
   readonly notifyOk: boolean;
+  /** Period in seconds; default {@link ALARM_PERIOD_SECONDS}. */
+  readonly periodSeconds?: number;
 }
 
 const WHAT: Record<AlarmedFunction, string> = { "config-rule": "keyage Config rule", rotator: "keyage rotator" };
@@ -119,28 +121,35 @@ export function alarmSpecs(kind: AlarmedFunction, missedRun = true): AlarmSpec[]
  * @example createRunAlarms("keyage", { kind: "config-rule", namePrefix: "keyage-access-key-age", functionName: fn.name, topicArn, tags }, { parent: this });
  */
 export function createRunAlarms(stem: string, args: RunAlarmsArgs, opts: pulumi.CustomResourceOptions): aws.cloudwatch.MetricAlarm[] {
+  return alarmSpecs(args.kind, args.missedRun ?? true).map((spec) => createAlarm(stem, spec, args, opts));
+}
+
+/** One alarm of {@link AlarmSpec} on one function's metric, named `<namePrefix>-<suffix>`, notifying `topicArn` when given. */
+function createAlarm(
+  stem: string,
+  spec: AlarmSpec,
+  args: { readonly namePrefix: string; readonly functionName: pulumi.Input<string>; readonly topicArn?: pulumi.Input<string>; readonly tags: Record<string, string> },
+  opts: pulumi.CustomResourceOptions,
+): aws.cloudwatch.MetricAlarm {
   const actions = args.topicArn === undefined ? [] : [args.topicArn];
-  return alarmSpecs(args.kind, args.missedRun ?? true).map(
-    (spec) =>
-      new aws.cloudwatch.MetricAlarm(`${stem}-alarm-${spec.suffix}`, {
-        name: `${args.namePrefix}-${spec.suffix}`,
-        alarmDescription: spec.description,
-        namespace: spec.namespace,
-        metricName: spec.metricName,
-        dimensions: { [METRIC_DIMENSION]: args.functionName },
-        statistic: "Sum",
-        period: ALARM_PERIOD_SECONDS,
-        evaluationPeriods: spec.evaluationPeriods,
-        datapointsToAlarm: spec.evaluationPeriods,
-        comparisonOperator: spec.comparisonOperator,
-        threshold: spec.threshold,
-        treatMissingData: spec.treatMissingData,
-        actionsEnabled: true,
-        alarmActions: actions,
-        okActions: spec.notifyOk ? actions : [],
-        tags: args.tags,
-      }, opts),
-  );
+  return new aws.cloudwatch.MetricAlarm(`${stem}-alarm-${spec.suffix}`, {
+    name: `${args.namePrefix}-${spec.suffix}`,
+    alarmDescription: spec.description,
+    namespace: spec.namespace,
+    metricName: spec.metricName,
+    dimensions: { [METRIC_DIMENSION]: args.functionName },
+    statistic: "Sum",
+    period: spec.periodSeconds ?? ALARM_PERIOD_SECONDS,
+    evaluationPeriods: spec.evaluationPeriods,
+    datapointsToAlarm: spec.evaluationPeriods,
+    comparisonOperator: spec.comparisonOperator,
+    threshold: spec.threshold,
+    treatMissingData: spec.treatMissingData,
+    actionsEnabled: true,
+    alarmActions: actions,
+    okActions: spec.notifyOk ? actions : [],
+    tags: args.tags,
+  }, opts);
 }
 
 /** Minutes of failing ticks before the re-evaluation tick's alarm goes off (a change then waits longer than promised). */
@@ -149,29 +158,24 @@ export const TICK_FAILING_MINUTES = 15;
 /**
  * `keyage:reevaluateOnChange`'s tick (`<namePrefix>-recheck`, every 5 minutes) failing in each 5-minute
  * period for {@link TICK_FAILING_MINUTES} minutes: key changes no longer start a re-evaluation. One
- * transient error (the next tick retries) does not alarm. Named `<namePrefix>-recheck-errors`.
+ * transient error (the next tick retries) does not alarm.
  */
+export const TICK_ALARM: AlarmSpec = {
+  suffix: "recheck-errors",
+  description: `keyage re-evaluation tick: failing for ${TICK_FAILING_MINUTES} minutes, so IAM key changes no longer start the Config rule (the daily run still does). See keyage's operations guide, "Alarms".`,
+  namespace: LAMBDA_NAMESPACE,
+  metricName: "Errors",
+  comparisonOperator: "GreaterThanOrEqualToThreshold",
+  threshold: 1,
+  periodSeconds: 300,
+  evaluationPeriods: TICK_FAILING_MINUTES / 5,
+  treatMissingData: "notBreaching",
+  notifyOk: true,
+};
+
+/** The {@link TICK_ALARM} on the tick function, named `<namePrefix>-recheck-errors`. */
 export function createTickAlarm(stem: string, args: { readonly namePrefix: string; readonly functionName: pulumi.Input<string>; readonly topicArn?: pulumi.Input<string>; readonly tags: Record<string, string> }, opts: pulumi.CustomResourceOptions): aws.cloudwatch.MetricAlarm {
-  const actions = args.topicArn === undefined ? [] : [args.topicArn];
-  const periods = TICK_FAILING_MINUTES / 5;
-  return new aws.cloudwatch.MetricAlarm(`${stem}-alarm-recheck-errors`, {
-    name: `${args.namePrefix}-recheck-errors`,
-    alarmDescription: `keyage re-evaluation tick: failing for ${TICK_FAILING_MINUTES} minutes, so IAM key changes no longer start the Config rule (the daily run still does). See keyage's operations guide, "Alarms".`,
-    namespace: LAMBDA_NAMESPACE,
-    metricName: "Errors",
-    dimensions: { FunctionName: args.functionName },
-    statistic: "Sum",
-    period: 300,
-    evaluationPeriods: periods,
-    datapointsToAlarm: periods,
-    comparisonOperator: "GreaterThanOrEqualToThreshold",
-    threshold: 1,
-    treatMissingData: "notBreaching",
-    actionsEnabled: true,
-    alarmActions: actions,
-    okActions: actions,
-    tags: args.tags,
-  }, opts);
+  return createAlarm(stem, TICK_ALARM, args, opts);
 }
 
 /** The topic policy statement that lets CloudWatch publish the alarms named `<ruleName>-*` of this account (and only those). */
